@@ -1,0 +1,38 @@
+/**
+ * tasklite: a durable task queue in one SQLite file, for Deno, Bun and Node.js.
+ *
+ * @example Quick start
+ * ```ts
+ * import { TaskPriority, TaskQueue, Worker } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * await queue.enqueue({
+ *   name: "Send welcome email",
+ *   taskType: "send_email",
+ *   payload: { to: "user@example.com" },
+ *   priority: TaskPriority.HIGH,
+ * });
+ * const worker = new Worker(queue, {
+ *   handlers: { send_email: (payload) => ({ sent: payload.to }) },
+ * });
+ * await worker.tick();
+ * await queue.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/task.ts";
+export * from "./src/errors.ts";
+export * from "./src/backoff.ts";
+export * from "./src/queue.ts";
+export * from "./src/worker.ts";
+export type { ClaimRequest, Engine, LeaseRef, NewTask, Outcome, RetryDelay } from "./src/engine.ts";
+export type {
+  SqliteBinding,
+  SqliteDriver,
+  SqliteRow,
+  SqliteStatement,
+  SqliteValue,
+} from "./src/drivers/driver.ts";
+export type { Synchronous } from "./src/sqlite/engine.ts";

@@ -1,0 +1,182 @@
+/**
+ * valibot schemas for every public input. A failed check throws a `TypeError` naming the field
+ * and the rule, with the valibot issues as `cause`; nothing has been written at that point.
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import { TASK_STATUSES, TaskPriority } from "./task.ts";
+
+/** The latest epoch ms a `Date` can hold. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * Explains why a value does not survive a JSON round trip, or returns `null` when it does.
+ * `undefined` object properties are allowed (JSON drops them); anything else that JSON would
+ * change or reject is not.
+ */
+export function jsonProblem(value: unknown, path = "", ancestors: object[] = []): string | null {
+  const at = path || "value";
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return null;
+    case "number":
+      return Number.isFinite(value) ? null : `${at} is ${value}, which JSON cannot hold`;
+    case "bigint":
+      return `${at} is a BigInt, which JSON cannot hold (pass a string or a number)`;
+    case "function":
+    case "symbol":
+    case "undefined":
+      return `${at} is ${
+        typeof value === "undefined" ? "undefined" : `a ${typeof value}`
+      }, which JSON cannot hold`;
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (ancestors.includes(object)) return `${at} is a circular reference`;
+  if (ancestors.length >= 64) return `${at} is nested deeper than 64 levels`;
+  const inside = [...ancestors, object];
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) {
+      const problem = jsonProblem(object[i], `${path}[${i}]`, inside);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = object.constructor?.name ?? "object";
+    return `${at} is a ${kind}, not a plain object (convert it to JSON data first)`;
+  }
+  for (const [key, item] of Object.entries(object)) {
+    if (item === undefined) continue;
+    const problem = jsonProblem(item, path ? `${path}.${key}` : key, inside);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+// Typed `unknown` here (checked at run time) because JsonValue's recursion defeats valibot's types.
+const json = v.custom<unknown>(
+  (input) => jsonProblem(input) === null,
+  (issue) => `must be JSON data: ${jsonProblem(issue.input)}`,
+);
+
+const text = (max: number) =>
+  v.pipe(
+    v.string("must be a string"),
+    v.check((s) => s.trim().length > 0, "must not be empty"),
+    v.maxLength(max, `must be at most ${max} characters`),
+  );
+
+const integer = (min: number, max: number) =>
+  v.pipe(
+    v.number("must be a number"),
+    v.integer("must be an integer"),
+    v.minValue(min, `must be >= ${min}`),
+    v.maxValue(max, `must be <= ${max}`),
+  );
+
+const priority = v.picklist(
+  Object.values(TaskPriority),
+  "must be a TaskPriority: 1 (LOW), 2 (NORMAL), 3 (HIGH) or 4 (CRITICAL)",
+);
+
+const time = v.union([
+  v.pipe(
+    v.date("must be a valid Date"),
+    v.check((d) => Math.abs(d.getTime()) <= MAX_TIME, "must be a valid Date"),
+  ),
+  integer(0, MAX_TIME),
+], "must be a Date or epoch milliseconds (an integer >= 0)");
+
+/** Options of one task at enqueue. */
+export const EnqueueSchema = v.strictObject({
+  name: text(1000),
+  taskType: text(200),
+  payload: v.optional(json, () => ({})),
+  priority: v.optional(priority, TaskPriority.NORMAL),
+  scheduledAt: v.optional(time),
+  maxRetries: v.optional(integer(0, 1000), 3),
+  uniqueKey: v.optional(text(500)),
+});
+
+/** A batch at enqueue. */
+export const EnqueueManySchema = v.pipe(
+  v.array(EnqueueSchema, "must be an array of task options"),
+  v.maxLength(10_000, "must hold at most 10000 tasks per call"),
+);
+
+/** Claim options. */
+export const DequeueSchema = v.strictObject({
+  taskTypes: v.optional(
+    v.pipe(
+      v.array(text(200), "must be an array of task types"),
+      v.minLength(1, "must not be empty"),
+    ),
+  ),
+  leaseMs: v.optional(integer(1, 2 ** 31)),
+  workerId: v.optional(text(200)),
+});
+
+/** A task id. */
+export const IdSchema = integer(1, Number.MAX_SAFE_INTEGER);
+
+/** A task reference: an id, or a task object (fenced by its lease). */
+export const TaskRefSchema = v.union([
+  IdSchema,
+  v.looseObject({ id: IdSchema, attempts: integer(0, Number.MAX_SAFE_INTEGER) }),
+], "must be a task id or a Task");
+
+/** A handler's result. */
+export const ResultSchema = v.optional(json, null);
+
+/** A failure reason. */
+export const FailureSchema = v.union(
+  [text(100_000), v.instance(Error)],
+  "must be an error message or an Error",
+);
+
+/** Options of a failure. */
+export const FailOptionsSchema = v.strictObject({
+  retry: v.optional(v.boolean("must be a boolean")),
+  retryDelayMs: v.optional(integer(0, MAX_TIME)),
+});
+
+/** A status. */
+export const StatusSchema = v.picklist(
+  TASK_STATUSES,
+  `must be one of ${TASK_STATUSES.join(", ")}`,
+);
+
+/** A page size. */
+export const LimitSchema = integer(1, 10_000);
+
+/** A page offset. */
+export const OffsetSchema = integer(0, Number.MAX_SAFE_INTEGER);
+
+/**
+ * Parses `input` with `schema`, or throws a `TypeError` such as
+ * `Invalid enqueue options: priority must be a TaskPriority ...`.
+ */
+export function parse<const S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  what: string,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    let message = issue.message;
+    if (issue.type === "strict_object") {
+      message = issue.expected === "never" ? "is not a known option" : "must be an object";
+    }
+    return path ? `${path} ${message}` : message;
+  });
+  throw new TypeError(`Invalid ${what}: ${problems.join("; ")}`, {
+    cause: new v.ValiError(result.issues),
+  });
+}

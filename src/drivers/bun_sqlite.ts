@@ -1,0 +1,46 @@
+/**
+ * The {@linkcode SqliteDriver} over `bun:sqlite` (Bun only). Loaded with a dynamic import so that
+ * other runtimes never see the `bun:` specifier.
+ *
+ * @module
+ */
+
+import type { SqliteDriver, SqliteRow } from "./driver.ts";
+
+/** The part of `bun:sqlite`'s `Database` the adapter uses. */
+export interface BunSqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): {
+    all(...params: never[]): unknown[];
+    get(...params: never[]): unknown;
+    run(...params: never[]): { changes: number };
+  };
+  query: unknown;
+  close(): void;
+}
+
+/** Wraps an open bun:sqlite `Database`. */
+export function wrap(db: BunSqliteDatabase): SqliteDriver {
+  return {
+    name: "bun:sqlite",
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      return {
+        all: (params) => statement.all(...params as never[]) as SqliteRow[],
+        // bun:sqlite returns null for no row; the seam says undefined.
+        get: (params) =>
+          (statement.get(...params as never[]) ?? undefined) as SqliteRow | undefined,
+        run: (params) => statement.run(...params as never[]).changes,
+      };
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Opens a file (or `:memory:`) with `bun:sqlite`. */
+export async function open(path: string): Promise<SqliteDriver> {
+  const specifier = "bun:sqlite";
+  const { Database } = await import(specifier);
+  return wrap(new Database(path, { create: true, strict: false }) as BunSqliteDatabase);
+}

@@ -1,0 +1,123 @@
+/**
+ * The errors a caller of the queue is expected to catch. Bad arguments throw plain `TypeError`s.
+ *
+ * @module
+ */
+
+import type { TaskStatus } from "./task.ts";
+
+/**
+ * Thrown when a task is completed, failed or heartbeated through a lease that is no longer the
+ * task's current one: the lease expired and another worker claimed the task, or the task was
+ * finished by someone else. Nothing is changed.
+ *
+ * @example Usage
+ * ```ts
+ * import { LeaseLostError, TaskQueue } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * await queue.enqueue({ name: "Job", taskType: "job" });
+ * const task = (await queue.dequeue())!;
+ * await queue.completeTask(task, "done");
+ * try {
+ *   await queue.completeTask(task, "again");
+ * } catch (error) {
+ *   console.log(error instanceof LeaseLostError); // true
+ * }
+ * await queue.close();
+ * ```
+ */
+export class LeaseLostError extends Error {
+  /** The task whose lease was lost. */
+  readonly taskId: number;
+  /**
+   * Creates the error.
+   *
+   * @param action The verb that was refused, such as `complete`.
+   * @param taskId The task id.
+   * @param reason Why the lease is no longer held.
+   */
+  constructor(action: string, taskId: number, reason: string) {
+    super(`Cannot ${action} task ${taskId}: ${reason}`);
+    this.name = "LeaseLostError";
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * Thrown when a transition is asked of a task that does not exist.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskNotFoundError, TaskQueue } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * try {
+ *   await queue.cancelTask(404);
+ * } catch (error) {
+ *   console.log(error instanceof TaskNotFoundError); // true
+ * }
+ * await queue.close();
+ * ```
+ */
+export class TaskNotFoundError extends Error {
+  /** The id that was not found. */
+  readonly taskId: number;
+  /**
+   * Creates the error.
+   *
+   * @param action The verb that was refused, such as `cancel`.
+   * @param taskId The task id.
+   */
+  constructor(action: string, taskId: number) {
+    super(`Cannot ${action} task ${taskId}: no such task`);
+    this.name = "TaskNotFoundError";
+    this.taskId = taskId;
+  }
+}
+
+/**
+ * Thrown when a transition does not apply to the task's current status, such as cancelling a
+ * completed task or redriving a pending one. Nothing is changed.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskQueue, TaskStateError } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * const id = await queue.enqueue({ name: "Job", taskType: "job" });
+ * try {
+ *   await queue.retryTask(id); // still pending
+ * } catch (error) {
+ *   console.log(error instanceof TaskStateError); // true
+ * }
+ * await queue.close();
+ * ```
+ */
+export class TaskStateError extends Error {
+  /** The task id. */
+  readonly taskId: number;
+  /** The status the task had when the transition was refused. */
+  readonly status: TaskStatus | null;
+  /**
+   * Creates the error.
+   *
+   * @param action The verb that was refused, such as `cancel`.
+   * @param taskId The task id.
+   * @param status The task's current status.
+   * @param reason Why, when more than the status needs saying.
+   * @param options Standard error options, such as `cause`.
+   */
+  constructor(
+    action: string,
+    taskId: number,
+    status: TaskStatus | null,
+    reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot ${action} task ${taskId}: ${reason ?? `it is ${status}`}`, options);
+    this.name = "TaskStateError";
+    this.taskId = taskId;
+    this.status = status;
+  }
+}
