@@ -172,7 +172,11 @@ export function parse<const S extends v.GenericSchema>(
     const path = v.getDotPath(issue);
     let message = issue.message;
     if (issue.type === "strict_object") {
-      message = issue.expected === "never" ? "is not a known option" : "must be an object";
+      message = issue.expected === "never"
+        ? "is not a known option"
+        : issue.expected === "Object"
+        ? "must be an object"
+        : "is required";
     }
     return path ? `${path} ${message}` : message;
   });

@@ -36,11 +36,12 @@ export interface EnqueueOptions {
   /** Selects the handler that runs the task. */
   taskType: string;
   /**
-   * JSON input for the handler.
+   * Input for the handler: JSON data (plain objects, arrays, strings, finite numbers, booleans,
+   * `null`), checked at run time. Typed `unknown` so that values of your own interfaces fit.
    *
    * @default {{}}
    */
-  payload?: JsonValue;
+  payload?: unknown;
   /**
    * Higher runs first.
    *
@@ -404,13 +405,13 @@ export class TaskQueue {
    * ```
    *
    * @param task The task as claimed (fenced by its lease), or its id (any running task).
-   * @param result A JSON result, stored on the task.
+   * @param result JSON data, stored on the task (checked at run time).
    * @returns The completed task.
    * @throws {LeaseLostError} Given a task object whose lease was taken over.
    * @throws {TaskStateError} Given an id of a task that is not running.
    * @throws {TaskNotFoundError} No such task.
    */
-  async completeTask(task: Task | number, result?: JsonValue): Promise<Task> {
+  async completeTask(task: Task | number, result?: unknown): Promise<Task> {
     const engine = this.#open("complete");
     const ref = toRef(task);
     const value = parse(ResultSchema, result, "task result");

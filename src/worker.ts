@@ -7,7 +7,7 @@
  */
 
 import type { TaskQueue } from "./queue.ts";
-import type { JsonValue, Task } from "./task.ts";
+import type { Task } from "./task.ts";
 
 /** What a handler gets besides the payload. */
 export interface TaskContext {
@@ -279,7 +279,7 @@ export class Worker {
         return;
       }
       try {
-        await this.#queue.completeTask(task, result as JsonValue);
+        await this.#queue.completeTask(task, result);
       } catch (error) {
         // A result that is not JSON fails the attempt; anything else is the queue's problem.
         if (!(error instanceof TypeError)) throw error;

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type EnqueueOptions, TaskQueue, TaskStatus } from "../mod.ts";
+import { memoryQueue } from "./_helpers.ts";
+
+const cyclic: Record<string, unknown> = { a: 1 };
+cyclic.self = cyclic;
+
+const BAD_ENQUEUES: [unknown, RegExp][] = [
+  [undefined, /Invalid enqueue options: must be an object/],
+  ["send_email", /must be an object/],
+  [{ taskType: "t" }, /name is required/],
+  [{ name: "", taskType: "t" }, /name must not be empty/],
+  [{ name: "   ", taskType: "t" }, /name must not be empty/],
+  [{ name: "n", taskType: "" }, /taskType must not be empty/],
+  [{ name: "n", taskType: "t".repeat(201) }, /taskType must be at most 200 characters/],
+  [{ name: "n", taskType: "t", priority: 5 }, /priority must be a TaskPriority/],
+  [{ name: "n", taskType: "t", priority: "HIGH" }, /priority must be a TaskPriority/],
+  [{ name: "n", taskType: "t", priority: 2.5 }, /priority must be a TaskPriority/],
+  [{ name: "n", taskType: "t", maxRetries: -1 }, /maxRetries must be >= 0/],
+  [{ name: "n", taskType: "t", maxRetries: 1.5 }, /maxRetries must be an integer/],
+  [{ name: "n", taskType: "t", maxRetries: NaN }, /maxRetries must be/],
+  [{ name: "n", taskType: "t", scheduledAt: new Date("nope") }, /scheduledAt must be/],
+  [{ name: "n", taskType: "t", scheduledAt: -5 }, /scheduledAt must be/],
+  [{ name: "n", taskType: "t", scheduledAt: "tomorrow" }, /scheduledAt must be/],
+  [{ name: "n", taskType: "t", payload: { f: () => 1 } }, /payload must be JSON data: f is a function/],
+  [{ name: "n", taskType: "t", payload: { n: 10n } }, /payload must be JSON data: n is a BigInt/],
+  [{ name: "n", taskType: "t", payload: cyclic }, /payload must be JSON data: self is a circular/],
+  [{ name: "n", taskType: "t", payload: [1, NaN] }, /payload must be JSON data: \[1\] is NaN/],
+  [{ name: "n", taskType: "t", payload: { d: new Date() } }, /d is a Date, not a plain object/],
+  [{ name: "n", taskType: "t", payload: new Map() }, /value is a Map, not a plain object/],
+  [{ name: "n", taskType: "t", payload: [undefined] }, /\[0\] is undefined/],
+  [{ name: "n", taskType: "t", uniqueKey: "" }, /uniqueKey must not be empty/],
+  [{ name: "n", taskType: "t", max_retries: 3 }, /max_retries is not a known option/],
+];
+
+describe("bad input gets a clear error and changes nothing", () => {
+  for (const [input, message] of BAD_ENQUEUES) {
+    test(`enqueue(${describeInput(input)}) → ${message.source}`, async () => {
+      const { queue } = await memoryQueue();
+      await queue.enqueue({ name: "existing", taskType: "t" });
+      await assert.rejects(queue.enqueue(input as EnqueueOptions), (error: unknown) => {
+        assert.ok(error instanceof TypeError, `TypeError, got ${error}`);
+        assert.match(error.message, /^Invalid enqueue options: /);
+        assert.match(error.message, message);
+        return true;
+      });
+      await assert.rejects(queue.enqueueMany([{ name: "ok", taskType: "t" }, input as never]));
+      assert.equal((await queue.getQueueStats()).pending, 1, "no row was written");
+      await queue.close();
+    });
+  }
+
+  test("JSON payloads that round-trip are accepted as given", async () => {
+    const { queue } = await memoryQueue();
+    const payloads = [
+      null,
+      "text",
+      0,
+      -1.5,
+      true,
+      [],
+      { nested: { deep: [1, { x: "é✓" }] } },
+      Object.create(null),
+    ];
+    for (const payload of payloads) {
+      const id = await queue.enqueue({ name: "n", taskType: "t", payload });
+      assert.deepEqual((await queue.getTask(id))!.payload, JSON.parse(JSON.stringify(payload)));
+    }
+    const id = await queue.enqueue({ name: "n", taskType: "t", payload: { a: 1, gone: undefined } });
+    assert.deepEqual((await queue.getTask(id))!.payload, { a: 1 });
+    await queue.close();
+  });
+
+  test("dequeue options are checked", async () => {
+    const { queue } = await memoryQueue();
+    await queue.enqueue({ name: "n", taskType: "t" });
+    const cases: [unknown, RegExp][] = [
+      [{ leaseMs: 0 }, /leaseMs must be >= 1/],
+      [{ leaseMs: -10 }, /leaseMs must be >= 1/],
+      [{ leaseMs: "30s" }, /leaseMs must be a number/],
+      [{ taskTypes: [] }, /taskTypes must not be empty/],
+      [{ taskTypes: "t" }, /taskTypes must be an array/],
+      [{ lease: 5 }, /lease is not a known option/],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(queue.dequeue(options as never), message);
+    }
+    await assert.rejects(queue.dequeueMany(0), /Invalid dequeue limit: must be >= 1/);
+    assert.equal((await queue.getQueueStats()).pending, 1, "nothing was claimed");
+    await queue.close();
+  });
+
+  test("transition arguments are checked and leave the task as it was", async () => {
+    const { queue } = await memoryQueue();
+    const id = await queue.enqueue({ name: "n", taskType: "t" });
+    const task = (await queue.dequeue())!;
+    const before = await queue.getTask(id);
+    await assert.rejects(queue.completeTask(task, { f: () => 1 } as never), /Invalid task result/);
+    await assert.rejects(queue.completeTask(task, 10n as never), /BigInt/);
+    await assert.rejects(queue.failTask(task, ""), /Invalid task error/);
+    await assert.rejects(queue.failTask(task, 42 as never), /Invalid task error/);
+    await assert.rejects(queue.failTask(task, "x", { retry: "no" } as never), /retry must be/);
+    await assert.rejects(queue.completeTask(-1), /Invalid task: must be >= 1/);
+    await assert.rejects(queue.completeTask({ id: 1 } as never), /Invalid task/);
+    await assert.rejects(queue.cancelTask(1.5), /Invalid task id: must be an integer/);
+    await assert.rejects(queue.retryTask("1" as never), /Invalid task id: must be a number/);
+    await assert.rejects(queue.getTask(0), /Invalid task id: must be >= 1/);
+    assert.deepEqual(await queue.getTask(id), before);
+    await queue.close();
+  });
+
+  test("list arguments are checked", async () => {
+    const { queue } = await memoryQueue();
+    await assert.rejects(
+      queue.getTasksByStatus("done" as TaskStatus),
+      /Invalid task status: must be one of pending, running, completed, failed, cancelled/,
+    );
+    await assert.rejects(queue.getTasksByStatus(TaskStatus.PENDING, -1), /Invalid list limit/);
+    await assert.rejects(queue.getTasksByStatus(TaskStatus.PENDING, 10, -1), /Invalid list offset/);
+    await queue.close();
+  });
+
+  test("open options are checked", async () => {
+    await assert.rejects(TaskQueue.open({ synchronous: "SOMETIMES" as never }), /synchronous/);
+    await assert.rejects(TaskQueue.open({ leaseMs: 0 }), /leaseMs must be a positive integer/);
+    await assert.rejects(TaskQueue.open({ path: "" }), /path must be a non-empty string/);
+    await assert.rejects(TaskQueue.open({ database: {} as never }), /database must be/);
+    await assert.rejects(TaskQueue.open({ backoff: { jitter: 2 } }), /jitter must be between/);
+  });
+});
+
+function describeInput(input: unknown): string {
+  try {
+    return JSON.stringify(input)?.slice(0, 60) ?? String(input);
+  } catch {
+    return "<cyclic>";
+  }
+}
