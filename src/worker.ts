@@ -116,6 +116,9 @@ export class Worker {
    * @param options Handlers and tuning.
    */
   constructor(queue: TaskQueue, options: WorkerOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Invalid worker options: must be an object with handlers");
+    }
     const { handlers, concurrency = 1, pollIntervalMs = 1000, leaseMs, taskTypes } = options;
     if (typeof handlers !== "object" || handlers === null) {
       throw new TypeError("Invalid worker options: handlers must be an object of functions");

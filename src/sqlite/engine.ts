@@ -182,7 +182,11 @@ export class SqliteEngine implements Engine {
   close(): Promise<void> {
     return settle(() => {
       if (!this.#ownsDriver) return;
-      this.#driver.exec("PRAGMA optimize");
+      try {
+        this.#driver.exec("PRAGMA optimize"); // refreshes planner statistics, when cheap
+      } catch {
+        // best effort: another connection may hold the write lock; the close must not fail
+      }
       this.#driver.close();
     });
   }

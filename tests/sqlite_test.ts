@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { describe, test } from "node:test";
+import { getTableColumns } from "drizzle-orm";
+import { type SqliteDriver, TaskQueue, TaskStatus } from "../mod.ts";
+import { STATEMENTS } from "../src/sqlite/_statements.ts";
+import { MIGRATIONS } from "../src/sqlite/_migrations.ts";
+import { tasks } from "../src/sqlite/schema.ts";
+import { RUNTIME, tempDir } from "./_helpers.ts";
+
+async function exercise(queue: TaskQueue): Promise<void> {
+  const id = await queue.enqueue({ name: "n", taskType: "t", payload: { big: 2 ** 52 } });
+  const task = (await queue.dequeue())!;
+  assert.equal(task.id, id);
+  assert.deepEqual(task.payload, { big: 2 ** 52 });
+  await queue.completeTask(task, { ok: true });
+  assert.equal(await queue.dequeue(), null, "no row is null, not an error");
+  assert.equal((await queue.getTask(id))!.status, TaskStatus.COMPLETED);
+  assert.equal(await queue.getTask(id + 1), null);
+  const far = await queue.enqueue({ name: "far", taskType: "t", scheduledAt: 8.64e15 });
+  assert.equal((await queue.getTask(far))!.scheduledAt, 8.64e15);
+}
+
+describe("SQLite drivers", () => {
+  test("node:sqlite, chosen explicitly", async () => {
+    const queue = await TaskQueue.open(":memory:", { driver: "node:sqlite" });
+    await exercise(queue);
+    await queue.close();
+  });
+
+  test("bun:sqlite, chosen explicitly (Bun only)", async (t) => {
+    if (RUNTIME !== "bun") {
+      console.log(`SKIP bun:sqlite driver test: needs Bun, running on ${RUNTIME}`);
+      await assert.rejects(
+        TaskQueue.open(":memory:", { driver: "bun:sqlite" }),
+        /driver "bun:sqlite" needs the Bun runtime/,
+      );
+      t.skip(`bun:sqlite needs Bun (running on ${RUNTIME})`);
+      return;
+    }
+    const queue = await TaskQueue.open(":memory:", { driver: "bun:sqlite" });
+    await exercise(queue);
+    await queue.close();
+    const specifier = "bun:sqlite";
+    const { Database } = await import(specifier);
+    const db = new Database(":memory:");
+    const adopted = await TaskQueue.open({ database: db });
+    await exercise(adopted);
+    await adopted.close();
+    assert.equal(db.query("SELECT count(*) AS n FROM tasks").get().n, 2, "left open");
+    db.close();
+  });
+
+  test("a caller's node:sqlite handle is configured, migrated and left open", async () => {
+    const tmp = tempDir();
+    try {
+      const db = new DatabaseSync(tmp.file("own.db"));
+      const queue = await TaskQueue.open({ database: db, synchronous: "FULL" });
+      await exercise(queue);
+      const pragma = (sql: string) => Object.values(db.prepare(sql).get()!)[0];
+      assert.equal(pragma("PRAGMA journal_mode"), "wal");
+      assert.equal(pragma("PRAGMA synchronous"), 2, "FULL");
+      assert.equal(pragma("PRAGMA busy_timeout"), 5000);
+      await queue.close();
+      assert.equal(pragma("SELECT count(*) FROM tasks"), 2, "the handle still works after close");
+      db.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("synchronous defaults to NORMAL", async () => {
+    const db = new DatabaseSync(":memory:");
+    const queue = await TaskQueue.open({ database: db });
+    assert.equal(Object.values(db.prepare("PRAGMA synchronous").get()!)[0], 1);
+    await queue.close();
+    db.close();
+  });
+
+  test("a custom SqliteDriver works", async () => {
+    const db = new DatabaseSync(":memory:");
+    const executed: string[] = [];
+    const driver: SqliteDriver = {
+      name: "custom",
+      exec: (sql) => {
+        executed.push(sql);
+        db.exec(sql);
+      },
+      prepare(sql) {
+        const statement = db.prepare(sql);
+        return {
+          all: (params) => statement.all(...params) as Record<string, unknown>[],
+          get: (params) => statement.get(...params) as Record<string, unknown> | undefined,
+          run: (params) => Number(statement.run(...params).changes),
+        };
+      },
+      close: () => db.close(),
+    };
+    const queue = await TaskQueue.open({ database: driver });
+    await exercise(queue);
+    assert.ok(executed.includes("BEGIN IMMEDIATE"), "writes take the lock up front");
+    await queue.close();
+    db.close();
+  });
+});
+
+describe("schema", () => {
+  test("migrations are applied once and recorded", async () => {
+    const tmp = tempDir();
+    try {
+      const path = tmp.file("m.db");
+      await (await TaskQueue.open(path)).close();
+      await (await TaskQueue.open(path)).close();
+      const db = new DatabaseSync(path);
+      const rows = db.prepare("SELECT version, name FROM tasklite_migrations").all();
+      assert.deepEqual(
+        rows.map((row) => ({ ...row })),
+        MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      );
+      db.exec("INSERT INTO tasklite_migrations VALUES (999, 'from the future', 0)");
+      db.close();
+      await assert.rejects(TaskQueue.open(path), /schema is at version 999, newer than this/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("the drizzle schema matches the migrated table", async () => {
+    const db = new DatabaseSync(":memory:");
+    await (await TaskQueue.open({ database: db })).close();
+    const columns = db.prepare("PRAGMA table_info(tasks)").all() as {
+      name: string;
+      type: string;
+      notnull: number;
+      pk: number;
+    }[];
+    const drizzleColumns = Object.values(getTableColumns(tasks));
+    assert.deepEqual(
+      columns.map((c) => [c.name, c.type, c.notnull === 1 || c.pk === 1, c.pk === 1]),
+      drizzleColumns.map((c) => [c.name, c.getSQLType().toUpperCase(), c.notNull, c.primary]),
+    );
+    db.close();
+  });
+
+  test("the hot statements use their indexes with a large finished history", async () => {
+    const db = new DatabaseSync(":memory:");
+    await (await TaskQueue.open({ database: db })).close();
+    // 50,000 finished rows and 100 pending ones, written straight into the table.
+    db.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50100)
+      INSERT INTO tasks (name, task_type, payload, priority, status, max_retries,
+                         created_at, scheduled_at)
+      SELECT 't' || i, 'job', '{}', 1 + i % 4,
+             CASE WHEN i <= 50000 THEN 'completed' ELSE 'pending' END, 3, i, i FROM n;
+      ANALYZE;`);
+    const plan = (sql: string) =>
+      db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => String(row.detail)).join("\n");
+    const claim = plan(STATEMENTS.claim.sql);
+    assert.match(claim, /USING INDEX tasks_dequeue_idx/);
+    assert.doesNotMatch(claim, /SCAN tasks(?! USING)/, claim);
+    assert.doesNotMatch(claim, /TEMP B-TREE/, claim);
+    assert.match(plan(STATEMENTS.recover.sql), /USING INDEX tasks_lease_idx/);
+    assert.match(plan(STATEMENTS.list.sql), /USING (COVERING )?INDEX tasks_status_idx/);
+    assert.match(plan(STATEMENTS.stats.sql), /USING COVERING INDEX tasks_status_idx/);
+    assert.match(plan(STATEMENTS.findLiveByKey.sql), /USING INDEX tasks_unique_key_idx/);
+    console.log(`claim plan:\n${claim}`);
+    db.close();
+  });
+});
