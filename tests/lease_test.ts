@@ -135,7 +135,10 @@ describe("leases", () => {
       assert.equal(seen.size, 200);
       clock.advance(30_000);
       const taken = (await b.dequeue())!;
-      await assert.rejects(a.completeTask({ ...taken, attempts: taken.attempts - 1 }), LeaseLostError);
+      await assert.rejects(
+        a.completeTask({ ...taken, attempts: taken.attempts - 1 }),
+        LeaseLostError,
+      );
       await a.close();
       await b.close();
     } finally {

@@ -12,11 +12,16 @@ describe("several processes on one file", () => {
       const queue = await TaskQueue.open(path);
       const TOTAL = 2000;
       await queue.enqueueMany(
-        Array.from({ length: TOTAL }, (_, n) => ({ name: `job ${n}`, taskType: "job", payload: { n } })),
+        Array.from(
+          { length: TOTAL },
+          (_, n) => ({ name: `job ${n}`, taskType: "job", payload: { n } }),
+        ),
       );
       const go = tmp.file("go");
       const outs = [1, 2, 3].map((i) => tmp.file(`out-${i}.json`));
-      const children = outs.map((out) => runScript(fixture("worker_process.ts"), [path, go, out, "4"]));
+      const children = outs.map((out) =>
+        runScript(fixture("worker_process.ts"), [path, go, out, "4"])
+      );
       await new Promise((resolve) => setTimeout(resolve, 300)); // let them open the file
       writeFileSync(go, "");
       const results = await Promise.all(children);
@@ -29,7 +34,13 @@ describe("several processes on one file", () => {
       for (const ran of perProcess) assert.ok(ran.length > 0, "every process did some work");
       console.log(`runs per process: ${perProcess.map((ran) => ran.length).join(", ")}`);
       const stats = await queue.getQueueStats();
-      assert.deepEqual(stats, { pending: 0, running: 0, completed: TOTAL, failed: 0, cancelled: 0 });
+      assert.deepEqual(stats, {
+        pending: 0,
+        running: 0,
+        completed: TOTAL,
+        failed: 0,
+        cancelled: 0,
+      });
       const workers = new Set(
         (await queue.getTasksByStatus(TaskStatus.COMPLETED, 10_000)).map((t) => t.workerId),
       );

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  TaskNotFoundError,
-  TaskPriority,
-  TaskQueue,
-  TaskStateError,
-  TaskStatus,
-} from "../mod.ts";
+import { TaskNotFoundError, TaskPriority, TaskQueue, TaskStateError, TaskStatus } from "../mod.ts";
 import { memoryQueue, tempDir } from "./_helpers.ts";
 
 describe("enqueue and dequeue", () => {

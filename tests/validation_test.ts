@@ -23,7 +23,10 @@ const BAD_ENQUEUES: [unknown, RegExp][] = [
   [{ name: "n", taskType: "t", scheduledAt: new Date("nope") }, /scheduledAt must be/],
   [{ name: "n", taskType: "t", scheduledAt: -5 }, /scheduledAt must be/],
   [{ name: "n", taskType: "t", scheduledAt: "tomorrow" }, /scheduledAt must be/],
-  [{ name: "n", taskType: "t", payload: { f: () => 1 } }, /payload must be JSON data: f is a function/],
+  [
+    { name: "n", taskType: "t", payload: { f: () => 1 } },
+    /payload must be JSON data: f is a function/,
+  ],
   [{ name: "n", taskType: "t", payload: { n: 10n } }, /payload must be JSON data: n is a BigInt/],
   [{ name: "n", taskType: "t", payload: cyclic }, /payload must be JSON data: self is a circular/],
   [{ name: "n", taskType: "t", payload: [1, NaN] }, /payload must be JSON data: \[1\] is NaN/],
@@ -67,7 +70,11 @@ describe("bad input gets a clear error and changes nothing", () => {
       const id = await queue.enqueue({ name: "n", taskType: "t", payload });
       assert.deepEqual((await queue.getTask(id))!.payload, JSON.parse(JSON.stringify(payload)));
     }
-    const id = await queue.enqueue({ name: "n", taskType: "t", payload: { a: 1, gone: undefined } });
+    const id = await queue.enqueue({
+      name: "n",
+      taskType: "t",
+      payload: { a: 1, gone: undefined },
+    });
     assert.deepEqual((await queue.getTask(id))!.payload, { a: 1 });
     await queue.close();
   });

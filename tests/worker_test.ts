@@ -22,7 +22,7 @@ describe("Worker", () => {
           seen.push(ctx.task);
           return payload.n * 2;
         },
-        greet: async (name: string) => ({ hello: name }),
+        greet: (name: string) => Promise.resolve({ hello: name }),
       },
       workerId: "w-test",
     });
@@ -228,8 +228,14 @@ describe("Worker", () => {
 
   test("bad options are refused", async () => {
     const { queue } = await memoryQueue();
-    assert.throws(() => new Worker(queue, { handlers: { t: "no" as never } }), /handlers\.t must be a function/);
-    assert.throws(() => new Worker(queue, { handlers: { t: () => 1 }, concurrency: 0 }), /concurrency/);
+    assert.throws(
+      () => new Worker(queue, { handlers: { t: "no" as never } }),
+      /handlers\.t must be a function/,
+    );
+    assert.throws(
+      () => new Worker(queue, { handlers: { t: () => 1 }, concurrency: 0 }),
+      /concurrency/,
+    );
     assert.throws(() => new Worker(queue, { handlers: {} }), /no handlers/);
     assert.throws(() => new Worker(queue, null as never), TypeError);
     const worker = new Worker(queue, { handlers: { t: () => 1 }, pollIntervalMs: 5 });

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { runScript } from "./_helpers.ts";
+
+test("the seed demo tells the same story", async () => {
+  const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+  const { code, stdout, stderr } = await runScript(join(root, "examples", "task_queue.ts"));
+  assert.equal(code, 0, stderr);
+  const expected = [
+    "Task Queue System Demo",
+    "📝 Enqueueing tasks...",
+    "📝 Enqueued task #1: Send welcome email (priority: HIGH)",
+    "📝 Enqueued task #2: Generate sales report (priority: HIGH)",
+    "📝 Enqueued task #3: Process image 1 (priority: NORMAL)",
+    "📝 Enqueued task #8: Scheduled cleanup (priority: NORMAL)",
+    "📊 Initial Queue Stats:",
+    "  pending: 8",
+    "🚀 Starting workers...",
+    "🔧 Worker started: Worker-1",
+    "🔧 Worker started: Worker-2",
+    "🔧 Worker started: Worker-3",
+    "⚙️ Processing task #1: Send welcome email",
+    "  📧 Sending email to user@example.com",
+    "     Subject: Welcome!",
+    "✅ Task #1 completed",
+    "⚙️ Processing task #2: Generate sales report",
+    "✅ Task #2 completed",
+    "📊 Final Queue Stats:",
+    "  completed: 7",
+    "  pending: 1",
+    "✅ Recently Completed Tasks:",
+    "  #7: Send newsletter",
+    "✅ Demo completed successfully!",
+  ];
+  const lines = stdout.split("\n");
+  let at = 0;
+  for (const line of expected) {
+    const found = lines.indexOf(line, line.startsWith("⚙️") || line.startsWith("✅ Task") ? 0 : at);
+    assert.ok(found >= 0, `missing line ${JSON.stringify(line)} in:\n${stdout}`);
+    if (!line.startsWith("⚙️") && !line.startsWith("✅ Task")) at = found;
+  }
+  assert.ok(!stdout.includes("Processing task #8"), "the scheduled cleanup is not run early");
+  assert.equal(lines.filter((line) => /^✅ Task #\d+ completed$/.test(line)).length, 7);
+});
