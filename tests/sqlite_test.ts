@@ -156,9 +156,12 @@ describe("schema", () => {
     const plan = (sql: string) =>
       db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => String(row.detail)).join("\n");
     const claim = plan(STATEMENTS.claim.sql);
-    assert.match(claim, /USING INDEX tasks_dequeue_idx/);
+    assert.match(claim, /USING (COVERING )?INDEX tasks_dequeue_idx/);
     assert.doesNotMatch(claim, /SCAN tasks(?! USING)/, claim);
     assert.doesNotMatch(claim, /TEMP B-TREE/, claim);
+    const claimTypes = plan(STATEMENTS.claimTypes.sql);
+    assert.match(claimTypes, /USING (COVERING )?INDEX tasks_dequeue_idx/);
+    assert.doesNotMatch(claimTypes, /TEMP B-TREE/, claimTypes);
     assert.match(plan(STATEMENTS.recover.sql), /USING INDEX tasks_lease_idx/);
     assert.match(plan(STATEMENTS.list.sql), /USING (COVERING )?INDEX tasks_status_idx/);
     assert.match(plan(STATEMENTS.stats.sql), /USING COVERING INDEX tasks_status_idx/);

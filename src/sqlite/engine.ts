@@ -90,14 +90,20 @@ export class SqliteEngine implements Engine {
     return settle(() =>
       transaction(this.#driver, () => {
         this.#run("recover", { now: request.now }, "run");
-        const rows = this.#run("claim", {
+        const args = {
           now: request.now,
           workerId: request.workerId,
           leaseMs: request.leaseMs,
           leaseExpiresAt: request.now + request.leaseMs,
-          taskTypes: request.taskTypes ? JSON.stringify(request.taskTypes) : null,
           limit: request.limit,
-        }, "all");
+        };
+        const rows = request.taskTypes
+          ? this.#run(
+            "claimTypes",
+            { ...args, taskTypes: JSON.stringify(request.taskTypes) },
+            "all",
+          )
+          : this.#run("claim", args, "all");
         // RETURNING does not keep the subquery's order.
         return rows.map(toTask).sort(claimOrder);
       })
