@@ -25,9 +25,33 @@
 export * from "./src/task.ts";
 export * from "./src/errors.ts";
 export * from "./src/backoff.ts";
+export * from "./src/cron.ts";
+export * from "./src/events.ts";
+export * from "./src/logger.ts";
+export {
+  type DurationSummary,
+  type QueueMetrics,
+  type TaskTypeMetrics,
+  toPrometheus,
+} from "./src/metrics.ts";
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";
-export type { ClaimRequest, Engine, LeaseRef, NewTask, Outcome, RetryDelay } from "./src/engine.ts";
+export * from "./src/signals.ts";
+export type {
+  ClaimRequest,
+  ClaimResult,
+  Engine,
+  FiredSlot,
+  LeaseRef,
+  LiveCount,
+  NewSchedule,
+  NewTask,
+  Outcome,
+  RetryDelay,
+  Schedule,
+  TypeControl,
+  TypeLimits,
+} from "./src/engine.ts";
 export type {
   SqliteBinding,
   SqliteDriver,

@@ -6,7 +6,8 @@
  */
 
 import * as v from "valibot";
-import { TASK_STATUSES, TaskPriority } from "./task.ts";
+import { isTimeZone } from "./cron.ts";
+import { TASK_STATUSES, TaskPriority, TaskStatus } from "./task.ts";
 
 /** The latest epoch ms a `Date` can hold. */
 const MAX_TIME = 8.64e15;
@@ -92,6 +93,36 @@ const time = v.union([
   integer(0, MAX_TIME),
 ], "must be a Date or epoch milliseconds (an integer >= 0)");
 
+/** A stored retry policy. */
+export const RetryPolicySchema = v.variant(
+  "type",
+  [
+    v.strictObject({ type: v.literal("fixed"), delayMs: integer(0, MAX_TIME) }),
+    v.strictObject({
+      type: v.literal("exponential"),
+      baseMs: v.optional(integer(0, MAX_TIME)),
+      factor: v.optional(
+        v.pipe(
+          v.number("must be a number"),
+          v.minValue(1, "must be >= 1"),
+          v.maxValue(100, "must be <= 100"),
+        ),
+      ),
+      maxMs: v.optional(integer(0, MAX_TIME)),
+      jitter: v.optional(
+        v.pipe(
+          v.number("must be a number"),
+          v.minValue(0, "must be >= 0"),
+          v.maxValue(1, "must be <= 1"),
+        ),
+      ),
+    }),
+  ],
+  'must be { type: "fixed", delayMs } or { type: "exponential", baseMs?, factor?, maxMs?, jitter? }',
+);
+
+const duration = integer(1, 2 ** 31 - 1);
+
 /** Options of one task at enqueue. */
 export const EnqueueSchema = v.strictObject({
   name: text(1000),
@@ -101,6 +132,8 @@ export const EnqueueSchema = v.strictObject({
   scheduledAt: v.optional(time),
   maxRetries: v.optional(integer(0, 1000), 3),
   uniqueKey: v.optional(text(500)),
+  timeoutMs: v.optional(duration),
+  retry: v.optional(RetryPolicySchema),
 });
 
 /** A batch at enqueue. */
@@ -117,7 +150,7 @@ export const DequeueSchema = v.strictObject({
       v.minLength(1, "must not be empty"),
     ),
   ),
-  leaseMs: v.optional(integer(1, 2 ** 31)),
+  leaseMs: v.optional(duration),
   workerId: v.optional(text(200)),
 });
 
@@ -149,6 +182,77 @@ export const FailOptionsSchema = v.strictObject({
 export const StatusSchema = v.picklist(
   TASK_STATUSES,
   `must be one of ${TASK_STATUSES.join(", ")}`,
+);
+
+/** A task type, or `"*"` for every type. */
+export const TaskTypeSchema = text(200);
+
+/** Per-type limits. */
+export const LimitsSchema = v.strictObject({
+  concurrency: v.optional(v.nullable(integer(1, 1_000_000))),
+  rate: v.optional(v.nullable(v.strictObject({
+    max: integer(1, 1_000_000),
+    intervalMs: duration,
+  }))),
+});
+
+/** A redrive in bulk. */
+export const RetryFailedSchema = v.strictObject({
+  taskType: v.optional(text(200)),
+  limit: v.optional(integer(1, 1_000_000)),
+});
+
+const FINISHED = [TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED] as const;
+
+/** Retention. */
+export const PruneSchema = v.strictObject({
+  olderThanMs: integer(0, MAX_TIME),
+  statuses: v.optional(v.pipe(
+    v.array(v.picklist(FINISHED, "must be completed, failed or cancelled"), "must be an array"),
+    v.minLength(1, "must not be empty"),
+  )),
+  limit: v.optional(integer(1, 10_000_000)),
+});
+
+/** The automatic retention policy. */
+export const RetentionSchema = v.strictObject({
+  olderThanMs: integer(0, MAX_TIME),
+  statuses: v.optional(v.pipe(
+    v.array(v.picklist(FINISHED, "must be completed, failed or cancelled"), "must be an array"),
+    v.minLength(1, "must not be empty"),
+  )),
+  intervalMs: v.optional(duration),
+});
+
+/** A schedule's name. */
+export const ScheduleNameSchema = text(200);
+
+/** A schedule's cron pattern (checked by croner too). */
+export const CronSchema = v.pipe(
+  v.string("must be a string"),
+  v.check((s) => s.trim().split(/\s+/).length >= 5, "must have 5 fields (or 6 with seconds)"),
+  v.maxLength(200, "must be at most 200 characters"),
+);
+
+/** What a schedule enqueues. */
+export const ScheduleSchema = v.strictObject({
+  taskType: text(200),
+  name: v.optional(text(1000)),
+  payload: v.optional(json, () => ({})),
+  priority: v.optional(priority, TaskPriority.NORMAL),
+  maxRetries: v.optional(integer(0, 1000), 3),
+  timeoutMs: v.optional(duration),
+  timezone: v.optional(v.pipe(
+    v.string("must be a string"),
+    v.check(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
+  )),
+  paused: v.optional(v.boolean("must be a boolean"), false),
+});
+
+/** Progress reported by a handler. */
+export const ProgressSchema = v.pipe(
+  json,
+  v.check((value) => value !== undefined, "must be a number or JSON data"),
 );
 
 /** A page size. */

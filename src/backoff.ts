@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { RetryPolicy } from "./task.ts";
+
 /** Options of {@linkcode exponentialBackoff}. */
 export interface BackoffOptions {
   /**
@@ -69,4 +71,36 @@ export function exponentialBackoff(options: BackoffOptions = {}): (retryCount: n
     const delay = Math.min(maxMs, baseMs * factor ** Math.max(0, retryCount - 1));
     return Math.round(delay * (1 - jitter * random()));
   };
+}
+
+/**
+ * The delay a {@linkcode RetryPolicy} gives before the next attempt.
+ *
+ * @example Usage
+ * ```ts
+ * import { retryDelay } from "@tasklite/tasklite";
+ *
+ * console.log(retryDelay({ type: "fixed", delayMs: 5000 }, 3)); // 5000
+ * console.log(retryDelay({ type: "exponential", baseMs: 100, jitter: 0 }, 3)); // 400
+ * ```
+ *
+ * @param policy The policy.
+ * @param retryCount Failed attempts so far (1 after the first failure).
+ * @param random The random source for jitter.
+ * @returns The delay in milliseconds.
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  retryCount: number,
+  random: () => number = Math.random,
+): number {
+  if (policy.type === "fixed") return policy.delayMs;
+  const { baseMs, factor, maxMs, jitter } = policy;
+  return exponentialBackoff({
+    random,
+    ...(baseMs === undefined ? {} : { baseMs }),
+    ...(factor === undefined ? {} : { factor }),
+    ...(maxMs === undefined ? {} : { maxMs }),
+    ...(jitter === undefined ? {} : { jitter }),
+  })(retryCount);
 }

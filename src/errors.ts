@@ -121,3 +121,61 @@ export class TaskStateError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * Thrown by a handler to fail the attempt and ask for the next one after `delayMs` (when retries
+ * are left), instead of the task's retry policy.
+ *
+ * @example Usage
+ * ```ts
+ * import { RetryableError } from "@tasklite/tasklite";
+ *
+ * const handler = async () => {
+ *   const response = await fetch("https://api.example.com");
+ *   if (response.status === 429) {
+ *     const seconds = Number(response.headers.get("retry-after") ?? 60);
+ *     throw new RetryableError("rate limited", { delayMs: seconds * 1000 });
+ *   }
+ * };
+ * ```
+ */
+export class RetryableError extends Error {
+  /** The delay before the next attempt, if set. */
+  readonly delayMs: number | undefined;
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong.
+   * @param options The delay before the next attempt, and a `cause`.
+   */
+  constructor(message: string, options: ErrorOptions & { delayMs?: number } = {}) {
+    super(message, options);
+    this.name = "RetryableError";
+    this.delayMs = options.delayMs;
+  }
+}
+
+/**
+ * Thrown by a handler to fail the task for good: no further attempts, whatever its retries.
+ *
+ * @example Usage
+ * ```ts
+ * import { PermanentError } from "@tasklite/tasklite";
+ *
+ * const handler = (payload: { email?: string }) => {
+ *   if (!payload.email) throw new PermanentError("payload has no email address");
+ * };
+ * ```
+ */
+export class PermanentError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong.
+   * @param options Standard error options, such as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermanentError";
+  }
+}

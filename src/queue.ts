@@ -6,15 +6,29 @@
  */
 
 import type * as v from "valibot";
-import { type BackoffOptions, exponentialBackoff } from "./backoff.ts";
-import type { Engine, LeaseRef, Outcome } from "./engine.ts";
+import { type BackoffOptions, exponentialBackoff, retryDelay } from "./backoff.ts";
+import { nextCronSlot } from "./cron.ts";
+import type { Engine, LeaseRef, Outcome, Schedule, TypeControl, TypeLimits } from "./engine.ts";
 import type { SqliteBinding, SqliteDriver } from "./drivers/driver.ts";
-import * as bunSqlite from "./drivers/bun_sqlite.ts";
-import * as nodeSqlite from "./drivers/node_sqlite.ts";
+import type { BunSqliteDatabase } from "./drivers/bun_sqlite.ts";
+import type { NodeSqliteDatabase } from "./drivers/node_sqlite.ts";
+import { adoptDriver, openDriver } from "./drivers/open.ts";
 import { LeaseLostError, TaskNotFoundError, TaskStateError } from "./errors.ts";
+import { Emitter } from "./_emitter.ts";
+import type { QueueEventName, QueueListener } from "./events.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { MetricsCollector, type QueueMetrics } from "./metrics.ts";
 import { SqliteEngine, type Synchronous } from "./sqlite/engine.ts";
-import type { JsonValue, QueueStats, Task, TaskPriority, TaskStatus } from "./task.ts";
 import {
+  type JsonValue,
+  type QueueStats,
+  type RetryPolicy,
+  type Task,
+  type TaskPriority,
+  TaskStatus,
+} from "./task.ts";
+import {
+  CronSchema,
   DequeueSchema,
   EnqueueManySchema,
   EnqueueSchema,
@@ -22,11 +36,19 @@ import {
   FailureSchema,
   IdSchema,
   LimitSchema,
+  LimitsSchema,
   OffsetSchema,
   parse,
+  ProgressSchema,
+  PruneSchema,
   ResultSchema,
+  RetentionSchema,
+  RetryFailedSchema,
+  ScheduleNameSchema,
+  ScheduleSchema,
   StatusSchema,
   TaskRefSchema,
+  TaskTypeSchema,
 } from "./_validation.ts";
 
 /** What to enqueue. */
@@ -65,6 +87,101 @@ export interface EnqueueOptions {
    * returns that task's id instead of adding a duplicate.
    */
   uniqueKey?: string;
+  /**
+   * Run time limit: the handler's `ctx.signal` aborts and the attempt fails when it runs longer.
+   * Overrides the handler's own `timeoutMs`.
+   */
+  timeoutMs?: number;
+  /** How long to wait between attempts; overrides the worker's and the queue's policy. */
+  retry?: RetryPolicy;
+}
+
+/** What a recurring schedule enqueues, and when. */
+export interface ScheduleOptions {
+  /** The task type of each enqueued task. */
+  taskType: string;
+  /**
+   * The name of each enqueued task.
+   *
+   * @default {the schedule's name}
+   */
+  name?: string;
+  /**
+   * Payload of each enqueued task.
+   *
+   * @default {{}}
+   */
+  payload?: unknown;
+  /**
+   * Priority of each enqueued task.
+   *
+   * @default {TaskPriority.NORMAL}
+   */
+  priority?: TaskPriority;
+  /**
+   * Retries of each enqueued task.
+   *
+   * @default {3}
+   */
+  maxRetries?: number;
+  /** Run time limit of each enqueued task. */
+  timeoutMs?: number;
+  /**
+   * The IANA time zone the cron pattern is read in, such as `Europe/Paris`.
+   *
+   * @default {"UTC"}
+   */
+  timezone?: string;
+  /**
+   * A paused schedule keeps its definition but does not fire.
+   *
+   * @default {false}
+   */
+  paused?: boolean;
+}
+
+/** Which finished tasks to delete. */
+export interface PruneOptions {
+  /** Only tasks that finished at least this long ago. */
+  olderThanMs: number;
+  /**
+   * Only tasks with these statuses.
+   *
+   * @default {["completed", "cancelled"]}
+   */
+  statuses?: readonly ("completed" | "failed" | "cancelled")[];
+  /**
+   * At most this many (oldest first), to keep each transaction short.
+   *
+   * @default {10_000}
+   */
+  limit?: number;
+}
+
+/** The automatic pruning policy, applied by {@linkcode TaskQueue.maintain}. */
+export interface RetentionOptions {
+  /** Delete finished tasks this long after they finished. */
+  olderThanMs: number;
+  /**
+   * Which finished tasks.
+   *
+   * @default {["completed", "cancelled"]}
+   */
+  statuses?: readonly ("completed" | "failed" | "cancelled")[];
+  /**
+   * How often to prune.
+   *
+   * @default {60_000}
+   */
+  intervalMs?: number;
+}
+
+/** Limits on a task type: `null` clears one; an omitted one is cleared too. */
+export interface LimitOptions {
+  /** At most this many running at once, across every process. */
+  concurrency?: number | null;
+  /** At most `max` claims per `intervalMs`, across every process. */
+  rate?: { max: number; intervalMs: number } | null;
 }
 
 /** How to claim. */
@@ -107,7 +224,7 @@ export interface OpenOptions {
    * `bun:sqlite` `Database`, or any {@linkcode SqliteDriver}. The queue configures it, migrates it
    * and leaves it open on {@linkcode TaskQueue.close}.
    */
-  database?: SqliteDriver | nodeSqlite.NodeSqliteDatabase | bunSqlite.BunSqliteDatabase;
+  database?: SqliteDriver | NodeSqliteDatabase | BunSqliteDatabase;
   /**
    * The SQLite binding to open `path` with.
    *
@@ -147,9 +264,18 @@ export interface OpenOptions {
    * @default {Date.now}
    */
   clock?: () => number;
+  /**
+   * Where the queue and its workers log. Quiet by default.
+   *
+   * @default {silentLogger}
+   */
+  logger?: Logger;
+  /** Prune finished tasks automatically (from {@linkcode TaskQueue.maintain}, run by workers). */
+  retention?: RetentionOptions;
 }
 
 const DEFAULT_PATH = "tasks.db";
+const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as const;
 
 /**
  * A durable task queue in one SQLite file.
@@ -176,6 +302,12 @@ export class TaskQueue {
   readonly #clock: () => number;
   readonly #leaseMs: number;
   readonly #backoff: (retryCount: number) => number;
+  readonly #events: Emitter;
+  readonly #metrics: MetricsCollector;
+  readonly #retention: v.InferOutput<typeof RetentionSchema> | null;
+  #lastPruneAt = -Infinity;
+  /** Where this queue and its workers log. */
+  readonly logger: Logger;
 
   /**
    * Wraps an engine. Most callers want {@linkcode TaskQueue.open}.
@@ -190,6 +322,14 @@ export class TaskQueue {
     this.#leaseMs = options.leaseMs ?? 30_000;
     const backoff = options.backoff;
     this.#backoff = typeof backoff === "function" ? backoff : exponentialBackoff(backoff);
+    this.logger = options.logger ?? silentLogger;
+    this.#retention = options.retention === undefined
+      ? null
+      : parse(RetentionSchema, options.retention, "retention options");
+    this.#events = new Emitter((error, event) =>
+      this.logger.error(`A "${event}" listener threw`, { error: String(error) })
+    );
+    this.#metrics = new MetricsCollector(this.#events, this.#clock());
   }
 
   /**
@@ -216,7 +356,9 @@ export class TaskQueue {
       : { ...pathOrOptions, ...options };
     checkOpenOptions(all);
     const provided = all.database;
-    const driver = provided ? adopt(provided) : await openDriver(all.path ?? DEFAULT_PATH, all);
+    const driver = provided
+      ? adoptDriver(provided)
+      : await openDriver(all.path ?? DEFAULT_PATH, all.driver);
     try {
       const engine = SqliteEngine.create(driver, {
         synchronous: all.synchronous ?? "NORMAL",
@@ -290,24 +432,36 @@ export class TaskQueue {
     return await this.#store(engine, parse(EnqueueManySchema, list, "enqueue options"));
   }
 
-  #store(engine: Engine, parsed: v.InferOutput<typeof EnqueueSchema>[]): Promise<number[]> {
+  async #store(engine: Engine, parsed: v.InferOutput<typeof EnqueueSchema>[]): Promise<number[]> {
     const now = this.#clock();
-    return engine.enqueue(
-      parsed.map((options) => ({
-        name: options.name,
-        taskType: options.taskType,
-        payload: options.payload as JsonValue,
-        priority: options.priority,
-        scheduledAt: options.scheduledAt === undefined
-          ? now
-          : typeof options.scheduledAt === "number"
-          ? options.scheduledAt
-          : options.scheduledAt.getTime(),
-        maxRetries: options.maxRetries,
-        uniqueKey: options.uniqueKey ?? null,
-      })),
-      now,
-    );
+    const tasks = parsed.map((options) => ({
+      name: options.name,
+      taskType: options.taskType,
+      payload: options.payload as JsonValue,
+      priority: options.priority,
+      scheduledAt: options.scheduledAt === undefined
+        ? now
+        : typeof options.scheduledAt === "number"
+        ? options.scheduledAt
+        : options.scheduledAt.getTime(),
+      maxRetries: options.maxRetries,
+      uniqueKey: options.uniqueKey ?? null,
+      timeoutMs: options.timeoutMs ?? null,
+      retryPolicy: (options.retry ?? null) as RetryPolicy | null,
+    }));
+    const ids = await engine.enqueue(tasks, now);
+    if (this.#events.has("enqueued")) {
+      tasks.forEach((task, i) =>
+        this.#events.emit("enqueued", {
+          taskId: ids[i]!,
+          name: task.name,
+          taskType: task.taskType,
+          priority: task.priority,
+          scheduledAt: task.scheduledAt,
+        })
+      );
+    }
+    return ids;
   }
 
   /**
@@ -356,13 +510,16 @@ export class TaskQueue {
     const engine = this.#open("dequeue");
     parse(LimitSchema, limit, "dequeue limit");
     const parsed = parse(DequeueSchema, options, "dequeue options");
-    return await engine.dequeue({
+    const { tasks, recovered } = await engine.dequeue({
       now: this.#clock(),
       limit,
       leaseMs: parsed.leaseMs ?? this.#leaseMs,
       workerId: parsed.workerId ?? null,
       taskTypes: parsed.taskTypes ?? null,
     });
+    this.#announceRecovered(recovered);
+    for (const task of tasks) this.#events.emit("started", { task });
+    return tasks;
   }
 
   /**
@@ -387,6 +544,39 @@ export class TaskQueue {
     const engine = this.#open("heartbeat");
     const ref = toRef(task);
     return expect(await engine.heartbeat(ref, this.#clock()), "heartbeat", ref);
+  }
+
+  /**
+   * Records a running task's progress (a number such as a percentage, or any JSON data), visible
+   * in {@linkcode TaskQueue.getTask} and as a `progress` event.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.enqueue({ name: "Import", taskType: "import" });
+   * const task = (await queue.dequeue())!;
+   * console.log((await queue.progress(task, { rows: 500, of: 1000 })).progress);
+   * await queue.close();
+   * ```
+   *
+   * @param task The task as claimed (fenced by its lease), or its id.
+   * @param progress The progress.
+   * @returns The task with its progress.
+   * @throws {LeaseLostError} Given a task object whose lease was taken over.
+   */
+  async progress(task: Task | number, progress: unknown): Promise<Task> {
+    const engine = this.#open("report progress of");
+    const ref = toRef(task);
+    const value = parse(ProgressSchema, progress, "progress") as JsonValue;
+    const updated = expect(
+      await engine.progress(ref, value, this.#clock()),
+      "report progress of",
+      ref,
+    );
+    this.#events.emit("progress", { task: updated, progress: value });
+    return updated;
   }
 
   /**
@@ -415,7 +605,13 @@ export class TaskQueue {
     const engine = this.#open("complete");
     const ref = toRef(task);
     const value = parse(ResultSchema, result, "task result");
-    return expect(await engine.complete(ref, value as JsonValue, this.#clock()), "complete", ref);
+    const done = expect(
+      await engine.complete(ref, value as JsonValue, this.#clock()),
+      "complete",
+      ref,
+    );
+    this.#events.emit("completed", { task: done });
+    return done;
   }
 
   /**
@@ -452,13 +648,46 @@ export class TaskQueue {
     const reason = parse(FailureSchema, error, "task error");
     const parsed = parse(FailOptionsSchema, options, "fail options");
     const message = typeof reason === "string" ? reason : reason.message || reason.name;
-    const delay = (retryCount: number) =>
-      parsed.retry === false ? null : parsed.retryDelayMs ?? this.#backoff(retryCount);
-    return expect(await engine.fail(ref, message, this.#clock(), delay), "fail", ref);
+    const delay = (retryCount: number, current: Task) => {
+      if (parsed.retry === false) return null;
+      if (parsed.retryDelayMs !== undefined) return parsed.retryDelayMs;
+      if (current.retryPolicy) return retryDelay(current.retryPolicy, retryCount);
+      return this.#backoff(retryCount);
+    };
+    const after = expect(await engine.fail(ref, message, this.#clock(), delay), "fail", ref);
+    this.#announceFailure(after, message);
+    return after;
   }
 
   /**
-   * Cancels a pending task.
+   * Gives a claimed task back: `pending`, due now, without counting a failed attempt. For a
+   * worker that shuts down before it could run the task.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.enqueue({ name: "Job", taskType: "job" });
+   * const task = (await queue.dequeue())!;
+   * console.log((await queue.release(task)).status); // "pending"
+   * await queue.close();
+   * ```
+   *
+   * @param task The task as claimed (fenced by its lease), or its id.
+   * @returns The pending task.
+   * @throws {LeaseLostError} Given a task object whose lease was taken over.
+   */
+  async release(task: Task | number): Promise<Task> {
+    const engine = this.#open("release");
+    const ref = toRef(task);
+    return expect(await engine.release(ref, this.#clock()), "release", ref);
+  }
+
+  /**
+   * Cancels a task. A pending task ends `cancelled` at once. A running task is marked
+   * (`cancelRequestedAt`): its worker aborts the handler's `ctx.signal` within one poll interval
+   * and the task ends `cancelled`.
    *
    * @example Usage
    * ```ts
@@ -471,14 +700,40 @@ export class TaskQueue {
    * ```
    *
    * @param id The task id.
-   * @returns The cancelled task.
-   * @throws {TaskStateError} The task is not pending.
+   * @returns The cancelled task, or the running task marked for cancellation.
+   * @throws {TaskStateError} The task has already finished.
    * @throws {TaskNotFoundError} No such task.
    */
   async cancelTask(id: number): Promise<Task> {
     const engine = this.#open("cancel");
     parse(IdSchema, id, "task id");
-    return expect(await engine.cancel(id, this.#clock()), "cancel", { id, attempts: null });
+    const task = expect(await engine.cancel(id, this.#clock()), "cancel", { id, attempts: null });
+    if (task.status === TaskStatus.CANCELLED) this.#events.emit("cancelled", { task });
+    return task;
+  }
+
+  /**
+   * Of these running tasks, the ones asked to cancel: workers poll it for the tasks they run.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const id = await queue.enqueue({ name: "Job", taskType: "job" });
+   * await queue.dequeue();
+   * await queue.cancelTask(id);
+   * console.log(await queue.cancelRequested([id])); // [1]
+   * await queue.close();
+   * ```
+   *
+   * @param ids Task ids.
+   * @returns The ids with a pending cancel request.
+   */
+  async cancelRequested(ids: readonly number[]): Promise<number[]> {
+    const engine = this.#open("check cancellations");
+    for (const id of ids) parse(IdSchema, id, "task id");
+    return await engine.cancelRequested(ids);
   }
 
   /**
@@ -504,7 +759,40 @@ export class TaskQueue {
   async retryTask(id: number): Promise<Task> {
     const engine = this.#open("retry");
     parse(IdSchema, id, "task id");
-    return expect(await engine.retry(id, this.#clock()), "retry", { id, attempts: null });
+    const task = expect(await engine.retry(id, this.#clock()), "retry", { id, attempts: null });
+    this.#events.emit("retried", { task });
+    return task;
+  }
+
+  /**
+   * Redrives failed tasks in bulk (dead letters), of one task type or all, oldest first. Tasks
+   * whose `uniqueKey` is live again are skipped.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const redriven = await queue.retryFailed({ taskType: "send_email" });
+   * console.log(redriven.length); // 0
+   * await queue.close();
+   * ```
+   *
+   * @param options Which task type (default all), and at most how many (default 1,000).
+   * @returns The redriven tasks.
+   */
+  async retryFailed(options: { taskType?: string; limit?: number } = {}): Promise<Task[]> {
+    const engine = this.#open("retry");
+    const parsed = parse(RetryFailedSchema, options, "retryFailed options");
+    const ids = await engine.failedIds(parsed.taskType ?? null, parsed.limit ?? 1000);
+    const redriven: Task[] = [];
+    for (const id of ids) {
+      const outcome = await engine.retry(id, this.#clock());
+      if (!outcome.ok) continue; // redriven meanwhile, or its uniqueKey is live again
+      this.#events.emit("retried", { task: outcome.task });
+      redriven.push(outcome.task);
+    }
+    return redriven;
   }
 
   /**
@@ -524,7 +812,9 @@ export class TaskQueue {
    * @returns How many tasks were recovered.
    */
   async recover(): Promise<number> {
-    return await this.#open("recover").recover(this.#clock());
+    const recovered = await this.#open("recover").recover(this.#clock());
+    this.#announceRecovered(recovered);
+    return recovered.length;
   }
 
   /**
@@ -605,6 +895,351 @@ export class TaskQueue {
    * await queue.close();
    * ```
    */
+  /**
+   * Pauses a task type, or with no argument the whole queue: workers in every process stop
+   * claiming it until {@linkcode TaskQueue.resume}. Running tasks go on. Persisted in the file.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.pause("send_email");
+   * await queue.enqueue({ name: "Hi", taskType: "send_email" });
+   * console.log(await queue.dequeue()); // null
+   * await queue.resume("send_email");
+   * await queue.close();
+   * ```
+   *
+   * @param taskType The task type, or `"*"` (the default) for the whole queue.
+   */
+  async pause(taskType = "*"): Promise<void> {
+    const engine = this.#open("pause");
+    parse(TaskTypeSchema, taskType, "task type");
+    await engine.setPaused(taskType, this.#clock());
+    this.logger.info("Paused", { taskType });
+  }
+
+  /**
+   * Resumes a paused task type, or with no argument the whole queue (types paused one by one
+   * stay paused).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.pause();
+   * await queue.resume();
+   * await queue.close();
+   * ```
+   *
+   * @param taskType The task type, or `"*"` (the default) for the whole queue.
+   */
+  async resume(taskType = "*"): Promise<void> {
+    const engine = this.#open("resume");
+    parse(TaskTypeSchema, taskType, "task type");
+    await engine.setPaused(taskType, null);
+    this.logger.info("Resumed", { taskType });
+  }
+
+  /**
+   * Limits a task type across every worker and process on the queue: how many may run at once
+   * and how many may start per interval. Persisted in the file. Omitted or `null` limits are
+   * cleared.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.setLimits("external_api", { rate: { max: 10, intervalMs: 1000 } });
+   * await queue.setLimits("video_encode", { concurrency: 2 });
+   * await queue.close();
+   * ```
+   *
+   * @param taskType The task type.
+   * @param limits The limits.
+   */
+  async setLimits(taskType: string, limits: LimitOptions): Promise<void> {
+    const engine = this.#open("set limits of");
+    parse(TaskTypeSchema, taskType, "task type");
+    if (taskType === "*") {
+      throw new TypeError('Invalid task type: limits apply to one type, not "*"');
+    }
+    const parsed = parse(LimitsSchema, limits, "limits");
+    const normalized: TypeLimits = {
+      concurrency: parsed.concurrency ?? null,
+      rate: parsed.rate ?? null,
+    };
+    await engine.setLimits(taskType, normalized);
+    this.logger.info("Limits set", { taskType, ...normalized });
+  }
+
+  /**
+   * Pause flags and limits per task type (`"*"` is the whole queue).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.pause("reports");
+   * console.log((await queue.getControls())[0]?.taskType); // "reports"
+   * await queue.close();
+   * ```
+   *
+   * @returns The controls.
+   */
+  async getControls(): Promise<TypeControl[]> {
+    return await this.#open("read controls of").controls();
+  }
+
+  /**
+   * Creates or replaces a recurring schedule, stored in the file. Each slot of the cron pattern
+   * enqueues one task, once, however many processes run {@linkcode TaskQueue.runSchedules} (as
+   * workers do). After downtime, only the latest missed slot fires.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const schedule = await queue.schedule("daily-cleanup", "0 3 * * *", {
+   *   taskType: "cleanup",
+   *   payload: { olderThanDays: 30 },
+   *   timezone: "Europe/Paris",
+   * });
+   * console.log(new Date(schedule.nextRunAt!).toISOString());
+   * await queue.close();
+   * ```
+   *
+   * @param name The schedule's unique name.
+   * @param cron A cron pattern: 5 fields, or 6 with seconds first.
+   * @param options What to enqueue, and the time zone.
+   * @returns The stored schedule with its next slot.
+   */
+  async schedule(name: string, cron: string, options: ScheduleOptions): Promise<Schedule> {
+    const engine = this.#open("schedule");
+    parse(ScheduleNameSchema, name, "schedule name");
+    parse(CronSchema, cron, "cron pattern");
+    const parsed = parse(ScheduleSchema, options, "schedule options");
+    const now = this.#clock();
+    const timezone = parsed.timezone ?? null;
+    const nextRunAt = nextCronSlot(cron, now, timezone);
+    const schedule = await engine.upsertSchedule({
+      name,
+      cron,
+      timezone,
+      taskType: parsed.taskType,
+      taskName: parsed.name ?? name,
+      payload: parsed.payload as JsonValue,
+      priority: parsed.priority,
+      maxRetries: parsed.maxRetries,
+      timeoutMs: parsed.timeoutMs ?? null,
+      nextRunAt,
+      paused: parsed.paused,
+    }, now);
+    this.logger.info("Schedule saved", { name, cron, timezone, nextRunAt });
+    return schedule;
+  }
+
+  /**
+   * Removes a schedule. Tasks it already enqueued stay.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.unschedule("nope")); // false
+   * await queue.close();
+   * ```
+   *
+   * @param name The schedule's name.
+   * @returns `true` if it existed.
+   */
+  async unschedule(name: string): Promise<boolean> {
+    const engine = this.#open("unschedule");
+    parse(ScheduleNameSchema, name, "schedule name");
+    return await engine.deleteSchedule(name);
+  }
+
+  /**
+   * Every schedule, by name.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.getSchedules()); // []
+   * await queue.close();
+   * ```
+   *
+   * @returns The schedules.
+   */
+  async getSchedules(): Promise<Schedule[]> {
+    return await this.#open("read schedules of").schedules();
+  }
+
+  /**
+   * Enqueues a task for each schedule whose slot has come, once per slot across every process.
+   * Workers call it on each poll; call it yourself from `Deno.cron` or a timer when no worker runs.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.runSchedules()); // []
+   * await queue.close();
+   * ```
+   *
+   * @returns The enqueued task ids.
+   */
+  async runSchedules(): Promise<number[]> {
+    const engine = this.#open("run schedules of");
+    const now = this.#clock();
+    const fired = await engine.fireSchedules(
+      now,
+      (schedule) => nextCronSlot(schedule.cron, now, schedule.timezone),
+    );
+    for (const slot of fired) {
+      this.logger.info("Schedule fired", { ...slot });
+      const task = await engine.get(slot.taskId);
+      if (task) {
+        this.#events.emit("enqueued", {
+          taskId: task.id,
+          name: task.name,
+          taskType: task.taskType,
+          priority: task.priority,
+          scheduledAt: task.scheduledAt,
+        });
+      }
+    }
+    return fired.map((slot) => slot.taskId);
+  }
+
+  /**
+   * Deletes finished tasks that finished at least `olderThanMs` ago, oldest first, so that a busy
+   * queue's file does not grow without bound.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const deleted = await queue.prune({ olderThanMs: 7 * 24 * 3_600_000 });
+   * console.log(deleted); // 0
+   * await queue.close();
+   * ```
+   *
+   * @param options Age, statuses (default completed and cancelled) and a batch limit.
+   * @returns How many tasks were deleted.
+   */
+  async prune(options: PruneOptions): Promise<number> {
+    const engine = this.#open("prune");
+    const parsed = parse(PruneSchema, options, "prune options");
+    const deleted = await engine.prune(
+      this.#clock() - parsed.olderThanMs,
+      parsed.statuses ?? DEFAULT_PRUNE_STATUSES,
+      parsed.limit ?? 10_000,
+    );
+    if (deleted > 0) this.logger.info("Pruned", { deleted, olderThanMs: parsed.olderThanMs });
+    return deleted;
+  }
+
+  /**
+   * Periodic upkeep, run by workers on each poll: fires due schedules, and applies the retention
+   * policy when it is due.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:", { retention: { olderThanMs: 86_400_000 } });
+   * console.log(await queue.maintain()); // { scheduled: [], pruned: 0 }
+   * await queue.close();
+   * ```
+   *
+   * @returns The tasks schedules enqueued, and how many finished tasks were pruned.
+   */
+  async maintain(): Promise<{ scheduled: number[]; pruned: number }> {
+    const scheduled = await this.runSchedules();
+    let pruned = 0;
+    const retention = this.#retention;
+    if (retention && this.#clock() - this.#lastPruneAt >= (retention.intervalMs ?? 60_000)) {
+      this.#lastPruneAt = this.#clock();
+      pruned = await this.prune({
+        olderThanMs: retention.olderThanMs,
+        ...(retention.statuses ? { statuses: retention.statuses } : {}),
+      });
+    }
+    return { scheduled, pruned };
+  }
+
+  /**
+   * Subscribes to an in-process event: `enqueued`, `started`, `completed`, `failed` (an attempt
+   * failed and will be retried), `dead` (no retries left), `retried`, `cancelled`, `progress`.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const off = queue.on("completed", ({ task }) => console.log(`#${task.id} done`));
+   * off();
+   * await queue.close();
+   * ```
+   *
+   * @param event The event name.
+   * @param listener Called with each event of this queue in this process.
+   * @returns A function that unsubscribes.
+   */
+  on<E extends QueueEventName>(event: E, listener: QueueListener<E>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * Counters and durations per task type (this process's, since open) with live pending and
+   * running counts (every process's). Render them for Prometheus with {@linkcode toPrometheus}.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const metrics = await queue.metrics();
+   * console.log(metrics.totals.pending); // 0
+   * await queue.close();
+   * ```
+   *
+   * @returns A snapshot.
+   */
+  async metrics(): Promise<QueueMetrics> {
+    const engine = this.#open("read metrics of");
+    const [totals, live] = await Promise.all([engine.stats(), engine.liveCounts()]);
+    return this.#metrics.snapshot(totals, live);
+  }
+
+  #announceFailure(task: Task, error: string): void {
+    if (task.status === TaskStatus.PENDING) this.#events.emit("failed", { task, error });
+    else if (task.status === TaskStatus.FAILED) this.#events.emit("dead", { task, error });
+    else if (task.status === TaskStatus.CANCELLED) this.#events.emit("cancelled", { task });
+  }
+
+  #announceRecovered(recovered: readonly Task[]): void {
+    for (const task of recovered) {
+      this.logger.warn("Lease expired", {
+        taskId: task.id,
+        status: task.status,
+        error: task.error,
+      });
+      this.#announceFailure(task, task.error ?? "Lease expired");
+    }
+  }
+
   async close(): Promise<void> {
     const engine = this.#engine;
     this.#engine = null;
@@ -663,29 +1298,4 @@ function checkOpenOptions(options: OpenOptions): void {
       throw new RangeError(`Invalid open options: ${name} must be a positive integer`);
     }
   }
-}
-
-function openDriver(path: string, options: OpenOptions): Promise<SqliteDriver> {
-  const onBun = "Bun" in globalThis;
-  const binding = options.driver ?? (onBun ? "bun:sqlite" : "node:sqlite");
-  if (binding === "bun:sqlite" && !onBun) {
-    throw new TypeError(`Invalid open options: driver "bun:sqlite" needs the Bun runtime`);
-  }
-  return binding === "bun:sqlite" ? bunSqlite.open(path) : nodeSqlite.open(path);
-}
-
-/** Wraps a caller's open database, whichever binding it comes from. */
-function adopt(
-  database: SqliteDriver | nodeSqlite.NodeSqliteDatabase | bunSqlite.BunSqliteDatabase,
-): SqliteDriver {
-  if ("name" in database && typeof database.name === "string") return database as SqliteDriver;
-  if ("query" in database && typeof database.query === "function") {
-    return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase);
-  }
-  if (typeof database?.prepare === "function" && typeof database.exec === "function") {
-    return nodeSqlite.wrap(database as nodeSqlite.NodeSqliteDatabase);
-  }
-  throw new TypeError(
-    "Invalid open options: database must be a node:sqlite DatabaseSync, a bun:sqlite Database or a SqliteDriver",
-  );
 }

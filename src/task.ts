@@ -134,7 +134,45 @@ export interface Task {
   leaseMs: number | null;
   /** When the current lease runs out, while running. */
   leaseExpiresAt: number | null;
+  /** The run time limit given at enqueue, if any (a handler's type may set one too). */
+  timeoutMs: number | null;
+  /** The retry policy given at enqueue, if any; otherwise the worker's or the queue's applies. */
+  retryPolicy: RetryPolicy | null;
+  /** The last progress the handler reported with `ctx.progress()`. */
+  progress: JsonValue | null;
+  /** Every failed attempt, oldest first. */
+  errors: TaskAttemptError[];
+  /** When a cancel was asked of the task while it was running. */
+  cancelRequestedAt: number | null;
 }
+
+/** One failed attempt in a task's error history. */
+export interface TaskAttemptError {
+  /** The attempt ({@linkcode Task.attempts} at the time). */
+  attempt: number;
+  /** What went wrong. */
+  error: string;
+  /** When, epoch ms. */
+  at: number;
+}
+
+/**
+ * How long a failed task waits before its next attempt, as data (so it can be stored with the
+ * task): a fixed delay, or exponential backoff with jitter.
+ */
+export type RetryPolicy =
+  | { type: "fixed"; delayMs: number }
+  | {
+    type: "exponential";
+    /** @default {1000} */
+    baseMs?: number;
+    /** @default {2} */
+    factor?: number;
+    /** @default {3_600_000} */
+    maxMs?: number;
+    /** @default {0.5} */
+    jitter?: number;
+  };
 
 /**
  * Counts of tasks per status. Every status is present, zero when no task has it.

@@ -1,13 +1,16 @@
 /**
  * {@linkcode Worker}: runs handlers for claimed tasks, `concurrency` at a time, as a polling loop
  * ({@linkcode Worker.start}) or one pass at a time ({@linkcode Worker.tick}, for `Deno.cron` and
- * serverless).
+ * serverless). It heartbeats leases, enforces timeouts, aborts cancelled tasks, applies retry
+ * policies and shuts down gracefully.
  *
  * @module
  */
 
-import type { TaskQueue } from "./queue.ts";
-import type { Task } from "./task.ts";
+import { retryDelay } from "./backoff.ts";
+import { LeaseLostError, PermanentError, RetryableError } from "./errors.ts";
+import type { FailOptions, TaskQueue } from "./queue.ts";
+import { type RetryPolicy, type Task, TaskStatus } from "./task.ts";
 
 /** What a handler gets besides the payload. */
 export interface TaskContext {
@@ -15,28 +18,88 @@ export interface TaskContext {
   readonly task: Task;
   /** The worker running it. */
   readonly workerId: string;
-  /** Extends the lease by the duration it was claimed with; call it during long work. */
+  /**
+   * Aborts when the task times out, is cancelled, loses its lease or the worker shuts down; its
+   * `reason` is a {@linkcode TaskAbortedError}. Pass it to `fetch` and friends.
+   */
+  readonly signal: AbortSignal;
+  /** Extends the lease now (the worker also does it every third of the lease). */
   heartbeat(): Promise<void>;
+  /** Records progress (a number or JSON data), visible in `getTask()` and as an event. */
+  progress(value: unknown): Promise<void>;
 }
 
 /**
  * Runs one task type: gets the payload, returns the result (JSON) or throws to fail the attempt.
+ * Throw {@linkcode RetryableError} to choose the delay, {@linkcode PermanentError} to skip retries.
  */
 // deno-lint-ignore no-explicit-any
 export type TaskHandler = (payload: any, context: TaskContext) => unknown;
 
+/**
+ * The delay before the next attempt: a {@linkcode RetryPolicy}, or a function of the failed
+ * attempts so far, the error and the task.
+ */
+export type RetryStrategy =
+  | RetryPolicy
+  | ((retryCount: number, error: unknown, task: Task) => number);
+
+/** A handler with per-type settings. */
+export interface HandlerDefinition {
+  /** The handler. */
+  handler: TaskHandler;
+  /** Run time limit for tasks of this type (a task's own `timeoutMs` wins). */
+  timeoutMs?: number;
+  /** Retry delays for tasks of this type (a task's own `retry` policy wins). */
+  retry?: RetryStrategy;
+}
+
+/** Why a handler's signal aborted. */
+export type AbortCause = "timeout" | "cancelled" | "lease_lost" | "shutdown";
+
+/**
+ * The `reason` of a handler's aborted `ctx.signal`.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskAbortedError } from "@tasklite/tasklite";
+ *
+ * const handler = async (_payload: unknown, ctx: { signal: AbortSignal }) => {
+ *   ctx.signal.addEventListener("abort", () => {
+ *     const reason = ctx.signal.reason as TaskAbortedError;
+ *     console.log(reason.cause); // "timeout", "cancelled", "lease_lost" or "shutdown"
+ *   });
+ * };
+ * ```
+ */
+export class TaskAbortedError extends Error {
+  /** Why. */
+  override readonly cause: AbortCause;
+  /**
+   * Creates the error.
+   *
+   * @param cause Why the run was aborted.
+   * @param message The message.
+   */
+  constructor(cause: AbortCause, message: string) {
+    super(message);
+    this.name = "TaskAbortedError";
+    this.cause = cause;
+  }
+}
+
 /** How a worker runs. */
 export interface WorkerOptions {
-  /** The handler registry: task type → handler. */
-  handlers: Readonly<Record<string, TaskHandler>>;
+  /** The handler registry: task type → handler, or handler with per-type settings. */
+  handlers: Readonly<Record<string, TaskHandler | HandlerDefinition>>;
   /**
-   * How many tasks run at once.
+   * How many tasks run at once in this worker.
    *
    * @default {1}
    */
   concurrency?: number;
   /**
-   * How long to wait before polling again when nothing was due.
+   * How often to poll for due tasks when idle, and for cancellations while busy.
    *
    * @default {1000}
    */
@@ -47,6 +110,12 @@ export interface WorkerOptions {
    * @default {the queue's leaseMs}
    */
   leaseMs?: number;
+  /**
+   * How often running tasks' leases are extended.
+   *
+   * @default {a third of the lease}
+   */
+  heartbeatIntervalMs?: number;
   /**
    * The name recorded on claimed tasks.
    *
@@ -61,15 +130,38 @@ export interface WorkerOptions {
    */
   taskTypes?: readonly string[] | "*";
   /**
+   * Whether each poll also runs {@linkcode TaskQueue.maintain} (due schedules, retention).
+   *
+   * @default {true}
+   */
+  maintenance?: boolean;
+  /** Called when a task this worker ran ends `failed` with no retries left. */
+  onDeadLetter?: (task: Task) => void | Promise<void>;
+  /**
    * Called with errors of the queue itself (not of handlers, which fail their task), such as a
    * lost lease or a closed queue.
    *
-   * @default {console.error}
+   * @default {the queue's logger, at error level}
    */
   onError?: (error: unknown, task: Task | null) => void;
 }
 
+/** Options of {@linkcode Worker.stop}. */
+export interface StopOptions {
+  /**
+   * How long to wait for running tasks before aborting them and giving their leases back.
+   *
+   * @default {Infinity}
+   */
+  timeoutMs?: number;
+}
+
 type State = "idle" | "running" | "stopping";
+
+interface Run {
+  task: Task;
+  controller: AbortController;
+}
 
 /**
  * Claims due tasks and runs their handlers. Several workers, in one process or many, can share a
@@ -82,12 +174,17 @@ type State = "idle" | "running" | "stopping";
  * const queue = await TaskQueue.open(":memory:");
  * await queue.enqueue({ name: "Welcome", taskType: "send_email", payload: { to: "a@b.c" } });
  * const worker = new Worker(queue, {
- *   handlers: { send_email: async (payload) => ({ sent: payload.to }) },
+ *   handlers: {
+ *     send_email: async (payload, ctx) => {
+ *       await fetch("data:,sent", { signal: ctx.signal });
+ *       return { sent: payload.to };
+ *     },
+ *   },
  *   concurrency: 4,
  * });
  * worker.start();
  * await worker.onIdle();
- * await worker.stop();
+ * await worker.stop({ timeoutMs: 10_000 });
  * console.log((await queue.getQueueStats()).completed); // 1
  * await queue.close();
  * ```
@@ -96,15 +193,19 @@ export class Worker {
   /** The name recorded on claimed tasks. */
   readonly id: string;
   readonly #queue: TaskQueue;
-  readonly #handlers: Readonly<Record<string, TaskHandler>>;
+  readonly #handlers: ReadonlyMap<string, HandlerDefinition>;
   readonly #concurrency: number;
   readonly #pollIntervalMs: number;
   readonly #leaseMs: number | undefined;
+  readonly #heartbeatIntervalMs: number | undefined;
   readonly #taskTypes: readonly string[] | undefined;
+  readonly #maintenance: boolean;
+  readonly #onDeadLetter: ((task: Task) => void | Promise<void>) | undefined;
   readonly #onError: (error: unknown, task: Task | null) => void;
   #state: State = "idle";
   #loop: Promise<number> | null = null;
-  readonly #active = new Set<Promise<void>>();
+  readonly #active = new Map<number, Promise<void>>();
+  readonly #runs = new Map<number, Run>();
   #wake: (() => void) | null = null;
   #idle = false;
   #idleWaiters: (() => void)[] = [];
@@ -120,31 +221,52 @@ export class Worker {
       throw new TypeError("Invalid worker options: must be an object with handlers");
     }
     const { handlers, concurrency = 1, pollIntervalMs = 1000, leaseMs, taskTypes } = options;
+    const { heartbeatIntervalMs } = options;
     if (typeof handlers !== "object" || handlers === null) {
       throw new TypeError("Invalid worker options: handlers must be an object of functions");
     }
-    for (const [type, handler] of Object.entries(handlers)) {
-      if (typeof handler !== "function") {
-        throw new TypeError(`Invalid worker options: handlers.${type} must be a function`);
+    const definitions = new Map<string, HandlerDefinition>();
+    for (const [type, entry] of Object.entries(handlers)) {
+      const definition = typeof entry === "function" ? { handler: entry } : entry;
+      if (typeof definition?.handler !== "function") {
+        throw new TypeError(
+          `Invalid worker options: handlers.${type} must be a function or { handler, timeoutMs?, retry? }`,
+        );
       }
+      checkPositive(`handlers.${type}.timeoutMs`, definition.timeoutMs);
+      definitions.set(type, definition);
     }
-    for (const [name, value] of Object.entries({ concurrency, pollIntervalMs, leaseMs })) {
-      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-        throw new RangeError(`Invalid worker options: ${name} must be a positive integer`);
-      }
+    for (
+      const [name, value] of Object.entries({
+        concurrency,
+        pollIntervalMs,
+        leaseMs,
+        heartbeatIntervalMs,
+      })
+    ) {
+      checkPositive(name, value);
     }
-    const types = taskTypes === "*" ? undefined : taskTypes ?? Object.keys(handlers);
+    const types = taskTypes === "*" ? undefined : taskTypes ?? [...definitions.keys()];
     if (types?.length === 0) {
       throw new TypeError("Invalid worker options: no handlers and no taskTypes to claim");
     }
     this.id = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
     this.#queue = queue;
-    this.#handlers = handlers;
+    this.#handlers = definitions;
     this.#concurrency = concurrency;
     this.#pollIntervalMs = pollIntervalMs;
     this.#leaseMs = leaseMs;
+    this.#heartbeatIntervalMs = heartbeatIntervalMs;
     this.#taskTypes = types;
-    this.#onError = options.onError ?? ((error) => console.error(error));
+    this.#maintenance = options.maintenance ?? true;
+    this.#onDeadLetter = options.onDeadLetter;
+    this.#onError = options.onError ??
+      ((error, task) =>
+        queue.logger.error("Worker error", {
+          workerId: this.id,
+          taskId: task?.id,
+          error: String(error),
+        }));
   }
 
   /** How many tasks are running now. */
@@ -161,26 +283,45 @@ export class Worker {
     if (this.#state === "stopping") throw new Error("Cannot start the worker: it is stopping");
     this.#state = "running";
     this.#idle = false;
+    this.#queue.logger.info("Worker started", { workerId: this.id });
     this.#loop = this.#run(false);
   }
 
   /**
-   * Stops claiming and waits for the running tasks to finish. Calling it again waits again.
+   * Stops claiming and waits for the running tasks to finish. After `timeoutMs`, the tasks still
+   * running are aborted (`ctx.signal`, cause `"shutdown"`) and their leases given back, so that
+   * another worker picks them up at once.
    *
-   * @returns When every running task has finished.
+   * @param options How long to wait before aborting.
+   * @returns When every task has finished or been given back.
    */
-  async stop(): Promise<void> {
+  async stop(options: StopOptions = {}): Promise<void> {
+    const { timeoutMs = Infinity } = options;
+    if (!(timeoutMs >= 0)) throw new RangeError("Invalid stop options: timeoutMs must be >= 0");
     if (this.#state === "running") this.#state = "stopping";
     this.#wake?.();
     await this.#loop;
-    await Promise.all(this.#active);
+    if (this.#active.size > 0 && Number.isFinite(timeoutMs)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all(this.#active.values()), late]);
+      clearTimeout(timer);
+      for (const run of this.#runs.values()) {
+        run.controller.abort(new TaskAbortedError("shutdown", "The worker is shutting down"));
+      }
+    }
+    await Promise.all(this.#active.values());
+    if (this.#state === "stopping") {
+      this.#queue.logger.info("Worker stopped", { workerId: this.id });
+    }
     this.#state = "idle";
     this.#loop = null;
   }
 
   /**
-   * Processes what is due now and returns: claims and runs tasks, `concurrency` at a time, until
-   * none is due and none is running. For `Deno.cron`, serverless handlers and tests.
+   * Processes what is due now and returns: runs due schedules, then claims and runs tasks,
+   * `concurrency` at a time, until none is due and none is running. For `Deno.cron`, serverless
+   * handlers and tests.
    *
    * @example Driven by Deno.cron
    * ```ts ignore
@@ -215,20 +356,25 @@ export class Worker {
   /** The claim loop; in `once` mode it returns when nothing is due and nothing runs. */
   async #run(once: boolean): Promise<number> {
     let ran = 0;
+    let maintainedAt = -Infinity;
     while (this.#state === "running") {
+      if (this.#maintenance && performance.now() - maintainedAt >= this.#pollIntervalMs) {
+        maintainedAt = performance.now();
+        await this.#guard(() => this.#queue.maintain());
+      }
+      if (this.#runs.size > 0) await this.#guard(() => this.#checkCancellations());
       const free = this.#concurrency - this.#active.size;
       let claimed: Task[] = [];
       if (free > 0) {
-        try {
-          claimed = await this.#queue.dequeueMany(free, {
+        const tasks = await this.#guard(() =>
+          this.#queue.dequeueMany(free, {
             ...(this.#taskTypes ? { taskTypes: this.#taskTypes } : {}),
             ...(this.#leaseMs ? { leaseMs: this.#leaseMs } : {}),
             workerId: this.id,
-          });
-        } catch (error) {
-          this.#onError(error, null);
-          if (once) break;
-        }
+          })
+        );
+        if (tasks === undefined && once) break;
+        claimed = tasks ?? [];
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
@@ -238,71 +384,181 @@ export class Worker {
       } else {
         this.#idle = false;
       }
-      const full = this.#active.size >= this.#concurrency;
-      if (claimed.length === 0 || full) {
-        await this.#sleep(claimed.length === 0 && !once ? this.#pollIntervalMs : null);
+      if (claimed.length === 0 || this.#active.size >= this.#concurrency) {
+        await this.#sleep(this.#pollIntervalMs);
       }
     }
-    await Promise.all(this.#active);
+    if (once) await Promise.all(this.#active.values());
     return ran;
+  }
+
+  /** Runs a queue call; reports and swallows its error (returns `undefined`). */
+  async #guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (error) {
+      this.#onError(error, null);
+      return undefined;
+    }
+  }
+
+  async #checkCancellations(): Promise<void> {
+    const ids = await this.#queue.cancelRequested([...this.#runs.keys()]);
+    for (const id of ids) {
+      this.#runs.get(id)?.controller.abort(
+        new TaskAbortedError("cancelled", "The task was cancelled"),
+      );
+    }
   }
 
   #launch(task: Task): void {
     const run: Promise<void> = this.#execute(task).finally(() => {
-      this.#active.delete(run);
+      this.#active.delete(task.id);
+      this.#runs.delete(task.id);
       this.#wake?.();
     });
-    this.#active.add(run);
+    this.#active.set(task.id, run);
   }
 
   async #execute(task: Task): Promise<void> {
-    const handler = this.#handlers[task.taskType];
-    try {
-      if (!handler) {
-        await this.#queue.failTask(
+    const definition = this.#handlers.get(task.taskType);
+    if (!definition) {
+      await this.#finish(task, () =>
+        this.#queue.failTask(
           task,
           `No handler registered for task type "${task.taskType}"`,
           { retry: false },
-        );
-        return;
-      }
-      let current = task;
-      const context: TaskContext = {
-        task,
-        workerId: this.id,
-        heartbeat: async () => {
-          current = await this.#queue.heartbeat(current);
-        },
-      };
-      let result: unknown;
+        ));
+      return;
+    }
+    const controller = new AbortController();
+    const run: Run = { task, controller };
+    this.#runs.set(task.id, run);
+    const abort = (cause: AbortCause, message: string) => {
+      if (!controller.signal.aborted) controller.abort(new TaskAbortedError(cause, message));
+    };
+
+    const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
+    const timeout = timeoutMs === undefined ? undefined : setTimeout(
+      () => abort("timeout", `Task timed out after ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    const heartbeat = async () => {
       try {
-        result = await handler(task.payload, context);
+        run.task = await this.#queue.heartbeat(run.task);
+        if (run.task.cancelRequestedAt !== null) abort("cancelled", "The task was cancelled");
       } catch (error) {
-        await this.#queue.failTask(task, toError(error));
+        if (error instanceof LeaseLostError) abort("lease_lost", error.message);
+        else this.#onError(error, task);
+      }
+    };
+    const every = this.#heartbeatIntervalMs ??
+      Math.max(1, Math.floor((task.leaseMs ?? 30_000) / 3));
+    const heartbeats = setInterval(() => void heartbeat(), every);
+
+    const context: TaskContext = {
+      task,
+      workerId: this.id,
+      signal: controller.signal,
+      heartbeat,
+      progress: async (value) => {
+        run.task = await this.#queue.progress(run.task, value);
+      },
+    };
+    const aborted = new Promise<{ aborted: TaskAbortedError }>((resolve) => {
+      controller.signal.addEventListener(
+        "abort",
+        () => resolve({ aborted: controller.signal.reason }),
+        { once: true },
+      );
+    });
+    const settled = Promise.resolve()
+      .then(() => definition.handler(task.payload, context))
+      .then((value) => ({ value }), (error: unknown) => ({ error }));
+    const outcome = await Promise.race([settled, aborted]);
+    clearTimeout(timeout);
+    clearInterval(heartbeats);
+
+    if ("aborted" in outcome) {
+      const reason = outcome.aborted;
+      this.#queue.logger.warn("Task aborted", { taskId: task.id, cause: reason.cause });
+      if (reason.cause === "lease_lost") {
+        return this.#onError(new LeaseLostError("run", task.id, "lease lost while running"), task);
+      }
+      if (reason.cause === "shutdown") {
+        await this.#finish(task, () => this.#queue.release(task));
         return;
       }
+      await this.#finish(
+        task,
+        () =>
+          this.#queue.failTask(task, reason.message, this.#retryOptions(definition, reason, task)),
+      );
+      return;
+    }
+    if ("error" in outcome) {
+      await this.#finish(task, () =>
+        this.#queue.failTask(
+          task,
+          toError(outcome.error),
+          this.#retryOptions(definition, outcome.error, task),
+        ));
+      return;
+    }
+    await this.#finish(task, async () => {
       try {
-        await this.#queue.completeTask(task, result);
+        return await this.#queue.completeTask(task, outcome.value);
       } catch (error) {
         // A result that is not JSON fails the attempt; anything else is the queue's problem.
         if (!(error instanceof TypeError)) throw error;
-        await this.#queue.failTask(task, error);
+        return await this.#queue.failTask(task, error);
       }
+    });
+  }
+
+  /** The retry choice for a failed attempt: the error's, the task's, the type's, the queue's. */
+  #retryOptions(definition: HandlerDefinition, error: unknown, task: Task): FailOptions {
+    if (error instanceof PermanentError) return { retry: false };
+    if (error instanceof RetryableError && error.delayMs !== undefined) {
+      return { retryDelayMs: error.delayMs };
+    }
+    const strategy = definition.retry;
+    if (task.retryPolicy || strategy === undefined) return {};
+    const retryCount = task.retryCount + 1;
+    const delay = typeof strategy === "function"
+      ? strategy(retryCount, error, task)
+      : retryDelay(strategy, retryCount);
+    return { retryDelayMs: Math.max(0, Math.round(delay)) };
+  }
+
+  /** Records the end of a run; reports queue errors, calls the dead-letter hook. */
+  async #finish(task: Task, transition: () => Promise<Task>): Promise<void> {
+    let after: Task;
+    try {
+      after = await transition();
     } catch (error) {
       this.#onError(error, task);
+      return;
+    }
+    this.#queue.logger.debug("Task finished", { taskId: after.id, status: after.status });
+    if (after.status === TaskStatus.FAILED && this.#onDeadLetter) {
+      try {
+        await this.#onDeadLetter(after);
+      } catch (error) {
+        this.#onError(error, after);
+      }
     }
   }
 
-  /** Waits `ms` (or, with `null`, until woken): a finished task or `stop()` wakes it early. */
-  #sleep(ms: number | null): Promise<void> {
+  /** Waits `ms`; a finished task or `stop()` wakes it early. */
+  #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
         clearTimeout(timer);
         this.#wake = null;
         resolve();
       };
-      if (ms !== null) timer = setTimeout(done, ms);
+      const timer = setTimeout(done, ms);
       this.#wake = done;
     });
   }
@@ -312,6 +568,12 @@ export class Worker {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+function checkPositive(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+    throw new RangeError(`Invalid worker options: ${name} must be a positive integer`);
   }
 }
 

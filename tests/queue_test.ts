@@ -35,6 +35,11 @@ describe("enqueue and dequeue", () => {
       workerId: null,
       leaseMs: null,
       leaseExpiresAt: null,
+      timeoutMs: null,
+      retryPolicy: null,
+      progress: null,
+      errors: [],
+      cancelRequestedAt: null,
     });
     await queue.close();
   });
@@ -260,11 +265,14 @@ describe("cancel and redrive", () => {
     await queue.close();
   });
 
-  test("cancel refuses running and finished tasks and unknown ids", async () => {
-    const { queue } = await memoryQueue();
+  test("cancel marks a running task, and refuses finished tasks and unknown ids", async () => {
+    const { queue, clock } = await memoryQueue();
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     const task = (await queue.dequeue())!;
-    await assert.rejects(queue.cancelTask(id), /Cannot cancel task \d+: it is running/);
+    const marked = await queue.cancelTask(id);
+    assert.equal(marked.status, TaskStatus.RUNNING);
+    assert.equal(marked.cancelRequestedAt, clock.now);
+    assert.deepEqual(await queue.cancelRequested([id, 999]), [id]);
     await queue.completeTask(task);
     await assert.rejects(queue.cancelTask(id), /Cannot cancel task \d+: it is completed/);
     await assert.rejects(queue.cancelTask(12345), /Cannot cancel task 12345: no such task/);

@@ -162,7 +162,10 @@ describe("schema", () => {
     const claimTypes = plan(STATEMENTS.claimTypes.sql);
     assert.match(claimTypes, /USING (COVERING )?INDEX tasks_dequeue_idx/);
     assert.doesNotMatch(claimTypes, /TEMP B-TREE/, claimTypes);
-    assert.match(plan(STATEMENTS.recover.sql), /USING (COVERING )?INDEX tasks_lease_idx \(lease_expires_at<\?\)/);
+    assert.match(
+      plan(STATEMENTS.recover.sql),
+      /USING (COVERING )?INDEX tasks_lease_idx \(lease_expires_at<\?\)/,
+    );
     assert.match(plan(STATEMENTS.list.sql), /USING (COVERING )?INDEX tasks_status_idx/);
     assert.match(plan(STATEMENTS.stats.sql), /USING COVERING INDEX tasks_status_idx/);
     assert.match(plan(STATEMENTS.findLiveByKey.sql), /USING INDEX tasks_unique_key_idx/);

@@ -1,5 +1,5 @@
 /**
- * The `tasks` table as drizzle sees it. The DDL that creates it lives in the numbered migrations
+ * The tables as drizzle sees them. The DDL that creates it lives in the numbered migrations
  * (`_migrations.ts`); a test checks that the two agree.
  *
  * @module
@@ -29,4 +29,43 @@ export const tasks = sqliteTable("tasks", {
   workerId: text("worker_id"),
   leaseMs: integer("lease_ms"),
   leaseExpiresAt: integer("lease_expires_at"),
+  timeoutMs: integer("timeout_ms"),
+  retryPolicy: text("retry_policy"),
+  progress: text("progress"),
+  errors: text("errors").notNull(),
+  cancelRequestedAt: integer("cancel_requested_at"),
+});
+
+/** Pause flags and limits per task type (`*` is the whole queue). */
+export const controls = sqliteTable("task_type_controls", {
+  taskType: text("task_type").primaryKey(),
+  pausedAt: integer("paused_at"),
+  maxConcurrency: integer("max_concurrency"),
+  rateMax: integer("rate_max"),
+  rateWindowMs: integer("rate_window_ms"),
+});
+
+/** Recent claims of rate-limited task types. */
+export const rateEvents = sqliteTable("rate_events", {
+  taskType: text("task_type").notNull(),
+  claimedAt: integer("claimed_at").notNull(),
+});
+
+/** Recurring schedules. */
+export const schedules = sqliteTable("schedules", {
+  name: text("name").primaryKey(),
+  cron: text("cron").notNull(),
+  timezone: text("timezone"),
+  taskType: text("task_type").notNull(),
+  taskName: text("task_name").notNull(),
+  payload: text("payload").notNull(),
+  priority: integer("priority").notNull(),
+  maxRetries: integer("max_retries").notNull(),
+  timeoutMs: integer("timeout_ms"),
+  nextRunAt: integer("next_run_at"),
+  lastRunAt: integer("last_run_at"),
+  lastTaskId: integer("last_task_id"),
+  paused: integer("paused").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
 });
