@@ -180,7 +180,7 @@ export interface Engine {
   failedIds(taskType: string | null, limit: number): Promise<number[]>;
   /** Puts running tasks whose lease expired back; returns them. */
   recover(now: number): Promise<Task[]>;
-  /** Deletes finished tasks with these statuses that finished before `before`; returns how many. */
+  /** Deletes finished tasks with these statuses that finished at or before `before`; returns how many. */
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number>;
   /** One task, or `null`. */
   get(id: number): Promise<Task | null>;

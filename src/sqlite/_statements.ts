@@ -309,7 +309,7 @@ export const STATEMENTS = {
     db.delete(tasks).where(sql`${tasks.id} IN (
       SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_finished_idx
       WHERE ${finished} AND ${tasks.status} IN (SELECT value FROM json_each(${p("statuses")}))
-        AND ${tasks.completedAt} < ${p("before")}
+        AND ${tasks.completedAt} <= ${p("before")}
       ORDER BY ${tasks.completedAt} LIMIT ${p("limit")})`),
   ),
 
