@@ -43,3 +43,35 @@ test("the seed demo tells the same story", async () => {
   assert.ok(!stdout.includes("Processing task #8"), "the scheduled cleanup is not run early");
   assert.equal(lines.filter((line) => /^✅ Task #\d+ completed$/.test(line)).length, 7);
 });
+
+const example = (name: string) =>
+  join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "examples", name);
+
+test("examples/deno_cron.ts: one tick fires schedules and runs what is due", async () => {
+  const { code, stdout, stderr } = await runScript(example("deno_cron.ts"), ["--once"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /tick: ran 1 task\(s\); next report at \d{4}-\d\d-\d\dT0[12]:00:00\.000Z/);
+  assert.match(stdout, /completed: Warm the cache/);
+});
+
+test("examples/graceful_shutdown.ts: SIGTERM finishes the quick job, gives the long one back", async () => {
+  const { code, stdout, stderr } = await runScript(example("graceful_shutdown.ts"), ["--demo"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /✅ Quick job: done/);
+  assert.doesNotMatch(stdout, /✅ Long job: done/);
+  assert.match(stdout, /🛑 stopped: 1 completed, 1 given back \(pending\)/);
+});
+
+test("examples/rate_limited_api.ts: 5 calls per second, 2 encodes at once", async () => {
+  const { code, stdout, stderr } = await runScript(example("rate_limited_api.ts"));
+  assert.equal(code, 0, stderr);
+  const calls = [...stdout.matchAll(/^\s*(\d+) ms\s+🌐 API call/gm)].map((m) => Number(m[1]));
+  assert.equal(calls.length, 12);
+  for (let i = 0; i + 5 < calls.length; i++) {
+    assert.ok(calls[i + 5]! - calls[i]! >= 900, `6 calls within a second: ${calls}`);
+  }
+  const encoding = [...stdout.matchAll(/\((\d) encoding\)/g)].map((m) => Number(m[1]));
+  assert.equal(encoding.length, 4);
+  assert.ok(encoding.every((n) => n <= 2), `encodes at once: ${encoding}`);
+  assert.match(stdout, /✅ all 16 tasks completed/);
+});
