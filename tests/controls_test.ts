@@ -63,7 +63,11 @@ describe("limits per task type", () => {
     await queue.enqueue({ name: "other", taskType: "other" });
     await queue.setLimits("video_encode", { concurrency: 2 });
     const first = await queue.dequeueMany(10);
-    assert.deepEqual(first.map((t) => t.taskType).sort(), ["other", "video_encode", "video_encode"]);
+    assert.deepEqual(first.map((t) => t.taskType).sort(), [
+      "other",
+      "video_encode",
+      "video_encode",
+    ]);
     assert.equal(await queue.dequeue(), null);
     await queue.completeTask(first.find((t) => t.taskType === "video_encode")!);
     assert.equal((await queue.dequeueMany(10)).length, 1, "one slot freed, one claimed");
@@ -122,7 +126,9 @@ describe("limits per task type", () => {
       const path = tmp.file("r.db");
       const a = await TaskQueue.open(path, { clock: clock.fn });
       const b = await TaskQueue.open(path, { clock: clock.fn });
-      await a.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ name: `${i}`, taskType: "api" })));
+      await a.enqueueMany(
+        Array.from({ length: 20 }, (_, i) => ({ name: `${i}`, taskType: "api" })),
+      );
       await a.setLimits("api", { rate: { max: 4, intervalMs: 1000 } });
       const got = (await a.dequeueMany(3)).length + (await b.dequeueMany(3)).length;
       assert.equal(got, 4);

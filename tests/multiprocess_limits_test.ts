@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { TaskQueue, TaskStatus, Worker } from "../mod.ts";
-import { fixture, RUNTIME, runScript, scriptCommand, tempDir } from "./_helpers.ts";
+import { fixture, runScript, RUNTIME, scriptCommand, tempDir } from "./_helpers.ts";
 
 type Run = { id: number; start: number; end: number };
 
@@ -15,9 +15,7 @@ async function threeProcesses<T>(
 ): Promise<T[]> {
   const go = tmp.file("go");
   const outs = [1, 2, 3].map((i) => tmp.file(`out-${i}.json`));
-  const children = outs.map((out) =>
-    runScript(fixture("contention.ts"), [path, go, out, ...args])
-  );
+  const children = outs.map((out) => runScript(fixture("contention.ts"), [path, go, out, ...args]));
   await new Promise((resolve) => setTimeout(resolve, 300));
   writeFileSync(go, "");
   for (const result of await Promise.all(children)) assert.equal(result.code, 0, result.stderr);
@@ -30,7 +28,9 @@ describe("limits and schedules across 3 processes", () => {
     try {
       const path = tmp.file("rate.db");
       const queue = await TaskQueue.open(path);
-      await queue.enqueueMany(Array.from({ length: 16 }, (_, i) => ({ name: `${i}`, taskType: "job" })));
+      await queue.enqueueMany(
+        Array.from({ length: 16 }, (_, i) => ({ name: `${i}`, taskType: "job" })),
+      );
       await queue.setLimits("job", { rate: { max: 4, intervalMs: 300 } });
       const runs = (await threeProcesses<Run[]>(tmp, path, ["work", "4"])).flat();
       assert.equal(runs.length, 16);
@@ -50,7 +50,9 @@ describe("limits and schedules across 3 processes", () => {
     try {
       const path = tmp.file("conc.db");
       const queue = await TaskQueue.open(path);
-      await queue.enqueueMany(Array.from({ length: 12 }, (_, i) => ({ name: `${i}`, taskType: "job" })));
+      await queue.enqueueMany(
+        Array.from({ length: 12 }, (_, i) => ({ name: `${i}`, taskType: "job" })),
+      );
       await queue.setLimits("job", { concurrency: 2 });
       const perProcess = await threeProcesses<Run[]>(tmp, path, ["work", "1"]);
       const runs = perProcess.flat();
@@ -78,7 +80,9 @@ describe("limits and schedules across 3 processes", () => {
       const ids = (await threeProcesses<number[]>(tmp, path, ["schedules", "2.5"])).flat();
       assert.ok(ids.length >= 2, `fired ${ids.length} times`);
       assert.equal(new Set(ids).size, ids.length);
-      const slots = await Promise.all(ids.map(async (id) => (await queue.getTask(id))!.scheduledAt));
+      const slots = await Promise.all(
+        ids.map(async (id) => (await queue.getTask(id))!.scheduledAt),
+      );
       assert.equal(new Set(slots).size, slots.length, `a slot fired twice: ${slots}`);
       assert.ok(slots.every((slot) => slot % 1000 === 0), "slots are whole seconds");
       assert.equal((await queue.getQueueStats()).pending, ids.length);

@@ -146,7 +146,9 @@ describe("metrics", () => {
     assert.ok(lines.includes('tasklite_completed_total{task_type="quote\\"type"} 1'));
     assert.ok(lines.includes('tasklite_live_tasks{task_type="email",status="pending"} 1'));
     assert.ok(lines.includes("# TYPE tasklite_run_seconds summary"));
-    assert.ok(lines.some((l) => l.startsWith('tasklite_run_seconds_count{task_type="quote\\"type"} 1')));
+    assert.ok(
+      lines.some((l) => l.startsWith('tasklite_run_seconds_count{task_type="quote\\"type"} 1')),
+    );
     for (const line of lines.filter((l) => l && !l.startsWith("#"))) {
       assert.match(line, /^[a-z_]+(\{.*\})? -?[\d.e+-]+$/, line);
     }

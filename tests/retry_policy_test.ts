@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   PermanentError,
-  retryDelay,
   RetryableError,
+  retryDelay,
   type Task,
   TaskStatus,
   Worker,
@@ -47,7 +47,9 @@ describe("retry policies", () => {
   test("an exponential policy per task type grows with the attempts", async () => {
     const policy = { type: "exponential", baseMs: 100, factor: 3, jitter: 0 } as const;
     assert.deepEqual([1, 2, 3].map((n) => retryDelay(policy, n)), [100, 300, 900]);
-    const delay = await delayAfterOneFailure({ handlerRetry: { handler: () => {}, retry: policy } });
+    const delay = await delayAfterOneFailure({
+      handlerRetry: { handler: () => {}, retry: policy },
+    });
     assert.equal(delay, 100);
   });
 

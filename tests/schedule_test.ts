@@ -69,8 +69,14 @@ describe("recurring schedules", () => {
 
   test("bad patterns and time zones are refused and nothing is stored", async () => {
     const { queue } = await memoryQueue();
-    await assert.rejects(queue.schedule("s", "every day", { taskType: "t" }), /Invalid cron pattern/);
-    await assert.rejects(queue.schedule("s", "61 * * * *", { taskType: "t" }), /Invalid cron pattern/);
+    await assert.rejects(
+      queue.schedule("s", "every day", { taskType: "t" }),
+      /Invalid cron pattern/,
+    );
+    await assert.rejects(
+      queue.schedule("s", "61 * * * *", { taskType: "t" }),
+      /Invalid cron pattern/,
+    );
     await assert.rejects(
       queue.schedule("s", "0 3 * * *", { taskType: "t", timezone: "Mars/Olympus" }),
       /timezone must be an IANA time zone/,

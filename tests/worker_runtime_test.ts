@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  type Task,
-  TaskAbortedError,
-  TaskQueue,
-  TaskStatus,
-  Worker,
-} from "../mod.ts";
+import { type Task, type TaskAbortedError, TaskQueue, TaskStatus, Worker } from "../mod.ts";
 import { memoryQueue } from "./_helpers.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
