@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
-import { getTableColumns } from "drizzle-orm";
+import { getTableColumns, getTableName } from "drizzle-orm";
 import { type SqliteDriver, TaskQueue, TaskStatus } from "../mod.ts";
 import { STATEMENTS } from "../src/sqlite/_statements.ts";
 import { MIGRATIONS } from "../src/sqlite/_migrations.ts";
-import { tasks } from "../src/sqlite/schema.ts";
+import { controls, rateEvents, schedules, tasks } from "../src/sqlite/schema.ts";
 import { RUNTIME, tempDir } from "./_helpers.ts";
 
 async function exercise(queue: TaskQueue): Promise<void> {
@@ -125,20 +125,24 @@ describe("schema", () => {
     }
   });
 
-  test("the drizzle schema matches the migrated table", async () => {
+  test("the drizzle schema matches the migrated tables", async () => {
     const db = new DatabaseSync(":memory:");
     await (await TaskQueue.open({ database: db })).close();
-    const columns = db.prepare("PRAGMA table_info(tasks)").all() as {
-      name: string;
-      type: string;
-      notnull: number;
-      pk: number;
-    }[];
-    const drizzleColumns = Object.values(getTableColumns(tasks));
-    assert.deepEqual(
-      columns.map((c) => [c.name, c.type, c.notnull === 1 || c.pk === 1, c.pk === 1]),
-      drizzleColumns.map((c) => [c.name, c.getSQLType().toUpperCase(), c.notNull, c.primary]),
-    );
+    for (const table of [tasks, controls, rateEvents, schedules]) {
+      const name = getTableName(table);
+      const columns = db.prepare(`PRAGMA table_info(${name})`).all() as {
+        name: string;
+        type: string;
+        notnull: number;
+        pk: number;
+      }[];
+      const drizzleColumns = Object.values(getTableColumns(table));
+      assert.deepEqual(
+        columns.map((c) => [c.name, c.type, c.notnull === 1 || c.pk === 1, c.pk === 1]),
+        drizzleColumns.map((c) => [c.name, c.getSQLType().toUpperCase(), c.notNull, c.primary]),
+        name,
+      );
+    }
     db.close();
   });
 
@@ -169,6 +173,8 @@ describe("schema", () => {
     assert.match(plan(STATEMENTS.list.sql), /USING (COVERING )?INDEX tasks_status_idx/);
     assert.match(plan(STATEMENTS.stats.sql), /USING COVERING INDEX tasks_status_idx/);
     assert.match(plan(STATEMENTS.findLiveByKey.sql), /USING INDEX tasks_unique_key_idx/);
+    assert.match(plan(STATEMENTS.prune.sql), /USING INDEX tasks_finished_idx/);
+    assert.match(plan(STATEMENTS.claimExcept.sql), /USING (COVERING )?INDEX tasks_dequeue_idx/);
     console.log(`claim plan:\n${claim}`);
     db.close();
   });
