@@ -37,6 +37,7 @@ export {
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";
 export * from "./src/signals.ts";
+export * from "./src/http/client.ts";
 export type {
   ClaimRequest,
   ClaimResult,

@@ -60,19 +60,19 @@ export function jsonProblem(value: unknown, path = "", ancestors: object[] = [])
 }
 
 // Typed `unknown` here (checked at run time) because JsonValue's recursion defeats valibot's types.
-const json = v.custom<unknown>(
+export const json = v.custom<unknown>(
   (input) => jsonProblem(input) === null,
   (issue) => `must be JSON data: ${jsonProblem(issue.input)}`,
 );
 
-const text = (max: number) =>
+export const text = (max: number) =>
   v.pipe(
     v.string("must be a string"),
     v.check((s) => s.trim().length > 0, "must not be empty"),
     v.maxLength(max, `must be at most ${max} characters`),
   );
 
-const integer = (min: number, max: number) =>
+export const integer = (min: number, max: number) =>
   v.pipe(
     v.number("must be a number"),
     v.integer("must be an integer"),
@@ -80,12 +80,12 @@ const integer = (min: number, max: number) =>
     v.maxValue(max, `must be <= ${max}`),
   );
 
-const priority = v.picklist(
+export const priority = v.picklist(
   Object.values(TaskPriority),
   "must be a TaskPriority: 1 (LOW), 2 (NORMAL), 3 (HIGH) or 4 (CRITICAL)",
 );
 
-const time = v.union([
+export const time = v.union([
   v.pipe(
     v.date("must be a valid Date"),
     v.check((d) => Math.abs(d.getTime()) <= MAX_TIME, "must be a valid Date"),
@@ -121,7 +121,7 @@ export const RetryPolicySchema = v.variant(
   'must be { type: "fixed", delayMs } or { type: "exponential", baseMs?, factor?, maxMs?, jitter? }',
 );
 
-const duration = integer(1, 2 ** 31 - 1);
+export const duration = integer(1, 2 ** 31 - 1);
 
 /** Options of one task at enqueue. */
 export const EnqueueSchema = v.strictObject({
@@ -258,6 +258,13 @@ export const ProgressSchema = v.pipe(
 /** A page size. */
 export const LimitSchema = integer(1, 10_000);
 
+/** List filters. */
+export const ListOptionsSchema = v.strictObject({
+  search: v.optional(
+    v.pipe(v.string("must be a string"), v.maxLength(200, "must be at most 200 characters")),
+  ),
+});
+
 /** A page offset. */
 export const OffsetSchema = integer(0, Number.MAX_SAFE_INTEGER);
 
@@ -272,19 +279,20 @@ export function parse<const S extends v.GenericSchema>(
 ): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
-  const problems = result.issues.map((issue) => {
-    const path = v.getDotPath(issue);
-    let message = issue.message;
-    if (issue.type === "strict_object") {
-      message = issue.expected === "never"
-        ? "is not a known option"
-        : issue.expected === "Object"
-        ? "must be an object"
-        : "is required";
-    }
-    return path ? `${path} ${message}` : message;
-  });
+  const problems = result.issues.map((issue) => describeIssue(v.getDotPath(issue), issue.message));
   throw new TypeError(`Invalid ${what}: ${problems.join("; ")}`, {
     cause: new v.ValiError(result.issues),
   });
+}
+
+/**
+ * One issue as `path message`, with valibot's own wording for object keys turned into ours
+ * (`is not a known option`, `is required`, `must be an object`).
+ */
+export function describeIssue(path: string | null, message: string): string {
+  let text = message;
+  if (/^Invalid key: Expected never/.test(message)) text = "is not a known option";
+  else if (/^Invalid key: Expected ".*" but received undefined/.test(message)) text = "is required";
+  else if (/^Invalid type: Expected Object/.test(message)) text = "must be an object";
+  return path ? `${path} ${text}` : text;
 }

@@ -188,8 +188,8 @@ export interface Engine {
   stats(): Promise<QueueStats>;
   /** Pending and running counts per task type. */
   liveCounts(): Promise<LiveCount[]>;
-  /** Tasks with a status, newest first. */
-  list(status: TaskStatus, limit: number, offset: number): Promise<Task[]>;
+  /** Tasks with a status, newest first; `search` keeps those whose name or type contains it. */
+  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]>;
   /** Every pause flag and limit. */
   controls(): Promise<TypeControl[]>;
   /** Pauses (`pausedAt` set) or resumes (`null`) a task type, or `"*"`. */

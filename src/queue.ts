@@ -37,6 +37,7 @@ import {
   IdSchema,
   LimitSchema,
   LimitsSchema,
+  ListOptionsSchema,
   OffsetSchema,
   parse,
   ProgressSchema,
@@ -69,31 +70,31 @@ export interface EnqueueOptions {
    *
    * @default {TaskPriority.NORMAL}
    */
-  priority?: TaskPriority;
+  priority?: TaskPriority | undefined;
   /**
    * When the task becomes due: a `Date` or epoch milliseconds.
    *
    * @default {now}
    */
-  scheduledAt?: Date | number;
+  scheduledAt?: Date | number | undefined;
   /**
    * Retries after the first failure: the task runs at most `maxRetries + 1` times.
    *
    * @default {3}
    */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /**
    * Idempotency key: while a task with this key is pending or running, enqueueing it again
    * returns that task's id instead of adding a duplicate.
    */
-  uniqueKey?: string;
+  uniqueKey?: string | undefined;
   /**
    * Run time limit: the handler's `ctx.signal` aborts and the attempt fails when it runs longer.
    * Overrides the handler's own `timeoutMs`.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** How long to wait between attempts; overrides the worker's and the queue's policy. */
-  retry?: RetryPolicy;
+  retry?: RetryPolicy | undefined;
 }
 
 /** What a recurring schedule enqueues, and when. */
@@ -105,7 +106,7 @@ export interface ScheduleOptions {
    *
    * @default {the schedule's name}
    */
-  name?: string;
+  name?: string | undefined;
   /**
    * Payload of each enqueued task.
    *
@@ -117,27 +118,27 @@ export interface ScheduleOptions {
    *
    * @default {TaskPriority.NORMAL}
    */
-  priority?: TaskPriority;
+  priority?: TaskPriority | undefined;
   /**
    * Retries of each enqueued task.
    *
    * @default {3}
    */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /** Run time limit of each enqueued task. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The IANA time zone the cron pattern is read in, such as `Europe/Paris`.
    *
    * @default {"UTC"}
    */
-  timezone?: string;
+  timezone?: string | undefined;
   /**
    * A paused schedule keeps its definition but does not fire.
    *
    * @default {false}
    */
-  paused?: boolean;
+  paused?: boolean | undefined;
 }
 
 /** Which finished tasks to delete. */
@@ -149,13 +150,13 @@ export interface PruneOptions {
    *
    * @default {["completed", "cancelled"]}
    */
-  statuses?: readonly ("completed" | "failed" | "cancelled")[];
+  statuses?: readonly ("completed" | "failed" | "cancelled")[] | undefined;
   /**
    * At most this many (oldest first), to keep each transaction short.
    *
    * @default {10_000}
    */
-  limit?: number;
+  limit?: number | undefined;
 }
 
 /** The automatic pruning policy, applied by {@linkcode TaskQueue.maintain}. */
@@ -179,24 +180,24 @@ export interface RetentionOptions {
 /** Limits on a task type: `null` clears one; an omitted one is cleared too. */
 export interface LimitOptions {
   /** At most this many running at once, across every process. */
-  concurrency?: number | null;
+  concurrency?: number | null | undefined;
   /** At most `max` claims per `intervalMs`, across every process. */
-  rate?: { max: number; intervalMs: number } | null;
+  rate?: { max: number; intervalMs: number } | null | undefined;
 }
 
 /** How to claim. */
 export interface DequeueOptions {
   /** Only tasks of these types. By default, any type. */
-  taskTypes?: readonly string[];
+  taskTypes?: readonly string[] | undefined;
   /**
    * How long the claim holds before another worker may take the task over; extend it with
    * {@linkcode TaskQueue.heartbeat}.
    *
    * @default {the queue's leaseMs, 30_000}
    */
-  leaseMs?: number;
+  leaseMs?: number | undefined;
   /** Recorded on the task as the lease holder. */
-  workerId?: string;
+  workerId?: string | undefined;
 }
 
 /** How to record a failure. */
@@ -206,9 +207,9 @@ export interface FailOptions {
    *
    * @default {true}
    */
-  retry?: boolean;
+  retry?: boolean | undefined;
   /** Overrides the backoff for this retry, in milliseconds. */
-  retryDelayMs?: number;
+  retryDelayMs?: number | undefined;
 }
 
 /** How to open a queue. */
@@ -273,6 +274,12 @@ export interface OpenOptions {
   /** Prune finished tasks automatically (from {@linkcode TaskQueue.maintain}, run by workers). */
   retention?: RetentionOptions;
 }
+
+/**
+ * A task for a transition: a claimed `Task` (or anything with its `id` and `attempts`, fenced by
+ * that lease), or a bare id (acts on whichever run is current).
+ */
+export type TaskRef = number | Pick<Task, "id" | "attempts">;
 
 const DEFAULT_PATH = "tasks.db";
 const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as const;
@@ -540,7 +547,7 @@ export class TaskQueue {
    * @returns The task with its new `leaseExpiresAt`.
    * @throws {LeaseLostError} The lease was taken over or the task finished.
    */
-  async heartbeat(task: Task | number): Promise<Task> {
+  async heartbeat(task: TaskRef): Promise<Task> {
     const engine = this.#open("heartbeat");
     const ref = toRef(task);
     return expect(await engine.heartbeat(ref, this.#clock()), "heartbeat", ref);
@@ -566,7 +573,7 @@ export class TaskQueue {
    * @returns The task with its progress.
    * @throws {LeaseLostError} Given a task object whose lease was taken over.
    */
-  async progress(task: Task | number, progress: unknown): Promise<Task> {
+  async progress(task: TaskRef, progress: unknown): Promise<Task> {
     const engine = this.#open("report progress of");
     const ref = toRef(task);
     const value = parse(ProgressSchema, progress, "progress") as JsonValue;
@@ -601,7 +608,7 @@ export class TaskQueue {
    * @throws {TaskStateError} Given an id of a task that is not running.
    * @throws {TaskNotFoundError} No such task.
    */
-  async completeTask(task: Task | number, result?: unknown): Promise<Task> {
+  async completeTask(task: TaskRef, result?: unknown): Promise<Task> {
     const engine = this.#open("complete");
     const ref = toRef(task);
     const value = parse(ResultSchema, result, "task result");
@@ -638,11 +645,7 @@ export class TaskQueue {
    * @throws {TaskStateError} Given an id of a task that is not running.
    * @throws {TaskNotFoundError} No such task.
    */
-  async failTask(
-    task: Task | number,
-    error: string | Error,
-    options: FailOptions = {},
-  ): Promise<Task> {
+  async failTask(task: TaskRef, error: string | Error, options: FailOptions = {}): Promise<Task> {
     const engine = this.#open("fail");
     const ref = toRef(task);
     const reason = parse(FailureSchema, error, "task error");
@@ -678,7 +681,7 @@ export class TaskQueue {
    * @returns The pending task.
    * @throws {LeaseLostError} Given a task object whose lease was taken over.
    */
-  async release(task: Task | number): Promise<Task> {
+  async release(task: TaskRef): Promise<Task> {
     const engine = this.#open("release");
     const ref = toRef(task);
     return expect(await engine.release(ref, this.#clock()), "release", ref);
@@ -781,7 +784,9 @@ export class TaskQueue {
    * @param options Which task type (default all), and at most how many (default 1,000).
    * @returns The redriven tasks.
    */
-  async retryFailed(options: { taskType?: string; limit?: number } = {}): Promise<Task[]> {
+  async retryFailed(
+    options: { taskType?: string | undefined; limit?: number | undefined } = {},
+  ): Promise<Task[]> {
     const engine = this.#open("retry");
     const parsed = parse(RetryFailedSchema, options, "retryFailed options");
     const ids = await engine.failedIds(parsed.taskType ?? null, parsed.limit ?? 1000);
@@ -873,14 +878,21 @@ export class TaskQueue {
    * @param status The status.
    * @param limit The most tasks to return.
    * @param offset How many to skip, for paging.
+   * @param options `search`: keep tasks whose name or task type contains this text (any case).
    * @returns The tasks.
    */
-  async getTasksByStatus(status: TaskStatus, limit = 100, offset = 0): Promise<Task[]> {
+  async getTasksByStatus(
+    status: TaskStatus,
+    limit = 100,
+    offset = 0,
+    options: { search?: string } = {},
+  ): Promise<Task[]> {
     const engine = this.#open("list");
     parse(StatusSchema, status, "task status");
     parse(LimitSchema, limit, "list limit");
     parse(OffsetSchema, offset, "list offset");
-    return await engine.list(status, limit, offset);
+    const { search } = parse(ListOptionsSchema, options, "list options");
+    return await engine.list(status, limit, offset, search || null);
   }
 
   /**
@@ -1252,7 +1264,7 @@ export class TaskQueue {
   }
 }
 
-function toRef(task: Task | number): LeaseRef {
+function toRef(task: TaskRef): LeaseRef {
   const ref = parse(TaskRefSchema, task, "task");
   return typeof ref === "number"
     ? { id: ref, attempts: null }

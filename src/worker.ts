@@ -9,8 +9,34 @@
 
 import { retryDelay } from "./backoff.ts";
 import { LeaseLostError, PermanentError, RetryableError } from "./errors.ts";
-import type { FailOptions, TaskQueue } from "./queue.ts";
+import type { Logger } from "./logger.ts";
+import type { DequeueOptions, FailOptions } from "./queue.ts";
 import { type RetryPolicy, type Task, TaskStatus } from "./task.ts";
+
+/**
+ * What a {@linkcode Worker} needs of a queue: the claim-side verbs. {@linkcode TaskQueue}
+ * implements it in process; `HttpQueueClient` implements it over HTTP for remote workers.
+ */
+export interface WorkerQueue {
+  /** Where the worker logs. */
+  readonly logger: Logger;
+  /** Claims up to `limit` due tasks. */
+  dequeueMany(limit: number, options?: DequeueOptions): Promise<Task[]>;
+  /** Extends a lease. */
+  heartbeat(task: Task): Promise<Task>;
+  /** Records progress. */
+  progress(task: Task, progress: unknown): Promise<Task>;
+  /** Completes a task. */
+  completeTask(task: Task, result?: unknown): Promise<Task>;
+  /** Fails an attempt. */
+  failTask(task: Task, error: string | Error, options?: FailOptions): Promise<Task>;
+  /** Gives a claim back. */
+  release(task: Task): Promise<Task>;
+  /** Of these running tasks, the ones asked to cancel. */
+  cancelRequested(ids: readonly number[]): Promise<number[]>;
+  /** Periodic upkeep: due schedules, retention. */
+  maintain(): Promise<unknown>;
+}
 
 /** What a handler gets besides the payload. */
 export interface TaskContext {
@@ -192,7 +218,7 @@ interface Run {
 export class Worker {
   /** The name recorded on claimed tasks. */
   readonly id: string;
-  readonly #queue: TaskQueue;
+  readonly #queue: WorkerQueue;
   readonly #handlers: ReadonlyMap<string, HandlerDefinition>;
   readonly #concurrency: number;
   readonly #pollIntervalMs: number;
@@ -213,10 +239,10 @@ export class Worker {
   /**
    * Creates a worker; it does nothing until {@linkcode Worker.start} or {@linkcode Worker.tick}.
    *
-   * @param queue The queue to claim from.
+   * @param queue The queue to claim from: a {@linkcode TaskQueue}, or any {@linkcode WorkerQueue}.
    * @param options Handlers and tuning.
    */
-  constructor(queue: TaskQueue, options: WorkerOptions) {
+  constructor(queue: WorkerQueue, options: WorkerOptions) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Invalid worker options: must be an object with handlers");
     }

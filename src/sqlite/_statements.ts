@@ -322,6 +322,17 @@ export const STATEMENTS = {
       .groupBy(tasks.status),
   ),
 
+  /** Tasks with a status whose name or type contains `pattern` (a LIKE pattern), newest first. */
+  search: compile(
+    db.select().from(tasks).where(
+      sql`${tasks.status} = ${p("status")}
+        AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
+             OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`,
+    ).orderBy(sql`${tasks.id} DESC`).limit(sql.placeholder("limit")).offset(
+      sql.placeholder("offset"),
+    ),
+  ),
+
   /** Tasks with a status, newest first. */
   list: compile(
     db.select().from(tasks).where(sql`${tasks.status} = ${p("status")}`)

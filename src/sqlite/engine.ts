@@ -299,8 +299,12 @@ export class SqliteEngine implements Engine {
     );
   }
 
-  list(status: TaskStatus, limit: number, offset: number): Promise<Task[]> {
-    return settle(() => this.#all("list", { status, limit, offset }).map(toTask));
+  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
+    return settle(() => {
+      if (search === null) return this.#all("list", { status, limit, offset }).map(toTask);
+      const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      return this.#all("search", { status, limit, offset, pattern }).map(toTask);
+    });
   }
 
   controls(): Promise<TypeControl[]> {

@@ -1,0 +1,93 @@
+/**
+ * A bounded log of a queue's recent events, for Server-Sent Events with resumable ids, and a
+ * wake-up for long-polling claims.
+ *
+ * @module
+ */
+
+import { QUEUE_EVENTS, type QueueEventName } from "../events.ts";
+import type { TaskQueue } from "../queue.ts";
+
+/** One logged event. */
+export interface LoggedEvent {
+  /** `<boot>-<sequence>`: unique per process start, increasing. */
+  id: string;
+  /** The event name. */
+  event: QueueEventName;
+  /** The payload, as JSON. */
+  data: string;
+}
+
+/** Keeps the last `capacity` events of a queue and wakes waiters on each new one. */
+export class EventLog {
+  readonly #boot = Date.now().toString(36);
+  readonly #capacity: number;
+  readonly #events: (LoggedEvent & { seq: number })[] = [];
+  #seq = 0;
+  #waiters = new Set<() => void>();
+
+  /**
+   * Starts logging a queue's events.
+   *
+   * @param queue The queue.
+   * @param capacity How many recent events to keep for replay.
+   */
+  constructor(queue: TaskQueue, capacity = 1000) {
+    this.#capacity = capacity;
+    for (const event of QUEUE_EVENTS) {
+      queue.on(event, (payload) => this.#push(event, JSON.stringify(payload)));
+    }
+  }
+
+  #push(event: QueueEventName, data: string): void {
+    const seq = ++this.#seq;
+    this.#events.push({ id: `${this.#boot}-${seq}`, seq, event, data });
+    if (this.#events.length > this.#capacity) this.#events.shift();
+    const waiters = this.#waiters;
+    this.#waiters = new Set();
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Events after `lastId` (all kept ones when it is unknown, from another boot, or `null`).
+   *
+   * @param lastId The last id the client saw.
+   * @returns The events to send.
+   */
+  after(lastId: string | null): LoggedEvent[] {
+    const [boot, seqText] = lastId?.split("-") ?? [];
+    const seq = boot === this.#boot ? Number(seqText) : 0;
+    return this.#events.filter((e) => e.seq > seq).map(({ id, event, data }) => ({
+      id,
+      event,
+      data,
+    }));
+  }
+
+  /** The id of the newest event, or `null`. */
+  get lastId(): string | null {
+    return this.#events.at(-1)?.id ?? null;
+  }
+
+  /**
+   * Resolves on the next event, after `ms`, or when `signal` aborts, whichever comes first.
+   *
+   * @param ms The longest wait.
+   * @param signal Stops waiting early.
+   * @returns When to look again.
+   */
+  next(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * valibot schemas of the HTTP API's bodies, queries and params (the queue re-checks what it is
+ * given; these make bad requests fail as 400s before any handler runs, and feed the OpenAPI
+ * document).
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import {
+  CronSchema,
+  duration,
+  EnqueueSchema,
+  integer,
+  json,
+  LimitsSchema,
+  RetryFailedSchema,
+  ScheduleSchema,
+  text,
+} from "../_validation.ts";
+import { TASK_STATUSES } from "../task.ts";
+
+const MAX_TIME = 8.64e15;
+
+/** A `:id` path parameter. */
+export const IdParam = v.object({
+  id: v.pipe(
+    v.string(),
+    v.regex(/^[1-9]\d{0,14}$/, "must be a positive integer"),
+    v.transform(Number),
+  ),
+});
+
+/** A `:name` path parameter (schedules). */
+export const NameParam = v.object({ name: text(200) });
+
+/** A `:taskType` path parameter (limits). */
+export const TaskTypeParam = v.object({ taskType: text(200) });
+
+const queryInteger = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,15}$/, "must be a whole number"),
+    v.transform(Number),
+    v.minValue(min, `must be >= ${min}`),
+    v.maxValue(max, `must be <= ${max}`),
+  );
+
+/** `GET /tasks` query. */
+export const ListQuery = v.strictObject({
+  status: v.picklist(TASK_STATUSES, `must be one of ${TASK_STATUSES.join(", ")}`),
+  limit: v.optional(queryInteger(1, 1000), "50"),
+  offset: v.optional(queryInteger(0, 1e12), "0"),
+  q: v.optional(v.pipe(v.string(), v.maxLength(200, "must be at most 200 characters"))),
+  access_token: v.optional(v.string()),
+});
+
+/** A due time over HTTP: epoch ms or an ISO 8601 date string. */
+const WireTime = v.union([
+  integer(0, MAX_TIME),
+  v.pipe(
+    v.string(),
+    v.check((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 date"),
+    v.transform((s) => Date.parse(s)),
+  ),
+], "must be epoch milliseconds or an ISO 8601 date string");
+
+/** One task to enqueue. */
+export const EnqueueBody = v.strictObject({
+  ...EnqueueSchema.entries,
+  scheduledAt: v.optional(WireTime),
+});
+
+/** Tasks to enqueue in one transaction. */
+export const EnqueueManyBody = v.strictObject({
+  tasks: v.pipe(
+    v.array(EnqueueBody, "must be an array"),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(1000, "must hold at most 1000 tasks"),
+  ),
+});
+
+/** `POST /tasks/retry-failed`. */
+export const RetryFailedBody = RetryFailedSchema;
+
+/** `POST /pause` and `/resume`. */
+export const PauseBody = v.strictObject({ taskType: v.optional(text(200)) });
+
+/** `PUT /limits/:taskType`. */
+export const LimitsBody = LimitsSchema;
+
+/** `PUT /schedules/:name`. */
+export const ScheduleBody = v.strictObject({ cron: CronSchema, ...ScheduleSchema.entries });
+
+/** `POST /worker/claim`. */
+export const ClaimBody = v.strictObject({
+  limit: v.optional(integer(1, 100), 1),
+  taskTypes: v.optional(v.pipe(v.array(text(200)), v.minLength(1, "must not be empty"))),
+  leaseMs: v.optional(duration),
+  workerId: v.optional(text(200)),
+  waitMs: v.optional(integer(0, 30_000), 0),
+});
+
+const attempts = integer(1, Number.MAX_SAFE_INTEGER);
+
+/** A lease-fenced call: the `attempts` of the claim. */
+export const LeaseBody = v.strictObject({ attempts });
+
+/** `POST /worker/tasks/:id/complete`. */
+export const CompleteBody = v.strictObject({ attempts, result: v.optional(json) });
+
+/** `POST /worker/tasks/:id/progress`. */
+export const ProgressBody = v.strictObject({ attempts, progress: json });
+
+/** `POST /worker/tasks/:id/fail`. */
+export const FailBody = v.strictObject({
+  attempts,
+  error: text(100_000),
+  retry: v.optional(v.boolean()),
+  retryDelayMs: v.optional(integer(0, MAX_TIME)),
+});
+
+/** `POST /worker/cancellations`. */
+export const CancellationsBody = v.strictObject({
+  ids: v.pipe(v.array(integer(1, Number.MAX_SAFE_INTEGER)), v.maxLength(1000)),
+});

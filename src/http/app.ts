@@ -1,0 +1,398 @@
+/**
+ * The Hono sub-app that serves a queue over HTTP: a JSON API (validated with valibot through
+ * Hono's Standard Schema validator), the worker endpoints remote workers claim through, a
+ * Server-Sent Events stream, an OpenAPI document and the dashboard.
+ *
+ * @module
+ */
+
+import { sValidator } from "@hono/standard-validator";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { streamSSE } from "hono/streaming";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { LeaseLostError, TaskNotFoundError, TaskStateError } from "../errors.ts";
+import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
+import { toPrometheus } from "../metrics.ts";
+import { describeIssue } from "../_validation.ts";
+import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
+import { EventLog } from "./_event_log.ts";
+import { openApiDocument } from "./_openapi.ts";
+import {
+  CancellationsBody,
+  ClaimBody,
+  CompleteBody,
+  EnqueueBody,
+  EnqueueManyBody,
+  FailBody,
+  IdParam,
+  LeaseBody,
+  LimitsBody,
+  ListQuery,
+  NameParam,
+  PauseBody,
+  ProgressBody,
+  RetryFailedBody,
+  ScheduleBody,
+  TaskTypeParam,
+} from "./_schemas.ts";
+import { renderDashboard } from "./dashboard.ts";
+
+/** How the HTTP API is served. */
+export interface QueueAppOptions {
+  /** Bearer tokens per scope. Without it, every route is open: mount it behind your own auth. */
+  auth?: AuthOptions;
+  /**
+   * The largest request body, in bytes; larger ones get 413.
+   *
+   * @default {1_048_576}
+   */
+  bodyLimitBytes?: number;
+  /** Allowed cross-origin callers. CORS is off unless this is set. */
+  cors?: { origin: string | string[] };
+  /**
+   * Whether `GET /` serves the dashboard.
+   *
+   * @default {true}
+   */
+  dashboard?: boolean;
+}
+
+/** The stable error codes of the API's JSON errors. */
+export type ErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "lease_lost"
+  | "payload_too_large"
+  | "internal";
+
+/** The body of every error response. */
+export interface ErrorBody {
+  /** What went wrong. */
+  error: { code: ErrorCode; message: string; issues?: string[] };
+}
+
+const errorBody = (code: ErrorCode, message: string, issues?: string[]): ErrorBody => ({
+  error: issues ? { code, message, issues } : { code, message },
+});
+
+/** Turns a failed Standard Schema validation into our 400. */
+interface Issue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+function invalid(target: string) {
+  return (result: { success: boolean; error?: readonly Issue[] }, c: Context) => {
+    if (result.success) return;
+    const issues = (result.error ?? []).map((issue) => {
+      const path = issue.path?.map((p) => typeof p === "object" ? String(p.key) : String(p))
+        .join(".");
+      return describeIssue(path || null, issue.message);
+    });
+    return c.json(errorBody("bad_request", `Invalid ${target}: ${issues.join("; ")}`, issues), 400);
+  };
+}
+
+type Schema = Parameters<typeof sValidator>[1];
+const json = <S extends Schema>(schema: S) => sValidator("json", schema, invalid("body"));
+const query = <S extends Schema>(schema: S) => sValidator("query", schema, invalid("query"));
+const param = <S extends Schema>(schema: S) => sValidator("param", schema, invalid("path"));
+
+/** Maps the queue's errors to statuses. */
+function toHttpError(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code: ErrorCode = status === 413
+      ? "payload_too_large"
+      : status === 401
+      ? "unauthorized"
+      : status === 403
+      ? "forbidden"
+      : status === 404
+      ? "not_found"
+      : "bad_request";
+    return { status, body: errorBody(code, error.message || "Bad request") };
+  }
+  if (error instanceof TaskNotFoundError) {
+    return { status: 404, body: errorBody("not_found", error.message) };
+  }
+  if (error instanceof LeaseLostError) {
+    return { status: 409, body: errorBody("lease_lost", error.message) };
+  }
+  if (error instanceof TaskStateError) {
+    return { status: 409, body: errorBody("conflict", error.message) };
+  }
+  if (error instanceof TypeError && error.message.startsWith("Invalid ")) {
+    return { status: 400, body: errorBody("bad_request", error.message) };
+  }
+  return { status: 500, body: errorBody("internal", "Internal error") };
+}
+
+/** A task reference fenced by the lease the worker holds. */
+const fenced = (id: number, attempts: number): TaskRef => ({ id, attempts });
+
+/**
+ * Builds the sub-app. Mount it with `app.route("/queue", createQueueApp(queue))`, or serve it as is.
+ *
+ * @example Mount in a Hono app served by Bun, Deno or Node
+ * ```ts
+ * import { Hono } from "hono";
+ * import { TaskQueue } from "@tasklite/tasklite";
+ * import { createQueueApp } from "@tasklite/tasklite/hono";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * const app = new Hono().route("/queue", createQueueApp(queue));
+ * const response = await app.request("/queue/stats");
+ * console.log(await response.json()); // { pending: 0, running: 0, ... }
+ * await queue.close();
+ * ```
+ *
+ * @param queue The queue to serve.
+ * @param options Auth, body limit, CORS, dashboard.
+ * @returns The Hono app.
+ */
+export function createQueueApp(queue: TaskQueue, options: QueueAppOptions = {}): QueueApp {
+  return buildQueueApp(queue, options);
+}
+
+function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
+  const checker = options.auth ? new TokenChecker(options.auth) : null;
+  const maxBytes = options.bodyLimitBytes ?? 1_048_576;
+  if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
+    throw new RangeError("Invalid app options: bodyLimitBytes must be a positive integer");
+  }
+  const events = new EventLog(queue);
+
+  /** Requires a scope: a bearer token (or `access_token` on GET, for EventSource and links). */
+  const need = (scope: Scope): MiddlewareHandler => async (c, next) => {
+    if (!checker) return await next();
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const token = match?.[1] ?? (c.req.method === "GET" ? c.req.query("access_token") : undefined);
+    const granted = token ? checker.scopeOf(token) : null;
+    if (!granted) {
+      c.header("WWW-Authenticate", 'Bearer realm="tasklite"');
+      return c.json(errorBody("unauthorized", "A valid bearer token is required"), 401);
+    }
+    if (scope === "write" && granted !== "write") {
+      return c.json(errorBody("forbidden", "This token may only read"), 403);
+    }
+    await next();
+  };
+  const read = need("read");
+  const write = need("write");
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) =>
+      c.json(
+        errorBody("payload_too_large", `Request bodies are limited to ${maxBytes} bytes`),
+        413,
+      ),
+  });
+
+  const app = new Hono();
+  if (options.cors) app.use("*", cors({ origin: options.cors.origin }));
+  app.onError((error, c) => {
+    const { status, body } = toHttpError(error);
+    if (status === 500) queue.logger.error("HTTP handler failed", { error: String(error) });
+    return c.json(body, status);
+  });
+
+  const routes = app
+    .get("/stats", read, async (c) => c.json(await queue.getQueueStats(), 200))
+    .get("/metrics", read, async (c) =>
+      c.text(toPrometheus(await queue.metrics()), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      }))
+    .get("/metrics.json", read, async (c) => c.json(await queue.metrics(), 200))
+    .get("/tasks", read, query(ListQuery), async (c) => {
+      const { status, limit, offset, q } = c.req.valid("query");
+      const tasks = await queue.getTasksByStatus(status, limit, offset, q ? { search: q } : {});
+      return c.json({ tasks, limit, offset }, 200);
+    })
+    .post("/tasks", write, limit, json(EnqueueBody), async (c) => {
+      const body = c.req.valid("json");
+      const key = c.req.header("idempotency-key");
+      if (key !== undefined && body.uniqueKey !== undefined && key !== body.uniqueKey) {
+        return c.json(
+          errorBody("bad_request", "Idempotency-Key and uniqueKey disagree; send one of them"),
+          400,
+        );
+      }
+      const options = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
+      const id = await queue.enqueue(options);
+      return c.json({ id, task: (await queue.getTask(id))! }, 201);
+    })
+    .post("/tasks/batch", write, limit, json(EnqueueManyBody), async (c) => {
+      const { tasks } = c.req.valid("json");
+      const ids = await queue.enqueueMany(tasks as EnqueueOptions[]);
+      return c.json({ ids }, 201);
+    })
+    .post("/tasks/retry-failed", write, limit, json(RetryFailedBody), async (c) => {
+      const tasks = await queue.retryFailed(c.req.valid("json"));
+      return c.json({ tasks }, 200);
+    })
+    .get("/tasks/:id", read, param(IdParam), async (c) => {
+      const { id } = c.req.valid("param");
+      const task = await queue.getTask(id);
+      if (!task) return c.json(errorBody("not_found", `Task ${id} does not exist`), 404);
+      return c.json(task, 200);
+    })
+    .post(
+      "/tasks/:id/cancel",
+      write,
+      param(IdParam),
+      async (c) => c.json(await queue.cancelTask(c.req.valid("param").id), 200),
+    )
+    .post(
+      "/tasks/:id/retry",
+      write,
+      param(IdParam),
+      async (c) => c.json(await queue.retryTask(c.req.valid("param").id), 200),
+    )
+    .get("/controls", read, async (c) => c.json(await queue.getControls(), 200))
+    .post("/pause", write, limit, json(PauseBody), async (c) => {
+      await queue.pause(c.req.valid("json").taskType);
+      return c.json(await queue.getControls(), 200);
+    })
+    .post("/resume", write, limit, json(PauseBody), async (c) => {
+      await queue.resume(c.req.valid("json").taskType);
+      return c.json(await queue.getControls(), 200);
+    })
+    .put("/limits/:taskType", write, limit, param(TaskTypeParam), json(LimitsBody), async (c) => {
+      await queue.setLimits(c.req.valid("param").taskType, c.req.valid("json"));
+      return c.json(await queue.getControls(), 200);
+    })
+    .get("/schedules", read, async (c) => c.json(await queue.getSchedules(), 200))
+    .put("/schedules/:name", write, limit, param(NameParam), json(ScheduleBody), async (c) => {
+      const { cron, ...options } = c.req.valid("json");
+      return c.json(await queue.schedule(c.req.valid("param").name, cron, options), 200);
+    })
+    .delete("/schedules/:name", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      if (!(await queue.unschedule(name))) {
+        return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      }
+      return c.json({ deleted: name }, 200);
+    })
+    .get("/events", read, (c) =>
+      streamSSE(c, async (stream) => {
+        let lastId = c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? null;
+        const closed = new AbortController();
+        stream.onAbort(() => closed.abort());
+        const signal = AbortSignal.any([c.req.raw.signal, closed.signal]);
+        while (!stream.aborted && !signal.aborted) {
+          for (const event of events.after(lastId)) {
+            await stream.writeSSE(event);
+            lastId = event.id;
+          }
+          if (lastId === null) lastId = events.lastId;
+          await events.next(15_000, signal);
+          if (events.lastId === lastId) await stream.write(": keep-alive\n\n");
+        }
+      }))
+    .post("/worker/claim", write, limit, json(ClaimBody), async (c) => {
+      const { limit: count, waitMs, ...claim } = c.req.valid("json");
+      const until = Date.now() + waitMs;
+      const signal = c.req.raw.signal;
+      for (;;) {
+        const tasks = await queue.dequeueMany(count, claim);
+        const left = until - Date.now();
+        if (tasks.length > 0 || left <= 0 || signal.aborted) return c.json({ tasks }, 200);
+        // An event here (such as an enqueue) or a second passing (tasks that became due, or
+        // were enqueued by another process) is worth another claim.
+        await events.next(Math.min(left, 1000), signal);
+      }
+    })
+    .post(
+      "/worker/tasks/:id/heartbeat",
+      write,
+      limit,
+      param(IdParam),
+      json(LeaseBody),
+      async (c) =>
+        c.json(
+          await queue.heartbeat(fenced(c.req.valid("param").id, c.req.valid("json").attempts)),
+          200,
+        ),
+    )
+    .post(
+      "/worker/tasks/:id/progress",
+      write,
+      limit,
+      param(IdParam),
+      json(ProgressBody),
+      async (c) => {
+        const { attempts, progress } = c.req.valid("json");
+        return c.json(
+          await queue.progress(fenced(c.req.valid("param").id, attempts), progress),
+          200,
+        );
+      },
+    )
+    .post(
+      "/worker/tasks/:id/complete",
+      write,
+      limit,
+      param(IdParam),
+      json(CompleteBody),
+      async (c) => {
+        const { attempts, result } = c.req.valid("json");
+        return c.json(
+          await queue.completeTask(fenced(c.req.valid("param").id, attempts), result),
+          200,
+        );
+      },
+    )
+    .post("/worker/tasks/:id/fail", write, limit, param(IdParam), json(FailBody), async (c) => {
+      const { attempts, error, ...options } = c.req.valid("json");
+      return c.json(
+        await queue.failTask(fenced(c.req.valid("param").id, attempts), error, options),
+        200,
+      );
+    })
+    .post(
+      "/worker/tasks/:id/release",
+      write,
+      limit,
+      param(IdParam),
+      json(LeaseBody),
+      async (c) =>
+        c.json(
+          await queue.release(fenced(c.req.valid("param").id, c.req.valid("json").attempts)),
+          200,
+        ),
+    )
+    .post(
+      "/worker/cancellations",
+      write,
+      limit,
+      json(CancellationsBody),
+      async (c) => c.json({ ids: await queue.cancelRequested(c.req.valid("json").ids) }, 200),
+    )
+    .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
+    .get("/openapi.json", (c) => c.json(openApiDocument(), 200));
+
+  if (options.dashboard ?? true) {
+    app.get("/", read, async (c) => {
+      const token = checker ? c.req.query("access_token") ?? null : null;
+      const apiBase = c.req.path.replace(/\/+$/, "");
+      return c.html(await renderDashboard({ apiBase, token }));
+    });
+  }
+  // Unknown paths under the mount point get a JSON 404 too (a mounted app's notFound is not used).
+  app.all(
+    "*",
+    (c) => c.json(errorBody("not_found", `No route ${c.req.method} ${c.req.path}`), 404),
+  );
+  return routes;
+}
+
+/** The type of the sub-app, for a typed client: `hc<QueueApp>(url)` from `hono/client`. */
+export type QueueApp = ReturnType<typeof buildQueueApp>;
