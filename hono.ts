@@ -19,12 +19,15 @@
  * @module
  */
 
-export {
-  createQueueApp,
-  type ErrorBody,
-  type ErrorCode,
-  type QueueApp,
-  type QueueAppOptions,
-} from "./src/http/app.ts";
+export { createQueueApp, type QueueAppOptions } from "./src/http/app.ts";
+export type {
+  ClaimRequest,
+  EnqueueRequest,
+  ErrorBody,
+  ErrorCode,
+  QueueApp,
+  QueueSchema,
+  ScheduleRequest,
+} from "./src/http/api_types.ts";
 export type { AuthOptions } from "./src/http/_auth.ts";
 export { openApiDocument } from "./src/http/_openapi.ts";

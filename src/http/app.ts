@@ -38,6 +38,7 @@ import {
   ScheduleBody,
   TaskTypeParam,
 } from "./_schemas.ts";
+import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
 import { renderDashboard } from "./dashboard.ts";
 
 /** How the HTTP API is served. */
@@ -58,23 +59,6 @@ export interface QueueAppOptions {
    * @default {true}
    */
   dashboard?: boolean;
-}
-
-/** The stable error codes of the API's JSON errors. */
-export type ErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "lease_lost"
-  | "payload_too_large"
-  | "internal";
-
-/** The body of every error response. */
-export interface ErrorBody {
-  /** What went wrong. */
-  error: { code: ErrorCode; message: string; issues?: string[] };
 }
 
 const errorBody = (code: ErrorCode, message: string, issues?: string[]): ErrorBody => ({
@@ -158,10 +142,12 @@ const fenced = (id: number, attempts: number): TaskRef => ({ id, attempts });
  * @returns The Hono app.
  */
 export function createQueueApp(queue: TaskQueue, options: QueueAppOptions = {}): QueueApp {
-  return buildQueueApp(queue, options);
+  // The inferred type of the routes is checked against the declared QueueApp in a test.
+  return buildQueueApp(queue, options) as unknown as QueueApp;
 }
 
-function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
+/** The app with its inferred route types (internal; `QueueApp` is the declared, public form). */
+export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
   const checker = options.auth ? new TokenChecker(options.auth) : null;
   const maxBytes = options.bodyLimitBytes ?? 1_048_576;
   if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
@@ -393,6 +379,3 @@ function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
   );
   return routes;
 }
-
-/** The type of the sub-app, for a typed client: `hc<QueueApp>(url)` from `hono/client`. */
-export type QueueApp = ReturnType<typeof buildQueueApp>;

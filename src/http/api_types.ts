@@ -1,0 +1,166 @@
+/**
+ * The HTTP API's types, written out: request bodies and queries as clients send them, and the
+ * Hono schema of every route, for a typed client (`hc<QueueApp>` from `hono/client`).
+ *
+ * They are declared rather than inferred so that the published API has explicit types; a test
+ * checks them against the valibot schemas that validate the requests.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import type { BlankEnv } from "hono/types";
+import type { JSONParsed } from "hono/utils/types";
+import type { Schedule, TypeControl } from "../engine.ts";
+import type { QueueMetrics } from "../metrics.ts";
+import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
+
+/** The stable error codes of the API's JSON errors. */
+export type ErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "lease_lost"
+  | "payload_too_large"
+  | "internal";
+
+/** The body of every error response. */
+export interface ErrorBody {
+  /** What went wrong. */
+  error: { code: ErrorCode; message: string; issues?: string[] };
+}
+
+/** A task to enqueue over HTTP (`scheduledAt`: epoch ms or an ISO 8601 string). */
+export interface EnqueueRequest {
+  /** A human-readable name. */
+  name: string;
+  /** Selects the handler. */
+  taskType: string;
+  /** JSON input. */
+  payload?: unknown;
+  /** 1 (LOW) to 4 (CRITICAL). */
+  priority?: TaskPriority;
+  /** When the task becomes due. */
+  scheduledAt?: number | string;
+  /** Retries after the first failure. */
+  maxRetries?: number;
+  /** Idempotency key (or the `Idempotency-Key` header). */
+  uniqueKey?: string;
+  /** Run time limit. */
+  timeoutMs?: number;
+  /** Retry policy. */
+  retry?: RetryPolicy;
+}
+
+/** A recurring schedule over HTTP. */
+export interface ScheduleRequest {
+  /** The cron pattern. */
+  cron: string;
+  /** The task type each slot enqueues. */
+  taskType: string;
+  /** The enqueued task's name. */
+  name?: string;
+  /** Its payload. */
+  payload?: unknown;
+  /** Its priority. */
+  priority?: TaskPriority;
+  /** Its retries. */
+  maxRetries?: number;
+  /** Its run time limit. */
+  timeoutMs?: number;
+  /** The pattern's IANA time zone. */
+  timezone?: string;
+  /** Whether the schedule is paused. */
+  paused?: boolean;
+}
+
+/** A claim over HTTP. */
+export interface ClaimRequest {
+  /** At most this many tasks (1–100). */
+  limit?: number;
+  /** Only these task types. */
+  taskTypes?: string[];
+  /** The lease. */
+  leaseMs?: number;
+  /** The claimer's name. */
+  workerId?: string;
+  /** Wait up to this long (0–30,000 ms) for a task before answering empty. */
+  waitMs?: number;
+}
+
+type Errors = 400 | 401 | 403 | 404 | 409 | 413 | 500;
+type Ok<T, S extends number = 200> = { output: JSONParsed<T>; outputFormat: "json"; status: S };
+type Failed = { output: JSONParsed<ErrorBody>; outputFormat: "json"; status: Errors };
+type Endpoint<I, T, S extends number = 200> = { input: I } & (Ok<T, S> | Failed);
+// deno-lint-ignore ban-types
+type None = {};
+type Id = { param: { id: string } };
+type Json<T> = { json: T };
+type Lease = Json<{ attempts: number }>;
+
+/** Every route of the sub-app, in Hono's schema form. */
+export type QueueSchema = {
+  "/stats": { $get: Endpoint<None, QueueStats> };
+  "/metrics": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
+  "/metrics.json": { $get: Endpoint<None, QueueMetrics> };
+  "/tasks": {
+    $get: Endpoint<
+      { query: { status: TaskStatus; limit?: string; offset?: string; q?: string } },
+      { tasks: Task[]; limit: number; offset: number }
+    >;
+    $post: Endpoint<Json<EnqueueRequest>, { id: number; task: Task }, 201>;
+  };
+  "/tasks/batch": { $post: Endpoint<Json<{ tasks: EnqueueRequest[] }>, { ids: number[] }, 201> };
+  "/tasks/retry-failed": {
+    $post: Endpoint<Json<{ taskType?: string; limit?: number }>, { tasks: Task[] }>;
+  };
+  "/tasks/:id": { $get: Endpoint<Id, Task> };
+  "/tasks/:id/cancel": { $post: Endpoint<Id, Task> };
+  "/tasks/:id/retry": { $post: Endpoint<Id, Task> };
+  "/controls": { $get: Endpoint<None, TypeControl[]> };
+  "/pause": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
+  "/resume": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
+  "/limits/:taskType": {
+    $put: Endpoint<
+      {
+        param: { taskType: string };
+        json: {
+          concurrency?: number | null;
+          rate?: { max: number; intervalMs: number } | null;
+        };
+      },
+      TypeControl[]
+    >;
+  };
+  "/schedules": { $get: Endpoint<None, Schedule[]> };
+  "/schedules/:name": {
+    $put: Endpoint<{ param: { name: string }; json: ScheduleRequest }, Schedule>;
+    $delete: Endpoint<{ param: { name: string } }, { deleted: string }>;
+  };
+  "/events": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
+  "/worker/claim": { $post: Endpoint<Json<ClaimRequest>, { tasks: Task[] }> };
+  "/worker/tasks/:id/heartbeat": { $post: Endpoint<Id & Lease, Task> };
+  "/worker/tasks/:id/progress": {
+    $post: Endpoint<Id & Json<{ attempts: number; progress: unknown }>, Task>;
+  };
+  "/worker/tasks/:id/complete": {
+    $post: Endpoint<Id & Json<{ attempts: number; result?: unknown }>, Task>;
+  };
+  "/worker/tasks/:id/fail": {
+    $post: Endpoint<
+      Id & Json<{ attempts: number; error: string; retry?: boolean; retryDelayMs?: number }>,
+      Task
+    >;
+  };
+  "/worker/tasks/:id/release": { $post: Endpoint<Id & Lease, Task> };
+  "/worker/cancellations": { $post: Endpoint<Json<{ ids: number[] }>, { ids: number[] }> };
+  "/worker/maintain": {
+    $post: Endpoint<None, { scheduled: number[]; pruned: number }>;
+  };
+  "/openapi.json": { $get: Endpoint<None, Record<string, unknown>> };
+};
+
+/** The sub-app's type, for a typed client: `hc<QueueApp>(url)` from `hono/client`. */
+export type QueueApp = Hono<BlankEnv, QueueSchema, "/">;
