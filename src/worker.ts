@@ -233,8 +233,8 @@ export class Worker {
   readonly #active = new Map<number, Promise<void>>();
   readonly #runs = new Map<number, Run>();
   #wake: (() => void) | null = null;
-  #idle = false;
-  #idleWaiters: (() => void)[] = [];
+  #polls = 0;
+  #idleWaiters: { after: number; resolve: () => void }[] = [];
 
   /**
    * Creates a worker; it does nothing until {@linkcode Worker.start} or {@linkcode Worker.tick}.
@@ -308,7 +308,6 @@ export class Worker {
     if (this.#state === "running") return;
     if (this.#state === "stopping") throw new Error("Cannot start the worker: it is stopping");
     this.#state = "running";
-    this.#idle = false;
     this.#queue.logger.info("Worker started", { workerId: this.id });
     this.#loop = this.#run(false);
   }
@@ -370,13 +369,18 @@ export class Worker {
   }
 
   /**
-   * Resolves when the worker is idle: nothing running, and its last poll found nothing due.
+   * Resolves when the worker is idle: a poll that started after this call found nothing due and
+   * nothing is running, so everything due when it was called has been processed. It asks for that
+   * poll at once. A worker that is not started is idle once its running tasks are done.
    *
    * @returns When idle.
    */
   onIdle(): Promise<void> {
-    if (this.#idle && this.#active.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    if (this.#state !== "running") return Promise.all(this.#active.values()).then(() => {});
+    return new Promise((resolve) => {
+      this.#idleWaiters.push({ after: this.#polls, resolve });
+      this.#wake?.();
+    });
   }
 
   /** The claim loop; in `once` mode it returns when nothing is due and nothing runs. */
@@ -384,6 +388,7 @@ export class Worker {
     let ran = 0;
     let maintainedAt = -Infinity;
     while (this.#state === "running") {
+      const poll = ++this.#polls;
       if (this.#maintenance && performance.now() - maintainedAt >= this.#pollIntervalMs) {
         maintainedAt = performance.now();
         await this.#guard(() => this.#queue.maintain());
@@ -405,10 +410,8 @@ export class Worker {
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
       if (claimed.length === 0 && this.#active.size === 0) {
-        this.#setIdle();
+        this.#setIdle(poll);
         if (once) break;
-      } else {
-        this.#idle = false;
       }
       if (claimed.length === 0 || this.#active.size >= this.#concurrency) {
         await this.#sleep(this.#pollIntervalMs);
@@ -589,11 +592,11 @@ export class Worker {
     });
   }
 
-  #setIdle(): void {
-    this.#idle = true;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+  /** Resolves the idle waiters registered before this poll started. */
+  #setIdle(poll: number): void {
+    const ready = this.#idleWaiters.filter((waiter) => waiter.after < poll);
+    this.#idleWaiters = this.#idleWaiters.filter((waiter) => waiter.after >= poll);
+    for (const waiter of ready) waiter.resolve();
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runScript } from "./_helpers.ts";
+import { runScript, RUNTIME } from "./_helpers.ts";
 
 test("the seed demo tells the same story", async () => {
   const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
@@ -74,4 +74,35 @@ test("examples/rate_limited_api.ts: 5 calls per second, 2 encodes at once", asyn
   assert.equal(encoding.length, 4);
   assert.ok(encoding.every((n) => n <= 2), `encodes at once: ${encoding}`);
   assert.match(stdout, /✅ all 16 tasks completed/);
+});
+
+test("examples/typed_client.ts: hc<QueueApp> enqueues, reads and lists", async () => {
+  const { code, stdout, stderr } = await runScript(example("typed_client.ts"));
+  assert.equal(code, 0, stderr);
+  assert.match(
+    stdout,
+    /enqueued task #1\ntask #1 is pending\npending: 1\nlisted: Send welcome email/,
+  );
+  assert.match(stdout, /an empty name gets 400/);
+});
+
+test("examples/remote_worker.ts: an HttpWorker runs tasks of a served queue", async () => {
+  const { code, stdout, stderr } = await runScript(example("remote_worker.ts"), ["--demo"]);
+  assert.equal(code, 0, stderr);
+  for (const who of ["ada", "grace", "linus"]) {
+    assert.match(stdout, new RegExp(`Email ${who}: \\{"sent":"${who}"\\} by worker-`));
+  }
+});
+
+test("examples/bun_server.ts and deno_serve.ts: mounted in the runtime's own server", async (t) => {
+  const name = RUNTIME === "bun" ? "bun_server.ts" : RUNTIME === "deno" ? "deno_serve.ts" : null;
+  if (!name) {
+    console.log("SKIP bun_server.ts / deno_serve.ts: they need Bun or Deno (running on node)");
+    t.skip("needs Bun or Deno");
+    return;
+  }
+  const { code, stdout, stderr } = await runScript(example(name), ["--demo"]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /serving http:\/\/127\.0\.0\.1:\d+\/ \(app\) and .*\/queue/);
+  assert.match(stdout, /task #1: completed, result \{"(sent|resized)":/);
 });
