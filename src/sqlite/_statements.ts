@@ -97,6 +97,30 @@ function claim(byType: boolean, excluding: boolean): Compiled {
   );
 }
 
+/** A schedule's columns as `upsertSchedule` writes them, on insert and on replace alike. */
+const scheduleFields = {
+  cron: p("cron"),
+  timezone: p("timezone"),
+  taskType: p("taskType"),
+  taskName: p("taskName"),
+  payload: p("payload"),
+  priority: p("priority"),
+  maxRetries: p("maxRetries"),
+  timeoutMs: p("timeoutMs"),
+  nextRunAt: p("nextRunAt"),
+  paused: p("paused"),
+  updatedAt: p("now"),
+};
+
+/** Tasks with a status and an extra condition, newest first, paged. */
+function listWhere(condition: SQL): Compiled {
+  return compile(
+    db.select().from(tasks).where(sql`${tasks.status} = ${p("status")} ${condition}`)
+      .orderBy(sql`${tasks.id} DESC`).limit(sql.placeholder("limit"))
+      .offset(sql.placeholder("offset")),
+  );
+}
+
 /** The statements, by transition. */
 export const STATEMENTS = {
   /** Inserts one pending task; returns nothing when its unique key is live already. */
@@ -323,56 +347,18 @@ export const STATEMENTS = {
   ),
 
   /** Tasks with a status whose name or type contains `pattern` (a LIKE pattern), newest first. */
-  search: compile(
-    db.select().from(tasks).where(
-      sql`${tasks.status} = ${p("status")}
-        AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
-             OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`,
-    ).orderBy(sql`${tasks.id} DESC`).limit(sql.placeholder("limit")).offset(
-      sql.placeholder("offset"),
-    ),
+  search: listWhere(
+    sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
+      OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`,
   ),
 
   /** Tasks with a status, newest first. */
-  list: compile(
-    db.select().from(tasks).where(sql`${tasks.status} = ${p("status")}`)
-      .orderBy(sql`${tasks.id} DESC`).limit(sql.placeholder("limit")).offset(
-        sql.placeholder("offset"),
-      ),
-  ),
+  list: listWhere(sql``),
 
   /** Creates or replaces a schedule. */
   upsertSchedule: compile(
-    db.insert(schedules).values({
-      name: p("name"),
-      cron: p("cron"),
-      timezone: p("timezone"),
-      taskType: p("taskType"),
-      taskName: p("taskName"),
-      payload: p("payload"),
-      priority: p("priority"),
-      maxRetries: p("maxRetries"),
-      timeoutMs: p("timeoutMs"),
-      nextRunAt: p("nextRunAt"),
-      paused: p("paused"),
-      createdAt: p("now"),
-      updatedAt: p("now"),
-    }).onConflictDoUpdate({
-      target: schedules.name,
-      set: {
-        cron: p("cron"),
-        timezone: p("timezone"),
-        taskType: p("taskType"),
-        taskName: p("taskName"),
-        payload: p("payload"),
-        priority: p("priority"),
-        maxRetries: p("maxRetries"),
-        timeoutMs: p("timeoutMs"),
-        nextRunAt: p("nextRunAt"),
-        paused: p("paused"),
-        updatedAt: p("now"),
-      },
-    }).returning(),
+    db.insert(schedules).values({ name: p("name"), ...scheduleFields, createdAt: p("now") })
+      .onConflictDoUpdate({ target: schedules.name, set: scheduleFields }).returning(),
   ),
 
   /** Removes a schedule. */
