@@ -288,9 +288,11 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       const until = Date.now() + waitMs;
       const signal = c.req.raw.signal;
       for (;;) {
+        // A client that went away must not be handed tasks: they would sit leased to no one.
+        if (signal.aborted) return c.json({ tasks: [] }, 200);
         const tasks = await queue.dequeueMany(count, claim);
         const left = until - Date.now();
-        if (tasks.length > 0 || left <= 0 || signal.aborted) return c.json({ tasks }, 200);
+        if (tasks.length > 0 || left <= 0) return c.json({ tasks }, 200);
         // An event here (such as an enqueue) or a second passing (tasks that became due, or
         // were enqueued by another process) is worth another claim.
         await events.next(Math.min(left, 1000), signal);

@@ -1,0 +1,151 @@
+/**
+ * What a CLI command is, what it is given, and the helpers commands share: opening the queue,
+ * printing, and making text from the queue safe for a terminal.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import type { TaskQueue } from "../queue.ts";
+import type { Logger } from "../logger.ts";
+import { CliError, type OptionSpecs, type ParsedArgs } from "./args.ts";
+
+/** Where the CLI writes. Each call gets a whole chunk of text, newline included. */
+export interface CliIo {
+  /** Results. */
+  stdout(text: string): void;
+  /** Errors and notes. */
+  stderr(text: string): void;
+}
+
+/** What a command runs with. */
+export interface CommandContext extends ParsedArgs {
+  /** The queue file (`--db`). */
+  db: string;
+  /** Where to write. */
+  io: CliIo;
+}
+
+/** One `tasklite <command>`. */
+export interface Command {
+  /** The word that selects it. */
+  name: string;
+  /** Its positional arguments, for help, such as `<status>`. */
+  args: string;
+  /** One line for `tasklite --help`. */
+  summary: string;
+  /** More lines for `tasklite <command> --help`. */
+  description: string;
+  /** Its options (the global ones are added). */
+  options: OptionSpecs;
+  /** How many positionals it takes. */
+  positionals: { min: number; max: number };
+  /**
+   * Runs it.
+   *
+   * @returns The exit code.
+   */
+  run(context: CommandContext): Promise<number>;
+}
+
+/**
+ * Opens the queue at `db`. Commands that only read or change existing tasks refuse to create a
+ * missing file (a mistyped `--db` would otherwise create an empty queue and report it).
+ *
+ * @param db The file.
+ * @param options Whether a missing file may be created, and the queue's logger.
+ * @returns The open queue.
+ * @throws {CliError} The file is missing (and may not be created), or cannot be opened (exit 1).
+ */
+export async function openQueue(
+  db: string,
+  options: { create?: boolean; logger?: Logger } = {},
+): Promise<TaskQueue> {
+  if (!options.create && db !== ":memory:" && !existsSync(db)) {
+    throw new CliError(
+      `No queue at ${db}: the file does not exist (choose one with --db <file>)`,
+      1,
+    );
+  }
+  // Loaded here, not at the top: help and usage errors need no SQLite (faster on Node.js).
+  const { TaskQueue } = await import("../queue.ts");
+  try {
+    return await TaskQueue.open(db, options.logger ? { logger: options.logger } : {});
+  } catch (error) {
+    if (error instanceof TypeError && error.message.startsWith("Invalid ")) throw error;
+    throw new CliError(`Cannot open ${db}: ${messageOf(error)}`, 1);
+  }
+}
+
+/**
+ * Opens the queue, runs `body`, and closes the queue.
+ *
+ * @param db The file.
+ * @param body What to do with it.
+ * @param create Whether a missing file may be created.
+ * @returns What `body` returns.
+ */
+export async function withQueue<T>(
+  db: string,
+  body: (queue: TaskQueue) => Promise<T>,
+  create = false,
+): Promise<T> {
+  const queue = await openQueue(db, { create });
+  try {
+    return await body(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Writes lines to stdout. */
+export function println(io: CliIo, ...lines: string[]): void {
+  io.stdout(lines.map((line) => `${line}\n`).join(""));
+}
+
+/** Writes a value as indented JSON to stdout. */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** An error's message. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Text from the queue (task names, errors) made safe for one terminal line: line breaks and tabs
+ * become spaces, other control characters (such as escape sequences) are shown as `\xNN`.
+ *
+ * @param text Any text.
+ * @returns One printable line.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\p{Cc}/gu, (char) => {
+    if (char === "\n" || char === "\r" || char === "\t") return " ";
+    return `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+/**
+ * Lays rows out in columns separated by two spaces; the last cell of a row is not padded.
+ *
+ * @param rows Cells per row.
+ * @param right Indexes of the columns to align right (numbers).
+ * @returns The lines.
+ */
+export function table(
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  }
+  return rows.map((row) =>
+    row.map((cell, i) => {
+      if (right.includes(i)) return cell.padStart(widths[i]!);
+      return i === row.length - 1 ? cell : cell.padEnd(widths[i]!);
+    }).join("  ").trimEnd()
+  );
+}

@@ -1,0 +1,605 @@
+/**
+ * The `tasklite` CLI, through real processes of the current runtime (`deno run -A cli.ts`,
+ * `bun cli.ts`, `node cli.ts`): output, exit codes and stderr; and `serve` over HTTP until SIGTERM.
+ * Help for every command is checked in process through `main()`, which the processes run.
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { writeFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { TaskQueue, TaskStatus } from "../mod.ts";
+import { main } from "../cli.ts";
+import { runScript, scriptCommand, tempDir } from "./_helpers.ts";
+
+const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+const SLOW = { timeout: 120_000 };
+
+/** Runs `tasklite <args>` in a process. */
+const cli = (...args: string[]) => runScript(CLI, args);
+
+/** Runs `main(args)` in process, capturing its output. */
+async function inProcess(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Asserts a usage error: exit 2, the message, and the pointer to the help. */
+function assertUsage(
+  result: { code: number | null; stdout: string; stderr: string },
+  message: RegExp,
+  help = "tasklite --help",
+) {
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, message);
+  assert.ok(result.stderr.includes(`Run '${help}' for usage.`), result.stderr);
+  assert.equal(result.stdout, "");
+  assertNoStack(result.stderr);
+}
+
+function assertNoStack(stderr: string) {
+  assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
+}
+
+/** `stats` as a map. */
+function parseStats(stdout: string): Record<string, number> {
+  return Object.fromEntries(
+    stdout.trim().split("\n").map((line) => {
+      const [status, count] = line.trim().split(/\s+/);
+      return [status!, Number(count)];
+    }),
+  );
+}
+
+describe("tasklite CLI", () => {
+  test(
+    "enqueue, stats, list, show, cancel, retry, retry-failed, prune on one file",
+    SLOW,
+    async () => {
+      const tmp = tempDir();
+      try {
+        const db = tmp.file("cli.db");
+        const email = await cli(
+          "enqueue",
+          "send_email",
+          "--db",
+          db,
+          "--name",
+          "Welcome Ada",
+          "--payload",
+          '{"to":"ada@example.com"}',
+          "--priority",
+          "high",
+        );
+        assert.equal(email.code, 0, email.stderr);
+        assert.equal(email.stdout, "1\n");
+        const [resize, keyed] = await Promise.all([
+          cli("--db", db, "enqueue", "resize", "--delay-ms", "60000", "--max-retries", "0"),
+          cli("enqueue", "report", "--db", db, "--unique-key", "daily", "--priority", "4"),
+        ]);
+        const again = await cli("enqueue", "report", "--db", db, "--unique-key", "daily");
+        for (const result of [resize, keyed, again]) assert.equal(result.code, 0, result.stderr);
+        assert.equal(keyed.stdout, again.stdout, "a live unique key gives the same id back");
+        assert.deepEqual(
+          [email, resize, keyed].map((r) => r.stdout.trim()).sort(),
+          ["1", "2", "3"],
+        );
+
+        let queue = await TaskQueue.open(db);
+        const first = (await queue.getTask(1))!;
+        assert.deepEqual(first.payload, { to: "ada@example.com" });
+        assert.equal(first.name, "Welcome Ada");
+        assert.equal(first.priority, 3);
+        const resizeTask = (await queue.getTask(Number(resize.stdout)))!;
+        assert.equal(resizeTask.name, "resize", "the name defaults to the task type");
+        assert.equal(resizeTask.maxRetries, 0);
+        const delay = resizeTask.scheduledAt - resizeTask.createdAt;
+        assert.ok(delay > 55_000 && delay <= 60_000, `--delay-ms: due ${delay} ms after creation`);
+        assert.equal((await queue.getTask(Number(keyed.stdout)))!.priority, 4);
+        await queue.close();
+
+        const [stats, statsJson, listed, paged, listJson, none, shown] = await Promise.all([
+          cli("stats", "--db", db),
+          cli("stats", "--json", "--db", db),
+          cli("list", "pending", "--db", db),
+          cli("list", "pending", "--limit", "1", "--offset", "2", "--db", db),
+          cli("list", "pending", "--json", "--db", db),
+          cli("list", "failed", "--db", db),
+          cli("show", "1", "--db", db),
+        ]);
+        assert.equal(stats.code, 0, stats.stderr);
+        assert.deepEqual(parseStats(stats.stdout), {
+          pending: 3,
+          running: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+        });
+        assert.match(stats.stdout, /^pending {4}3$/m, "an aligned table");
+        assert.deepEqual(JSON.parse(statsJson.stdout), parseStats(stats.stdout));
+
+        assert.equal(listed.code, 0, listed.stderr);
+        const lines = listed.stdout.trimEnd().split("\n");
+        assert.equal(lines.length, 3);
+        assert.deepEqual(lines.map((line) => line.split(" ")[0]), ["3", "2", "1"], "newest first");
+        assert.match(lines[2]!, /^1 +pending +HIGH +send_email +Welcome Ada$/);
+        assert.equal(paged.code, 0, paged.stderr);
+        const words = (text: string) => text.trim().split(/\s+/);
+        assert.deepEqual(words(paged.stdout), words(lines[2]!), "--limit and --offset page");
+        assert.deepEqual(
+          (JSON.parse(listJson.stdout) as { id: number }[]).map((t) => t.id),
+          [3, 2, 1],
+        );
+        assert.equal(none.code, 0);
+        assert.equal(none.stdout, "");
+        assert.match(none.stderr, /No failed tasks/);
+        assert.equal(shown.code, 0, shown.stderr);
+        assert.equal(JSON.parse(shown.stdout).name, "Welcome Ada");
+
+        const cancelled = await cli("cancel", "1", "--db", db);
+        assert.equal(cancelled.code, 0, cancelled.stderr);
+        assert.equal(cancelled.stdout, "cancelled\n");
+        const twice = await cli("cancel", "1", "--db", db);
+        assert.equal(twice.code, 1);
+        assert.equal(twice.stderr, "tasklite: Cannot cancel task 1: it is cancelled\n");
+        const retried = await cli("retry", "1", "--db", db);
+        assert.equal(retried.code, 0, retried.stderr);
+        assert.equal(retried.stdout, "pending\n");
+
+        // A dead letter, with an error to show.
+        queue = await TaskQueue.open(db);
+        const claimed = (await queue.dequeue({ taskTypes: ["send_email"] }))!;
+        await queue.failTask(claimed, new Error("SMTP said no\nand more"), { retry: false });
+        await queue.close();
+        const [failed, other] = await Promise.all([
+          cli("list", "failed", "--db", db),
+          cli("retry-failed", "--task-type", "other", "--db", db),
+        ]);
+        assert.match(
+          failed.stdout,
+          /^1 +failed +HIGH +send_email +Welcome Ada +error: SMTP said no and more$/m,
+        );
+        assert.equal(other.stdout, "0\n");
+        const redriven = await cli("retry-failed", "--task-type", "send_email", "--db", db);
+        assert.equal(redriven.code, 0, redriven.stderr);
+        assert.equal(redriven.stdout, "1\n");
+
+        // Prune: cancel one, then delete finished tasks by age.
+        assert.equal((await cli("cancel", resize.stdout.trim(), "--db", db)).code, 0);
+        const [young, onlyFailed] = await Promise.all([
+          cli("prune", "--older-than", "1h", "--db", db),
+          cli("prune", "--older-than", "0", "--status", "failed", "--db", db),
+        ]);
+        assert.equal(young.code, 0, young.stderr);
+        assert.equal(young.stdout, "0\n", "nothing finished an hour ago");
+        assert.equal(onlyFailed.stdout, "0\n", "--status restricts");
+        const pruned = await cli(
+          "prune",
+          "--older-than",
+          "0s",
+          "--status",
+          "cancelled",
+          "--status",
+          "completed",
+          "--db",
+          db,
+        );
+        assert.equal(pruned.code, 0, pruned.stderr);
+        assert.equal(pruned.stdout, "1\n");
+        const after = await cli("stats", "--json", "--db", db);
+        assert.deepEqual(JSON.parse(after.stdout), {
+          pending: 2,
+          running: 0,
+          completed: 0,
+          failed: 0,
+          cancelled: 0,
+        });
+      } finally {
+        tmp.cleanup();
+      }
+    },
+  );
+
+  test("schedules lists what the queue schedules", SLOW, async () => {
+    const tmp = tempDir();
+    try {
+      const db = tmp.file("schedules.db");
+      const queue = await TaskQueue.open(db);
+      await queue.schedule("nightly", "0 3 * * *", {
+        taskType: "cleanup",
+        timezone: "Europe/Paris",
+      });
+      await queue.close();
+      const [text, json] = await Promise.all([
+        cli("schedules", "--db", db),
+        cli("schedules", "--json", "--db", db),
+      ]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(
+        text.stdout,
+        /^nightly +0 3 \* \* \* +Europe\/Paris +cleanup +next: \d{4}-\d\d-\d\dT/,
+      );
+      assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((s) => s.name), [
+        "nightly",
+      ]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test(
+    "exit codes: 2 for usage errors, 1 for failures, with one line on stderr",
+    SLOW,
+    async () => {
+      const tmp = tempDir();
+      try {
+        const db = tmp.file("errors.db");
+        assert.equal((await cli("enqueue", "job", "--db", db)).code, 0);
+        const [
+          unknownCommand,
+          nearMiss,
+          unknownOption,
+          badJson,
+          missingValue,
+          badPriority,
+          badId,
+          badDuration,
+          missingArg,
+          extraArg,
+          invalidName,
+          noSuchTask,
+          noSuchFile,
+          noCommand,
+        ] = await Promise.all([
+          cli("bogus"),
+          cli("stat", "--db", db),
+          cli("list", "pending", "--bogus", "--db", db),
+          cli("enqueue", "job", "--payload", "{not json", "--db", db),
+          cli("enqueue", "job", "--db"),
+          cli("enqueue", "job", "--priority", "urgent", "--db", db),
+          cli("retry", "abc", "--db", db),
+          cli("prune", "--older-than", "7 days", "--db", db),
+          cli("list", "--db", db),
+          cli("stats", "extra", "--db", db),
+          cli("enqueue", "job", "--name", "", "--db", db),
+          cli("retry", "42", "--db", db),
+          cli("stats", "--db", tmp.file("missing.db")),
+          cli(),
+        ]);
+        assertUsage(unknownCommand, /^tasklite: Unknown command 'bogus'$/m);
+        assertUsage(nearMiss, /Unknown command 'stat' \(did you mean 'stats'\?\)/);
+        assertUsage(unknownOption, /^tasklite: Unknown option --bogus$/m, "tasklite list --help");
+        assertUsage(badJson, /^tasklite: Invalid --payload: not JSON/m, "tasklite enqueue --help");
+        assertUsage(missingValue, /Option --db needs a value/, "tasklite enqueue --help");
+        assertUsage(badPriority, /Invalid --priority: .*"urgent"/, "tasklite enqueue --help");
+        assertUsage(
+          badId,
+          /Invalid task id: expected a positive integer, got "abc"/,
+          "tasklite retry --help",
+        );
+        assertUsage(badDuration, /Invalid --older-than: .*"7 days"/, "tasklite prune --help");
+        assertUsage(missingArg, /^tasklite: Missing <status>$/m, "tasklite list --help");
+        assertUsage(extraArg, /Unexpected argument 'extra'/, "tasklite stats --help");
+        // The queue's own validation (a TypeError "Invalid …") is a usage error too.
+        assertUsage(
+          invalidName,
+          /^tasklite: Invalid enqueue options: name must not be empty$/m,
+          "tasklite enqueue --help",
+        );
+        assert.equal(noSuchTask.code, 1);
+        assert.equal(noSuchTask.stderr, "tasklite: Cannot retry task 42: no such task\n");
+        assert.equal(noSuchFile.code, 1);
+        assert.match(
+          noSuchFile.stderr,
+          /^tasklite: No queue at .*missing\.db: the file does not exist/,
+        );
+        assert.equal(noCommand.code, 2);
+        assert.match(noCommand.stderr, /^Usage: tasklite <command>/m);
+        for (const result of [noSuchTask, noSuchFile]) assertNoStack(result.stderr);
+        const queue = await TaskQueue.open(db);
+        assert.equal((await queue.getQueueStats()).pending, 1, "failed commands wrote nothing");
+        await queue.close();
+      } finally {
+        tmp.cleanup();
+      }
+    },
+  );
+
+  test("--help lists the commands, and each command has its own", SLOW, async () => {
+    const root = await cli("--help");
+    assert.equal(root.code, 0, root.stderr);
+    const commands = [
+      "serve",
+      "stats",
+      "list",
+      "show",
+      "enqueue",
+      "retry",
+      "cancel",
+      "retry-failed",
+      "prune",
+      "schedules",
+    ];
+    for (const name of commands) assert.match(root.stdout, new RegExp(`^  ${name} +\\S`, "m"));
+    const listHelp = await cli("list", "--help");
+    assert.equal(listHelp.code, 0, listHelp.stderr);
+    assert.match(listHelp.stdout, /^Usage: tasklite list <status> \[options\]/);
+
+    for (const name of commands) {
+      const viaFlag = await inProcess(name, "--help");
+      assert.equal(viaFlag.code, 0, viaFlag.stderr);
+      assert.match(viaFlag.stdout, new RegExp(`^Usage: tasklite ${name}\\b`), name);
+      assert.match(viaFlag.stdout, /--db <file>/, `${name} shows the global options`);
+      assert.deepEqual(await inProcess("help", name), viaFlag, `help ${name}`);
+      assert.deepEqual(await inProcess(name, "-h"), viaFlag, `${name} -h`);
+    }
+    assert.match((await inProcess("serve", "--help")).stdout, /--handlers <module>/);
+    assert.match((await inProcess("prune", "--help")).stdout, /--older-than <duration>/);
+    assert.equal((await inProcess("help")).stdout, root.stdout);
+    assert.equal((await inProcess("help", "nope")).code, 2);
+  });
+
+  test("serve: the HTTP API and a worker from --handlers, until SIGTERM", SLOW, async () => {
+    const tmp = tempDir();
+    try {
+      const db = tmp.file("served.db");
+      const handlers = tmp.file("handlers.ts");
+      writeFileSync(
+        handlers,
+        "export const handlers = {\n" +
+          "  echo: (payload: { text: string }) => ({ echoed: payload.text }),\n" +
+          "};\n",
+      );
+      const queue = await TaskQueue.open(db);
+      const id = await queue.enqueue({ name: "echo", taskType: "echo", payload: { text: "hi" } });
+      await queue.close();
+
+      const server = start([
+        "serve",
+        "--db",
+        db,
+        "--port",
+        "0",
+        "--handlers",
+        handlers,
+        "--concurrency",
+        "2",
+        "--write-token",
+        "cli-test-write-token",
+        "--log-level",
+        "silent",
+      ]);
+      try {
+        const line = await server.line(
+          /^tasklite serving .* at (http:\/\/\S+) \(dashboard at \/\)$/m,
+        );
+        const url = line[1]!;
+        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+        assert.notEqual(new URL(url).port, "0", "the real port is printed");
+        await server.line(/^worker \S+ running echo \(concurrency 2\)$/m);
+
+        const anonymous = await fetch(`${url}stats`);
+        assert.equal(anonymous.status, 401, "--write-token turns auth on");
+        await anonymous.body?.cancel();
+        const headers = { authorization: "Bearer cli-test-write-token" };
+        let task: { status: string; result: unknown } | null = null;
+        for (let tries = 0; tries < 200; tries++) {
+          const response = await fetch(`${url}tasks/${id}`, { headers });
+          assert.equal(response.status, 200);
+          task = await response.json();
+          if (task?.status === TaskStatus.COMPLETED) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.deepEqual(task?.result, { echoed: "hi" }, "the worker ran the handler");
+        const stats = await fetch(`${url}stats`, { headers });
+        assert.equal(stats.status, 200);
+        assert.deepEqual(await stats.json(), {
+          pending: 0,
+          running: 0,
+          completed: 1,
+          failed: 0,
+          cancelled: 0,
+        });
+
+        server.signal("SIGTERM");
+        const exit = await server.exited;
+        assert.equal(exit.code, 0, server.stderr());
+        assert.match(server.stdout(), /^tasklite stopped$/m);
+        assert.equal(server.stderr(), "");
+        await assert.rejects(fetch(`${url}stats`, { headers }), "the port is closed");
+      } finally {
+        server.stop();
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("serve: SIGTERM gives running tasks back; a second signal exits at once", SLOW, async () => {
+    const tmp = tempDir();
+    const handlers = tmp.file("hang.ts");
+    writeFileSync(
+      handlers,
+      "export const handlers = {\n" +
+        "  hang: (_payload: unknown, ctx: { signal: AbortSignal }) =>\n" +
+        "    new Promise((_resolve, reject) =>\n" +
+        '      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))\n' +
+        "    ),\n" +
+        "};\n",
+    );
+    const servers = [
+      { db: tmp.file("graceful.db"), timeout: "200ms" },
+      { db: tmp.file("forced.db"), timeout: "1m" },
+    ].map(({ db, timeout }) => {
+      const args = ["serve", "--db", db, "--port", "0", "--handlers", handlers];
+      return start([...args, "--shutdown-timeout", timeout, "--log-level", "silent"]);
+    });
+    try {
+      const [graceful, forced] = servers as [ReturnType<typeof start>, ReturnType<typeof start>];
+      /** Enqueues a hanging task through the CLI and waits until the server's worker runs it. */
+      const running = async (server: ReturnType<typeof start>, db: string) => {
+        const url = (await server.line(/at (http:\/\/\S+)/))[1]!;
+        const id = (await cli("enqueue", "hang", "--db", db)).stdout.trim();
+        for (let tries = 0; tries < 400; tries++) {
+          const task = await (await fetch(`${url}tasks/${id}`)).json();
+          if (task.status === TaskStatus.RUNNING) return Number(id);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        throw new Error(`task ${id} never ran: ${server.stdout()}${server.stderr()}`);
+      };
+      const [gracefulId, forcedId] = await Promise.all([
+        running(graceful, tmp.file("graceful.db")),
+        running(forced, tmp.file("forced.db")),
+      ]);
+
+      graceful.signal("SIGTERM");
+      forced.signal("SIGTERM");
+      await forced.line(/^tasklite stopping: waiting up to 60000 ms for running tasks/m);
+      forced.signal("SIGTERM");
+      const [gracefulExit, forcedExit] = await Promise.all([graceful.exited, forced.exited]);
+
+      assert.equal(gracefulExit.code, 0, graceful.stderr());
+      assert.match(
+        graceful.stdout(),
+        /tasklite stopping: waiting up to 200 ms[^]*tasklite stopped/,
+      );
+      let queue = await TaskQueue.open(tmp.file("graceful.db"));
+      const released = (await queue.getTask(gracefulId))!;
+      assert.equal(released.status, TaskStatus.PENDING, "the aborted task was given back");
+      assert.equal(released.retryCount, 0, "a shutdown is not a failed attempt");
+      await queue.close();
+
+      assert.equal(forcedExit.code, 143, forced.stderr());
+      assert.match(forced.stderr(), /exiting without waiting for running tasks/);
+      assert.doesNotMatch(forced.stdout(), /tasklite stopped/);
+      queue = await TaskQueue.open(tmp.file("forced.db"));
+      assert.equal(
+        (await queue.getTask(forcedId))!.status,
+        TaskStatus.RUNNING,
+        "left to its lease",
+      );
+      await queue.close();
+    } finally {
+      for (const server of servers) server.stop();
+      tmp.cleanup();
+    }
+  });
+
+  test(
+    "serve: a taken port or a broken handlers module exits 1, a bad option 2",
+    SLOW,
+    async () => {
+      const tmp = tempDir();
+      const first = start([
+        "serve",
+        "--db",
+        tmp.file("a.db"),
+        "--port",
+        "0",
+        "--log-level",
+        "silent",
+      ]);
+      try {
+        const url = new URL((await first.line(/at (http:\/\/\S+)/))[1]!);
+        writeFileSync(tmp.file("no_export.ts"), "export const handler = () => 1;\n");
+        writeFileSync(tmp.file("throws.ts"), 'throw new Error("handlers exploded");\n');
+        const db = tmp.file("b.db");
+        const [taken, badPort, orphanConcurrency, missing, noExport, throws] = await Promise.all([
+          cli("serve", "--db", db, "--port", url.port),
+          cli("serve", "--db", db, "--port", "99999"),
+          cli("serve", "--db", db, "--concurrency", "2"),
+          cli("serve", "--db", db, "--handlers", tmp.file("missing.ts")),
+          cli("serve", "--db", db, "--handlers", tmp.file("no_export.ts")),
+          cli("serve", "--db", db, "--handlers", tmp.file("throws.ts")),
+        ]);
+        assert.equal(taken.code, 1, taken.stderr);
+        assert.equal(
+          taken.stderr,
+          `tasklite: Cannot listen on 127.0.0.1:${url.port}: the address is in use\n`,
+        );
+        const help = "tasklite serve --help";
+        assertUsage(badPort, /Invalid --port: expected an integer from 0 to 65535/, help);
+        assertUsage(orphanConcurrency, /--concurrency needs --handlers/, help);
+        assertUsage(missing, /Invalid --handlers: no file .*missing\.ts/, help);
+        assertUsage(noExport, /Invalid --handlers: .*no_export\.ts must export handlers/, help);
+        assert.equal(throws.code, 1, throws.stderr);
+        assert.match(
+          throws.stderr,
+          /^tasklite: Cannot load --handlers .*throws\.ts: handlers exploded$/m,
+        );
+        assertNoStack(throws.stderr);
+
+        first.signal("SIGINT");
+        assert.equal((await first.exited).code, 0, first.stderr());
+        assert.match(first.stdout(), /^tasklite stopped$/m);
+      } finally {
+        first.stop();
+        tmp.cleanup();
+      }
+    },
+  );
+});
+
+/** Starts `tasklite <args>` and follows its output. */
+function start(args: string[]) {
+  const [command, argv] = scriptCommand(CLI, args);
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const waiters = new Set<() => void>();
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    for (const wake of waiters) wake();
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (code, signal) => {
+      for (const wake of waiters) wake();
+      resolve({ code, signal });
+    })
+  );
+  let done = false;
+  void exited.then(() => (done = true));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    exited,
+    /**
+     * Sends a signal. Through `process.kill`: Deno's `child.kill()` makes the exit report the
+     * signal even when the child handled it and exited with a code.
+     */
+    signal: (name: "SIGTERM" | "SIGINT") => process.kill(child.pid!, name),
+    /** Kills it if it still runs (cleanup). */
+    stop: () => void (running() && child.kill("SIGKILL")),
+    stdout: () => stdout,
+    stderr: () => stderr,
+    /** Resolves with the match once stdout matches `pattern`; rejects if the process exits. */
+    line(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no ${pattern} in time`)), timeoutMs);
+        const check = () => {
+          const match = stdout.match(pattern);
+          if (match) finish(null, match);
+          else if (done || child.exitCode !== null) {
+            finish(new Error(`exited without ${pattern}: ${stdout}${stderr}`));
+          }
+        };
+        const finish = (error: Error | null, match?: RegExpMatchArray) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (error) reject(error);
+          else resolve(match!);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
