@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 /**
  * The `tasklite` command line: serve the HTTP API and dashboard (optionally with a worker), and
  * inspect or change a queue file from a shell.

@@ -42,6 +42,7 @@ export type {
   ClaimRequest,
   ClaimResult,
   Engine,
+  EnqueueResult,
   FiredSlot,
   LeaseRef,
   LiveCount,

@@ -66,7 +66,11 @@ export class Emitter {
     if (!set) return;
     for (const listener of set) {
       try {
-        (listener as QueueListener<E>)(event);
+        const returned: unknown = (listener as QueueListener<E>)(event);
+        // An async listener's rejection is reported too, never left unhandled.
+        if (returned instanceof Promise) {
+          returned.catch((error: unknown) => this.#onListenerError(error, name));
+        }
       } catch (error) {
         this.#onListenerError(error, name);
       }

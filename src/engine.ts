@@ -33,6 +33,14 @@ export interface NewTask {
   retryPolicy: RetryPolicy | null;
 }
 
+/** What enqueueing one task did. */
+export interface EnqueueResult {
+  /** The task's id. */
+  id: number;
+  /** `false` when a live task with the same `uniqueKey` was returned instead. */
+  inserted: boolean;
+}
+
 /** What a claim asks for. */
 export interface ClaimRequest {
   /** The engine's idea of now, epoch ms. */
@@ -150,8 +158,11 @@ export interface LiveCount {
 
 /** The behaviour every storage engine implements. */
 export interface Engine {
-  /** Stores tasks in one transaction; returns their ids (an existing id for a live `uniqueKey`). */
-  enqueue(tasks: readonly NewTask[], now: number): Promise<number[]>;
+  /**
+   * Stores tasks in one transaction; returns their ids, `inserted: false` where a live task
+   * already held the `uniqueKey` (its id is returned).
+   */
+  enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]>;
   /**
    * Puts expired leases back, then claims due tasks, honouring pauses and limits, in one
    * transaction.

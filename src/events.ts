@@ -36,8 +36,8 @@ export interface QueueEvents {
 /** An event's name. */
 export type QueueEventName = keyof QueueEvents;
 
-/** A listener of one event. */
-export type QueueListener<E extends QueueEventName> = (event: QueueEvents[E]) => void;
+/** A listener of one event. It may be async: a rejection is logged like a throw. */
+export type QueueListener<E extends QueueEventName> = (event: QueueEvents[E]) => unknown;
 
 /** Every event name. */
 export const QUEUE_EVENTS: readonly QueueEventName[] = [

@@ -282,6 +282,7 @@ export interface OpenOptions {
 export type TaskRef = number | Pick<Task, "id" | "attempts">;
 
 const DEFAULT_PATH = "tasks.db";
+const RETENTION_BATCH = 10_000;
 const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as const;
 
 /**
@@ -456,19 +457,21 @@ export class TaskQueue {
       timeoutMs: options.timeoutMs ?? null,
       retryPolicy: (options.retry ?? null) as RetryPolicy | null,
     }));
-    const ids = await engine.enqueue(tasks, now);
+    const stored = await engine.enqueue(tasks, now);
     if (this.#events.has("enqueued")) {
-      tasks.forEach((task, i) =>
+      tasks.forEach((task, i) => {
+        const { id, inserted } = stored[i]!;
+        if (!inserted) return; // a live task already holds its uniqueKey
         this.#events.emit("enqueued", {
-          taskId: ids[i]!,
+          taskId: id,
           name: task.name,
           taskType: task.taskType,
           priority: task.priority,
           scheduledAt: task.scheduledAt,
-        })
-      );
+        });
+      });
     }
-    return ids;
+    return stored.map((result) => result.id);
   }
 
   /**
@@ -896,18 +899,6 @@ export class TaskQueue {
   }
 
   /**
-   * Closes the queue. Tasks stay in the file; running ones come back after their lease if they are
-   * not completed by another connection. Calling it again does nothing.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * await queue.close();
-   * ```
-   */
-  /**
    * Pauses a task type, or with no argument the whole queue: workers in every process stop
    * claiming it until {@linkcode TaskQueue.resume}. Running tasks go on. Persisted in the file.
    *
@@ -1183,10 +1174,17 @@ export class TaskQueue {
     const retention = this.#retention;
     if (retention && this.#clock() - this.#lastPruneAt >= (retention.intervalMs ?? 60_000)) {
       this.#lastPruneAt = this.#clock();
-      pruned = await this.prune({
-        olderThanMs: retention.olderThanMs,
-        ...(retention.statuses ? { statuses: retention.statuses } : {}),
-      });
+      // Batches of 10,000 (one short transaction each) until the backlog is gone, so a busy queue
+      // cannot outgrow its retention; at most 100 batches per call.
+      for (let batch = 0; batch < 100; batch++) {
+        const deleted = await this.prune({
+          olderThanMs: retention.olderThanMs,
+          limit: RETENTION_BATCH,
+          ...(retention.statuses ? { statuses: retention.statuses } : {}),
+        });
+        pruned += deleted;
+        if (deleted < RETENTION_BATCH) break;
+      }
     }
     return { scheduled, pruned };
   }
@@ -1252,6 +1250,18 @@ export class TaskQueue {
     }
   }
 
+  /**
+   * Closes the queue. Tasks stay in the file; running ones come back after their lease if they are
+   * not completed by another connection. Calling it again does nothing.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.close();
+   * ```
+   */
   async close(): Promise<void> {
     const engine = this.#engine;
     this.#engine = null;

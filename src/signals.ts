@@ -33,7 +33,8 @@ export interface ShutdownOptions {
 
 /**
  * Stops workers gracefully when the process is asked to stop: on the first signal the workers
- * stop claiming and get `timeoutMs` to finish; then `onShutdown` runs and the process exits.
+ * stop claiming and get `timeoutMs` to finish; then `onShutdown` runs and the process exits. A
+ * second signal exits at once (code 130 for SIGINT, 143 for SIGTERM).
  *
  * @example Usage
  * ```ts ignore
@@ -56,8 +57,12 @@ export function shutdownOnSignals(
   const list = Array.isArray(workers) ? workers : [workers as Worker];
   const { signals = ["SIGINT", "SIGTERM"], timeoutMs = 30_000, exit = true } = options;
   let shuttingDown = false;
-  const handler = async () => {
-    if (shuttingDown) return;
+  const handler = async (signal: string) => {
+    if (shuttingDown) {
+      // A second signal: the operator does not want to wait.
+      if (exit) process.exit(signal === "SIGINT" ? 130 : 143);
+      return;
+    }
     shuttingDown = true;
     let code = 0;
     try {

@@ -20,8 +20,15 @@ import { type RetryPolicy, type Task, TaskStatus } from "./task.ts";
 export interface WorkerQueue {
   /** Where the worker logs. */
   readonly logger: Logger;
-  /** Claims up to `limit` due tasks. */
-  dequeueMany(limit: number, options?: DequeueOptions): Promise<Task[]>;
+  /**
+   * Claims up to `limit` due tasks. `control.signal` aborts a claim in flight (the worker is
+   * stopping); `control.wait: false` asks a remote queue not to long-poll (a `tick()`).
+   */
+  dequeueMany(
+    limit: number,
+    options?: DequeueOptions,
+    control?: { signal?: AbortSignal; wait?: boolean },
+  ): Promise<Task[]>;
   /** Extends a lease. */
   heartbeat(task: Task): Promise<Task>;
   /** Records progress. */
@@ -161,7 +168,11 @@ export interface WorkerOptions {
    * @default {true}
    */
   maintenance?: boolean;
-  /** Called when a task this worker ran ends `failed` with no retries left. */
+  /**
+   * Called when a task this worker ran ends `failed` with no retries left. A task whose worker
+   * died ends `failed` when its last lease expires, in whichever process claims next: subscribe
+   * to the queue's `dead` event (`queue.on("dead", …)`) to see every dead letter.
+   */
   onDeadLetter?: (task: Task) => void | Promise<void>;
   /**
    * Called with errors of the queue itself (not of handlers, which fail their task), such as a
@@ -233,6 +244,7 @@ export class Worker {
   readonly #active = new Map<number, Promise<void>>();
   readonly #runs = new Map<number, Run>();
   #wake: (() => void) | null = null;
+  #claims: AbortController = new AbortController();
   #polls = 0;
   #idleWaiters: { after: number; resolve: () => void }[] = [];
 
@@ -308,6 +320,7 @@ export class Worker {
     if (this.#state === "running") return;
     if (this.#state === "stopping") throw new Error("Cannot start the worker: it is stopping");
     this.#state = "running";
+    this.#claims = new AbortController();
     this.#queue.logger.info("Worker started", { workerId: this.id });
     this.#loop = this.#run(false);
   }
@@ -324,6 +337,7 @@ export class Worker {
     const { timeoutMs = Infinity } = options;
     if (!(timeoutMs >= 0)) throw new RangeError("Invalid stop options: timeoutMs must be >= 0");
     if (this.#state === "running") this.#state = "stopping";
+    this.#claims.abort(); // a claim in flight (a remote long poll) ends now
     this.#wake?.();
     await this.#loop;
     if (this.#active.size > 0 && Number.isFinite(timeoutMs)) {
@@ -359,6 +373,7 @@ export class Worker {
   async tick(): Promise<number> {
     if (this.#state !== "idle") throw new Error("Cannot tick the worker: it is started");
     this.#state = "running";
+    this.#claims = new AbortController();
     try {
       this.#loop = this.#run(true);
       return await this.#loop;
@@ -402,10 +417,15 @@ export class Worker {
             ...(this.#taskTypes ? { taskTypes: this.#taskTypes } : {}),
             ...(this.#leaseMs ? { leaseMs: this.#leaseMs } : {}),
             workerId: this.id,
-          })
+          }, { signal: this.#claims.signal, wait: !once })
         );
         if (tasks === undefined && once) break;
         claimed = tasks ?? [];
+        if (this.#state !== "running") {
+          // Claimed while stop() began: give them back untouched rather than start them.
+          await Promise.all(claimed.map((task) => this.#guard(() => this.#queue.release(task))));
+          break;
+        }
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
@@ -426,7 +446,8 @@ export class Worker {
     try {
       return await fn();
     } catch (error) {
-      this.#onError(error, null);
+      // A claim aborted by stop() is not an error.
+      if (!this.#claims.signal.aborted) this.#onError(error, null);
       return undefined;
     }
   }

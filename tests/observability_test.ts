@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Logger, type QueueEvents, TaskStatus, toPrometheus, Worker } from "../mod.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  type Logger,
+  type QueueEvents,
+  TaskQueue,
+  TaskStatus,
+  toPrometheus,
+  Worker,
+} from "../mod.ts";
 import { memoryQueue } from "./_helpers.ts";
 
 describe("events", () => {
@@ -90,8 +98,29 @@ describe("events", () => {
       'A "enqueued" listener threw Error: listener bug',
       'A "enqueued" listener threw Error: listener bug',
     ]);
+    queue.on("enqueued", async () => {
+      await Promise.resolve();
+      throw new Error("async listener bug");
+    });
+    await queue.enqueue({ name: "c", taskType: "t" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.ok(errors.includes('A "enqueued" listener threw Error: async listener bug'));
     assert.throws(() => queue.on("finished" as never, () => {}), /Invalid event name/);
-    assert.equal((await queue.getQueueStats()).pending, 2);
+    assert.equal((await queue.getQueueStats()).pending, 3);
+    await queue.close();
+  });
+
+  test("enqueueing a live uniqueKey again emits no enqueued event", async () => {
+    const { queue } = await memoryQueue();
+    const seen: string[] = [];
+    queue.on("enqueued", (event) => void seen.push(event.name));
+    await queue.enqueue({ name: "original", taskType: "t", uniqueKey: "k" });
+    await queue.enqueue({ name: "duplicate", taskType: "t", uniqueKey: "k" });
+    await queue.enqueueMany([{ name: "dup2", taskType: "t", uniqueKey: "k" }, {
+      name: "new",
+      taskType: "t",
+    }]);
+    assert.deepEqual(seen, ["original", "new"]);
     await queue.close();
   });
 });
@@ -220,6 +249,33 @@ describe("retention", () => {
       /must be completed, failed or cancelled/,
     );
     await queue.close();
+  });
+
+  test("the automatic policy keeps up with a backlog larger than one batch", async () => {
+    const db = new DatabaseSync(":memory:");
+    const clock = { now: 10_000_000 };
+    const queue = await TaskQueue.open({
+      database: db,
+      clock: () => clock.now,
+      retention: { olderThanMs: 1000 },
+    });
+    // 25,000 finished rows, backdated straight into the table.
+    db.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+      INSERT INTO tasks (name, task_type, payload, priority, status, max_retries,
+                         created_at, scheduled_at, completed_at)
+      SELECT 't' || i, 'job', '{}', 2, 'completed', 3, 0, 0, 1000 FROM n;`);
+    await queue.enqueue({ name: "live", taskType: "job" });
+    assert.equal((await queue.maintain()).pruned, 25_000);
+    assert.deepEqual(await queue.getQueueStats(), {
+      pending: 1,
+      running: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    });
+    await queue.close();
+    db.close();
   });
 
   test("the automatic policy prunes from maintain(), at most once per interval", async () => {

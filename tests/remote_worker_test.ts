@@ -108,4 +108,32 @@ describe("remote workers over HTTP", () => {
       await queue.close();
     }
   });
+
+  test("stop() ends an idle long poll at once, and nothing claimed after stop() runs", async () => {
+    const queue = await TaskQueue.open(":memory:");
+    const app = new Hono().route("/queue", createQueueApp(queue));
+    const server = await serve(app.fetch, { port: 0 });
+    try {
+      const ran: string[] = [];
+      const worker = new HttpWorker({
+        url: `http://127.0.0.1:${server.port}/queue`,
+        waitMs: 20_000,
+        handlers: { job: (_payload, ctx) => void ran.push(ctx.task.name) },
+      });
+      worker.start();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // now in a 20 s long poll
+      const started = Date.now();
+      await worker.stop({ timeoutMs: 500 });
+      assert.ok(Date.now() - started < 3_000, `stop() took ${Date.now() - started} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await queue.enqueue({ name: "after stop", taskType: "job" });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(ran, [], "no task started after stop()");
+      const [task] = await queue.getTasksByStatus(TaskStatus.PENDING);
+      assert.equal(task?.name, "after stop", "the server did not claim it for the gone client");
+    } finally {
+      await server.close();
+      await queue.close();
+    }
+  });
 });

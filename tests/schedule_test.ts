@@ -114,4 +114,23 @@ describe("recurring schedules", () => {
     assert.equal(done!.result, "sent");
     await queue.close();
   });
+
+  test("re-declaring a schedule (as apps do at boot) keeps its pending slot", async () => {
+    const clock = new FakeClock(at("2026-03-01T02:59:00Z"));
+    const { queue } = await memoryQueue({ clock: clock.fn });
+    const declare = () => queue.schedule("daily", "0 3 * * *", { taskType: "t" });
+    await declare();
+    clock.now = at("2026-03-01T03:00:00.300Z"); // due, and no worker has polled yet
+    await declare(); // a restart re-declares it
+    assert.equal((await queue.runSchedules()).length, 1, "the due slot still fires");
+    await declare(); // a process whose clock is behind declares it again
+    assert.deepEqual(await queue.runSchedules(), [], "the fired slot does not come back");
+    assert.equal((await queue.getSchedules())[0]!.nextRunAt, at("2026-03-02T03:00:00Z"));
+    clock.now = at("2026-03-06T12:00:00Z"); // down for days, then a restart
+    await declare();
+    assert.equal((await queue.runSchedules()).length, 1, "the latest missed slot fires");
+    await queue.schedule("daily", "30 4 * * *", { taskType: "t" }); // a new time: a new slot
+    assert.equal((await queue.getSchedules())[0]!.nextRunAt, at("2026-03-07T04:30:00Z"));
+    await queue.close();
+  });
 });

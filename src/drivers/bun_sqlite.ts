@@ -14,6 +14,7 @@ export interface BunSqliteDatabase {
     all(...params: never[]): unknown[];
     get(...params: never[]): unknown;
     run(...params: never[]): { changes: number };
+    safeIntegers?(enabled: boolean): unknown;
   };
   query: unknown;
   close(): void;
@@ -26,6 +27,8 @@ export function wrap(db: BunSqliteDatabase): SqliteDriver {
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const statement = db.prepare(sql);
+      // A caller's handle may use safeIntegers (BigInt); the seam reads numbers.
+      statement.safeIntegers?.(false);
       return {
         all: (params) => statement.all(...params as never[]) as SqliteRow[],
         // bun:sqlite returns null for no row; the seam says undefined.

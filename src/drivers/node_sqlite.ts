@@ -13,6 +13,7 @@ export interface NodeSqliteDatabase {
     all(...params: never[]): unknown[];
     get(...params: never[]): unknown;
     run(...params: never[]): { changes: number | bigint };
+    setReadBigInts?(enabled: boolean): unknown;
   };
   close(): void;
 }
@@ -24,6 +25,8 @@ export function wrap(db: NodeSqliteDatabase): SqliteDriver {
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const statement = db.prepare(sql);
+      // A caller's handle may read integers as BigInt; the seam reads numbers.
+      statement.setReadBigInts?.(false);
       return {
         all: (params) => statement.all(...params as never[]) as SqliteRow[],
         get: (params) => statement.get(...params as never[]) as SqliteRow | undefined,

@@ -5,8 +5,23 @@
  * @module
  */
 
-import { QUEUE_EVENTS, type QueueEventName } from "../events.ts";
+import { QUEUE_EVENTS, type QueueEventName, type QueueEvents } from "../events.ts";
 import type { TaskQueue } from "../queue.ts";
+import type { Task } from "../task.ts";
+
+/** What an event says of its task: enough to show it, without payload, result or history. */
+export type TaskSummary = Pick<
+  Task,
+  "id" | "name" | "taskType" | "status" | "priority" | "attempts" | "retryCount" | "error"
+>;
+
+/** Events keep their own fields; a task becomes its summary (payloads can be megabytes). */
+function summarize(payload: QueueEvents[QueueEventName]): Record<string, unknown> {
+  if (!("task" in payload)) return payload;
+  const { id, name, taskType, status, priority, attempts, retryCount, error } = payload.task;
+  const task: TaskSummary = { id, name, taskType, status, priority, attempts, retryCount, error };
+  return { ...payload, task };
+}
 
 /** One logged event. */
 export interface LoggedEvent {
@@ -35,7 +50,7 @@ export class EventLog {
   constructor(queue: TaskQueue, capacity = 1000) {
     this.#capacity = capacity;
     for (const event of QUEUE_EVENTS) {
-      queue.on(event, (payload) => this.#push(event, JSON.stringify(payload)));
+      queue.on(event, (payload) => this.#push(event, JSON.stringify(summarize(payload))));
     }
   }
 

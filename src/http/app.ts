@@ -182,6 +182,18 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       ),
   });
 
+  /** Due schedules and retention, at most once a second, as remote workers claim. */
+  let maintainedAt = 0;
+  const upkeep = async () => {
+    if (Date.now() - maintainedAt < 1000) return;
+    maintainedAt = Date.now();
+    try {
+      await queue.maintain();
+    } catch (error) {
+      queue.logger.error("Upkeep failed", { error: String(error) });
+    }
+  };
+
   const app = new Hono();
   if (options.cors) app.use("*", cors({ origin: options.cors.origin }));
   app.onError((error, c) => {
@@ -285,6 +297,7 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       }))
     .post("/worker/claim", write, limit, json(ClaimBody), async (c) => {
       const { limit: count, waitMs, ...claim } = c.req.valid("json");
+      await upkeep();
       const until = Date.now() + waitMs;
       const signal = c.req.raw.signal;
       for (;;) {

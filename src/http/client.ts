@@ -104,11 +104,12 @@ export class HttpQueueClient implements WorkerQueue {
     this.logger = options.logger ?? silentLogger;
   }
 
-  async #post<T>(path: string, body: unknown, taskId?: number): Promise<T> {
+  async #post<T>(path: string, body: unknown, taskId?: number, signal?: AbortSignal): Promise<T> {
     const response = await this.#fetch(`${this.#base}${path}`, {
       method: "POST",
       headers: this.#headers,
       body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
     });
     const payload = await response.json().catch(() => null);
     if (response.ok) return payload as T;
@@ -127,14 +128,21 @@ export class HttpQueueClient implements WorkerQueue {
    *
    * @param limit How many at most.
    * @param options Task types, lease, worker id.
+   * @param control `signal` aborts the claim; `wait: false` answers at once.
    * @returns The claimed tasks.
    */
-  async dequeueMany(limit: number, options: DequeueOptions = {}): Promise<Task[]> {
-    const { tasks } = await this.#post<{ tasks: Task[] }>("/worker/claim", {
-      limit,
-      waitMs: this.#waitMs,
-      ...options,
-    });
+  async dequeueMany(
+    limit: number,
+    options: DequeueOptions = {},
+    control: { signal?: AbortSignal; wait?: boolean } = {},
+  ): Promise<Task[]> {
+    const waitMs = control.wait === false ? 0 : this.#waitMs;
+    const { tasks } = await this.#post<{ tasks: Task[] }>(
+      "/worker/claim",
+      { limit, waitMs, ...options },
+      undefined,
+      control.signal,
+    );
     return tasks;
   }
 
@@ -217,7 +225,8 @@ export class HttpQueueClient implements WorkerQueue {
   }
 
   /**
-   * Asks the server to fire due schedules and apply retention.
+   * Asks the server to fire due schedules and apply retention. An `HttpWorker` does not call it:
+   * the server runs upkeep itself when workers claim.
    *
    * @returns What it did.
    */
@@ -231,7 +240,9 @@ export type HttpWorkerOptions = HttpQueueOptions & WorkerOptions;
 
 /**
  * A {@linkcode Worker} that claims from a queue served over HTTP. Idle, it long-polls the server
- * (`waitMs`) rather than hammering it.
+ * (`waitMs`) rather than hammering it; busy, it checks for cancellations once per
+ * `pollIntervalMs` (default 1 s). It leaves upkeep (schedules, retention) to the server, which
+ * runs it as workers claim.
  *
  * @example A remote worker
  * ```ts ignore
@@ -254,6 +265,6 @@ export class HttpWorker extends Worker {
    * @param options The server, the token, the handlers and the tuning.
    */
   constructor(options: HttpWorkerOptions) {
-    super(new HttpQueueClient(options), { pollIntervalMs: 100, ...options });
+    super(new HttpQueueClient(options), { maintenance: false, ...options });
   }
 }

@@ -358,7 +358,17 @@ export const STATEMENTS = {
   /** Creates or replaces a schedule. */
   upsertSchedule: compile(
     db.insert(schedules).values({ name: p("name"), ...scheduleFields, createdAt: p("now") })
-      .onConflictDoUpdate({ target: schedules.name, set: scheduleFields }).returning(),
+      .onConflictDoUpdate({
+        target: schedules.name,
+        set: {
+          ...scheduleFields,
+          // Re-declaring a schedule (as apps do at every boot) keeps its pending slot, so that a
+          // slot due now still fires and one that fired does not come back.
+          nextRunAt: sql`CASE WHEN ${schedules.cron} = excluded.cron
+            AND ${schedules.timezone} IS excluded.timezone AND ${schedules.paused} = excluded.paused
+            THEN ${schedules.nextRunAt} ELSE excluded.next_run_at END`,
+        },
+      }).returning(),
   ),
 
   /** Removes a schedule. */

@@ -9,6 +9,7 @@ import type {
   ClaimRequest,
   ClaimResult,
   Engine,
+  EnqueueResult,
   FiredSlot,
   LeaseRef,
   LiveCount,
@@ -87,11 +88,11 @@ export class SqliteEngine implements Engine {
     return settle(() => transaction(this.#driver, fn));
   }
 
-  enqueue(tasks: readonly NewTask[], now: number): Promise<number[]> {
+  enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]> {
     return this.#tx(() => tasks.map((task) => this.#insert(task, now)));
   }
 
-  #insert(task: NewTask, now: number): number {
+  #insert(task: NewTask, now: number): EnqueueResult {
     const inserted = this.#get("insert", {
       name: task.name,
       taskType: task.taskType,
@@ -104,8 +105,9 @@ export class SqliteEngine implements Engine {
       timeoutMs: task.timeoutMs,
       retryPolicy: task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
     });
-    if (inserted) return inserted.id as number;
-    return this.#get("findLiveByKey", { uniqueKey: task.uniqueKey })!.id as number;
+    if (inserted) return { id: inserted.id as number, inserted: true };
+    const live = this.#get("findLiveByKey", { uniqueKey: task.uniqueKey })!;
+    return { id: live.id as number, inserted: false };
   }
 
   dequeue(request: ClaimRequest): Promise<ClaimResult> {
@@ -360,11 +362,13 @@ export class SqliteEngine implements Engine {
   }
 
   fireSchedules(now: number, next: (schedule: Schedule) => number | null): Promise<FiredSlot[]> {
+    // Most polls find nothing due: check with a read before taking the write lock.
+    if (!this.#get("dueSchedules", { now })) return Promise.resolve([]);
     return this.#tx(() => {
       const fired: FiredSlot[] = [];
       for (const schedule of this.#all("dueSchedules", { now }).map(toSchedule)) {
         const slot = schedule.nextRunAt!;
-        const taskId = this.#insert({
+        const { id: taskId } = this.#insert({
           name: schedule.taskName,
           taskType: schedule.taskType,
           payload: schedule.payload,
