@@ -72,13 +72,17 @@ export const text = (max: number) =>
     v.maxLength(max, `must be at most ${max} characters`),
   );
 
-export const integer = (min: number, max: number) =>
+/** A number from `min` to `max`. */
+export const between = (min: number, max: number) =>
   v.pipe(
     v.number("must be a number"),
-    v.integer("must be an integer"),
     v.minValue(min, `must be >= ${min}`),
     v.maxValue(max, `must be <= ${max}`),
   );
+
+/** An integer from `min` to `max`. */
+export const integer = (min: number, max: number) =>
+  v.pipe(between(min, max), v.integer("must be an integer"));
 
 export const priority = v.picklist(
   Object.values(TaskPriority),
@@ -101,21 +105,9 @@ export const RetryPolicySchema = v.variant(
     v.strictObject({
       type: v.literal("exponential"),
       baseMs: v.optional(integer(0, MAX_TIME)),
-      factor: v.optional(
-        v.pipe(
-          v.number("must be a number"),
-          v.minValue(1, "must be >= 1"),
-          v.maxValue(100, "must be <= 100"),
-        ),
-      ),
+      factor: v.optional(between(1, 100)),
       maxMs: v.optional(integer(0, MAX_TIME)),
-      jitter: v.optional(
-        v.pipe(
-          v.number("must be a number"),
-          v.minValue(0, "must be >= 0"),
-          v.maxValue(1, "must be <= 1"),
-        ),
-      ),
+      jitter: v.optional(between(0, 1)),
     }),
   ],
   'must be { type: "fixed", delayMs } or { type: "exponential", baseMs?, factor?, maxMs?, jitter? }',
@@ -203,24 +195,22 @@ export const RetryFailedSchema = v.strictObject({
 });
 
 const FINISHED = [TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED] as const;
+const finishedStatuses = v.optional(v.pipe(
+  v.array(v.picklist(FINISHED, "must be completed, failed or cancelled"), "must be an array"),
+  v.minLength(1, "must not be empty"),
+));
 
 /** Retention. */
 export const PruneSchema = v.strictObject({
   olderThanMs: integer(0, MAX_TIME),
-  statuses: v.optional(v.pipe(
-    v.array(v.picklist(FINISHED, "must be completed, failed or cancelled"), "must be an array"),
-    v.minLength(1, "must not be empty"),
-  )),
+  statuses: finishedStatuses,
   limit: v.optional(integer(1, 10_000_000)),
 });
 
 /** The automatic retention policy. */
 export const RetentionSchema = v.strictObject({
   olderThanMs: integer(0, MAX_TIME),
-  statuses: v.optional(v.pipe(
-    v.array(v.picklist(FINISHED, "must be completed, failed or cancelled"), "must be an array"),
-    v.minLength(1, "must not be empty"),
-  )),
+  statuses: finishedStatuses,
   intervalMs: v.optional(duration),
 });
 
