@@ -195,9 +195,11 @@ export interface StopOptions {
 
 type State = "idle" | "running" | "stopping";
 
+/** A task this worker is running: its latest copy, its abort switch, and when it settles. */
 interface Run {
   task: Task;
-  controller: AbortController;
+  readonly controller: AbortController;
+  done: Promise<void>;
 }
 
 /**
@@ -241,7 +243,6 @@ export class Worker {
   readonly #onError: (error: unknown, task: Task | null) => void;
   #state: State = "idle";
   #loop: Promise<number> | null = null;
-  readonly #active = new Map<number, Promise<void>>();
   readonly #runs = new Map<number, Run>();
   #wake: (() => void) | null = null;
   #claims: AbortController = new AbortController();
@@ -309,7 +310,7 @@ export class Worker {
 
   /** How many tasks are running now. */
   get running(): number {
-    return this.#active.size;
+    return this.#runs.size;
   }
 
   /**
@@ -340,16 +341,16 @@ export class Worker {
     this.#claims.abort(); // a claim in flight (a remote long poll) ends now
     this.#wake?.();
     await this.#loop;
-    if (this.#active.size > 0 && Number.isFinite(timeoutMs)) {
+    if (this.#runs.size > 0 && Number.isFinite(timeoutMs)) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.all(this.#active.values()), late]);
+      await Promise.race([this.#settled(), late]);
       clearTimeout(timer);
       for (const run of this.#runs.values()) {
         run.controller.abort(new TaskAbortedError("shutdown", "The worker is shutting down"));
       }
     }
-    await Promise.all(this.#active.values());
+    await this.#settled();
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
     }
@@ -391,7 +392,7 @@ export class Worker {
    * @returns When idle.
    */
   onIdle(): Promise<void> {
-    if (this.#state !== "running") return Promise.all(this.#active.values()).then(() => {});
+    if (this.#state !== "running") return this.#settled().then(() => {});
     return new Promise((resolve) => {
       this.#idleWaiters.push({ after: this.#polls, resolve });
       this.#wake?.();
@@ -409,7 +410,7 @@ export class Worker {
         await this.#guard(() => this.#queue.maintain());
       }
       if (this.#runs.size > 0) await this.#guard(() => this.#checkCancellations());
-      const free = this.#concurrency - this.#active.size;
+      const free = this.#concurrency - this.#runs.size;
       let claimed: Task[] = [];
       if (free > 0) {
         const tasks = await this.#guard(() =>
@@ -429,15 +430,15 @@ export class Worker {
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
-      if (claimed.length === 0 && this.#active.size === 0) {
+      if (claimed.length === 0 && this.#runs.size === 0) {
         this.#setIdle(poll);
         if (once) break;
       }
-      if (claimed.length === 0 || this.#active.size >= this.#concurrency) {
+      if (claimed.length === 0 || this.#runs.size >= this.#concurrency) {
         await this.#sleep(this.#pollIntervalMs);
       }
     }
-    if (once) await Promise.all(this.#active.values());
+    if (once) await this.#settled();
     return ran;
   }
 
@@ -461,16 +462,22 @@ export class Worker {
     }
   }
 
+  /** When every running task has settled. */
+  #settled(): Promise<unknown> {
+    return Promise.all([...this.#runs.values()].map((run) => run.done));
+  }
+
   #launch(task: Task): void {
-    const run: Promise<void> = this.#execute(task).finally(() => {
-      this.#active.delete(task.id);
+    const run: Run = { task, controller: new AbortController(), done: Promise.resolve() };
+    this.#runs.set(task.id, run);
+    run.done = this.#execute(run).finally(() => {
       this.#runs.delete(task.id);
       this.#wake?.();
     });
-    this.#active.set(task.id, run);
   }
 
-  async #execute(task: Task): Promise<void> {
+  async #execute(run: Run): Promise<void> {
+    const { task, controller } = run;
     const definition = this.#handlers.get(task.taskType);
     if (!definition) {
       await this.#finish(task, () =>
@@ -481,9 +488,6 @@ export class Worker {
         ));
       return;
     }
-    const controller = new AbortController();
-    const run: Run = { task, controller };
-    this.#runs.set(task.id, run);
     const abort = (cause: AbortCause, message: string) => {
       if (!controller.signal.aborted) controller.abort(new TaskAbortedError(cause, message));
     };
