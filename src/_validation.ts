@@ -7,6 +7,7 @@
 
 import * as v from "valibot";
 import { isTimeZone } from "./cron.ts";
+import { MAX_ERROR_LENGTH } from "./_failure.ts";
 import { TASK_STATUSES, TaskPriority, TaskStatus } from "./task.ts";
 
 /** The latest epoch ms a `Date` can hold. */
@@ -160,7 +161,7 @@ export const ResultSchema = v.optional(json, null);
 
 /** A failure reason. */
 export const FailureSchema = v.union(
-  [text(100_000), v.instance(Error)],
+  [text(MAX_ERROR_LENGTH), v.instance(Error)],
   "must be an error message or an Error",
 );
 

@@ -14,6 +14,7 @@ import type { BunSqliteDatabase } from "./drivers/bun_sqlite.ts";
 import type { NodeSqliteDatabase } from "./drivers/node_sqlite.ts";
 import { adoptDriver, openDriver } from "./drivers/open.ts";
 import { LeaseLostError, TaskNotFoundError, TaskStateError } from "./errors.ts";
+import { failureMessage } from "./_failure.ts";
 import { Emitter } from "./_emitter.ts";
 import type { QueueEventName, QueueListener } from "./events.ts";
 import { type Logger, silentLogger } from "./logger.ts";
@@ -653,7 +654,7 @@ export class TaskQueue {
     const ref = toRef(task);
     const reason = parse(FailureSchema, error, "task error");
     const parsed = parse(FailOptionsSchema, options, "fail options");
-    const message = typeof reason === "string" ? reason : reason.message || reason.name;
+    const message = failureMessage(reason);
     const delay = (retryCount: number, current: Task) => {
       if (parsed.retry === false) return null;
       if (parsed.retryDelayMs !== undefined) return parsed.retryDelayMs;

@@ -9,6 +9,7 @@
 
 import { retryDelay } from "./backoff.ts";
 import { LeaseLostError, PermanentError, RetryableError } from "./errors.ts";
+import { failureMessage } from "./_failure.ts";
 import type { Logger } from "./logger.ts";
 import type { DequeueOptions, FailOptions } from "./queue.ts";
 import { type RetryPolicy, type Task, TaskStatus } from "./task.ts";
@@ -554,7 +555,7 @@ export class Worker {
       await this.#finish(task, () =>
         this.#queue.failTask(
           task,
-          toError(outcome.error),
+          failureMessage(outcome.error),
           this.#retryOptions(definition, outcome.error, task),
         ));
       return;
@@ -629,10 +630,4 @@ function checkPositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
     throw new RangeError(`Invalid worker options: ${name} must be a positive integer`);
   }
-}
-
-function toError(error: unknown): Error | string {
-  if (error instanceof Error) return error;
-  const text = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
-  return text.trim() === "" ? "Handler threw an empty error" : text;
 }

@@ -19,6 +19,7 @@ import {
   text,
 } from "../_validation.ts";
 import { TASK_STATUSES } from "../task.ts";
+import { MAX_ERROR_LENGTH } from "../_failure.ts";
 
 const MAX_TIME = 8.64e15;
 
@@ -115,7 +116,7 @@ export const ProgressBody = v.strictObject({ attempts, progress: json });
 /** `POST /worker/tasks/:id/fail`. */
 export const FailBody = v.strictObject({
   attempts,
-  error: text(100_000),
+  error: text(MAX_ERROR_LENGTH),
   retry: v.optional(v.boolean()),
   retryDelayMs: v.optional(integer(0, MAX_TIME)),
 });

@@ -8,6 +8,7 @@
  */
 
 import { LeaseLostError, TaskNotFoundError, TaskStateError } from "../errors.ts";
+import { failureMessage } from "../_failure.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import type { DequeueOptions, FailOptions } from "../queue.ts";
 import type { Task } from "../task.ts";
@@ -195,10 +196,9 @@ export class HttpQueueClient implements WorkerQueue {
    * @returns The task after the failure.
    */
   failTask(task: Task, error: string | Error, options: FailOptions = {}): Promise<Task> {
-    const message = typeof error === "string" ? error : error.message || error.name;
     return this.#post(
       `/worker/tasks/${task.id}/fail`,
-      { attempts: task.attempts, error: message || "Unknown error", ...options },
+      { attempts: task.attempts, error: failureMessage(error), ...options },
       task.id,
     );
   }
