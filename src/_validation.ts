@@ -215,6 +215,44 @@ export const RetentionSchema = v.strictObject({
   intervalMs: v.optional(duration),
 });
 
+const positive = v.pipe(
+  v.number("must be a positive integer"),
+  v.integer("must be a positive integer"),
+  v.minValue(1, "must be a positive integer"),
+  v.maxValue(2 ** 31 - 1, `must be <= ${2 ** 31 - 1}`),
+);
+const fn = (what: string) => v.custom<unknown>((x) => typeof x === "function", `must be ${what}`);
+
+/** `TaskQueue.open()` options (the backoff curve is checked by `exponentialBackoff`). */
+export const OpenOptionsSchema = v.strictObject({
+  path: v.optional(
+    v.pipe(v.string("must be a non-empty string"), v.nonEmpty("must be a non-empty string")),
+  ),
+  database: v.optional(v.custom<unknown>(
+    (x) => typeof x === "object" && x !== null,
+    "must be a node:sqlite DatabaseSync, a bun:sqlite Database or a SqliteDriver",
+  )),
+  driver: v.optional(
+    v.picklist(["node:sqlite", "bun:sqlite"], 'must be "node:sqlite" or "bun:sqlite"'),
+  ),
+  synchronous: v.optional(
+    v.picklist(["OFF", "NORMAL", "FULL", "EXTRA"], "must be OFF, NORMAL, FULL or EXTRA"),
+  ),
+  busyTimeoutMs: v.optional(positive),
+  leaseMs: v.optional(positive),
+  backoff: v.optional(
+    v.union([fn("a function"), v.looseObject({})], "must be backoff options or a function"),
+  ),
+  clock: v.optional(fn("a function returning epoch milliseconds")),
+  logger: v.optional(v.looseObject({
+    debug: fn("a function"),
+    info: fn("a function"),
+    warn: fn("a function"),
+    error: fn("a function"),
+  }, "must have debug, info, warn and error methods")),
+  retention: v.optional(RetentionSchema),
+});
+
 /** A schedule's name. */
 export const ScheduleNameSchema = text(200);
 

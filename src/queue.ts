@@ -40,11 +40,11 @@ import {
   LimitsSchema,
   ListOptionsSchema,
   OffsetSchema,
+  OpenOptionsSchema,
   parse,
   ProgressSchema,
   PruneSchema,
   ResultSchema,
-  RetentionSchema,
   RetryFailedSchema,
   ScheduleNameSchema,
   ScheduleSchema,
@@ -313,7 +313,7 @@ export class TaskQueue {
   readonly #backoff: (retryCount: number) => number;
   readonly #events: Emitter;
   readonly #metrics: MetricsCollector;
-  readonly #retention: v.InferOutput<typeof RetentionSchema> | null;
+  readonly #retention: RetentionOptions | null;
   #lastPruneAt = -Infinity;
   /** Where this queue and its workers log. */
   readonly logger: Logger;
@@ -331,10 +331,9 @@ export class TaskQueue {
     this.#leaseMs = options.leaseMs ?? 30_000;
     const backoff = options.backoff;
     this.#backoff = typeof backoff === "function" ? backoff : exponentialBackoff(backoff);
+    parse(OpenOptionsSchema, options, "open options");
     this.logger = options.logger ?? silentLogger;
-    this.#retention = options.retention === undefined
-      ? null
-      : parse(RetentionSchema, options.retention, "retention options");
+    this.#retention = options.retention ?? null;
     this.#events = new Emitter((error, event) =>
       this.logger.error(`A "${event}" listener threw`, { error: String(error) })
     );
@@ -363,7 +362,7 @@ export class TaskQueue {
     const all = typeof pathOrOptions === "string"
       ? { ...options, path: pathOrOptions }
       : { ...pathOrOptions, ...options };
-    checkOpenOptions(all);
+    parse(OpenOptionsSchema, all, "open options");
     const provided = all.database;
     const driver = provided
       ? adoptDriver(provided)
@@ -1302,23 +1301,5 @@ function expect(outcome: Outcome, action: string, ref: LeaseRef): Task {
       );
     case "state":
       throw new TaskStateError(action, ref.id, outcome.status);
-  }
-}
-
-function checkOpenOptions(options: OpenOptions): void {
-  const { synchronous, busyTimeoutMs, leaseMs, driver, path } = options;
-  if (path !== undefined && (typeof path !== "string" || path === "")) {
-    throw new TypeError(`Invalid open options: path must be a non-empty string`);
-  }
-  if (synchronous !== undefined && !["OFF", "NORMAL", "FULL", "EXTRA"].includes(synchronous)) {
-    throw new TypeError(`Invalid open options: synchronous must be OFF, NORMAL, FULL or EXTRA`);
-  }
-  if (driver !== undefined && driver !== "node:sqlite" && driver !== "bun:sqlite") {
-    throw new TypeError(`Invalid open options: driver must be "node:sqlite" or "bun:sqlite"`);
-  }
-  for (const [name, value] of Object.entries({ busyTimeoutMs, leaseMs })) {
-    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-      throw new RangeError(`Invalid open options: ${name} must be a positive integer`);
-    }
   }
 }
