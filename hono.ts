@@ -21,10 +21,10 @@
 
 export { createQueueApp, type QueueAppOptions } from "./src/http/app.ts";
 export type {
-  ClaimRequest,
   EnqueueRequest,
   ErrorBody,
   ErrorCode,
+  HttpClaimRequest,
   QueueApp,
   QueueSchema,
   ScheduleRequest,

@@ -144,6 +144,12 @@ export interface FiredSlot {
   slot: number;
   /** The enqueued task. */
   taskId: number;
+  /** Its name. */
+  taskName: string;
+  /** Its task type. */
+  taskType: string;
+  /** Its priority. */
+  priority: TaskPriority;
 }
 
 /** Live tasks of one type in one status. */

@@ -1109,17 +1109,14 @@ export class TaskQueue {
       (schedule) => nextCronSlot(schedule.cron, now, schedule.timezone),
     );
     for (const slot of fired) {
-      this.logger.info("Schedule fired", { ...slot });
-      const task = await engine.get(slot.taskId);
-      if (task) {
-        this.#events.emit("enqueued", {
-          taskId: task.id,
-          name: task.name,
-          taskType: task.taskType,
-          priority: task.priority,
-          scheduledAt: task.scheduledAt,
-        });
-      }
+      this.logger.info("Schedule fired", { name: slot.name, slot: slot.slot, taskId: slot.taskId });
+      this.#events.emit("enqueued", {
+        taskId: slot.taskId,
+        name: slot.taskName,
+        taskType: slot.taskType,
+        priority: slot.priority,
+        scheduledAt: slot.slot,
+      });
     }
     return fired.map((slot) => slot.taskId);
   }

@@ -16,7 +16,16 @@ describe("recurring schedules", () => {
     assert.equal(schedule.nextRunAt, at("2026-03-01T03:00:00Z"));
     assert.deepEqual(await queue.runSchedules(), []);
     clock.now = at("2026-03-01T03:00:00Z");
+    const announced: unknown[] = [];
+    queue.on("enqueued", (event) => void announced.push(event));
     const [first] = await queue.runSchedules();
+    assert.deepEqual(announced, [{
+      taskId: first,
+      name: "daily-cleanup",
+      taskType: "cleanup",
+      priority: 2,
+      scheduledAt: at("2026-03-01T03:00:00Z"),
+    }]);
     assert.deepEqual(await queue.runSchedules(), [], "the slot fired already");
     const task = (await queue.getTask(first!))!;
     assert.equal(task.name, "daily-cleanup");

@@ -76,8 +76,8 @@ export interface ScheduleRequest {
   paused?: boolean;
 }
 
-/** A claim over HTTP. */
-export interface ClaimRequest {
+/** A claim over HTTP (the engine-level claim is `ClaimRequest` in `mod.ts`). */
+export interface HttpClaimRequest {
   /** At most this many tasks (1–100). */
   limit?: number;
   /** Only these task types. */
@@ -140,7 +140,7 @@ export type QueueSchema = {
     $delete: Endpoint<{ param: { name: string } }, { deleted: string }>;
   };
   "/events": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
-  "/worker/claim": { $post: Endpoint<Json<ClaimRequest>, { tasks: Task[] }> };
+  "/worker/claim": { $post: Endpoint<Json<HttpClaimRequest>, { tasks: Task[] }> };
   "/worker/tasks/:id/heartbeat": { $post: Endpoint<Id & Lease, Task> };
   "/worker/tasks/:id/progress": {
     $post: Endpoint<Id & Json<{ attempts: number; progress: unknown }>, Task>;

@@ -387,7 +387,8 @@ export class SqliteEngine implements Engine {
           now,
         });
         if (!moved) throw new Error(`Schedule ${schedule.name} moved during its own transaction`);
-        fired.push({ name: schedule.name, slot, taskId });
+        const { taskName, taskType, priority } = schedule;
+        fired.push({ name: schedule.name, slot, taskId, taskName, taskType, priority });
       }
       return fired;
     });
