@@ -243,7 +243,18 @@ export const OpenOptionsSchema = v.strictObject({
   backoff: v.optional(
     v.union([fn("a function"), v.looseObject({})], "must be backoff options or a function"),
   ),
-  clock: v.optional(fn("a function returning epoch milliseconds")),
+  clock: v.optional(
+    v.union([
+      fn("a function"),
+      v.looseObject({ now: fn("a function"), sleep: fn("a function") }),
+    ], "must be a Clock ({ now, sleep }) or a function returning epoch milliseconds"),
+  ),
+  notifier: v.optional(
+    v.looseObject(
+      { notify: fn("a function"), listen: fn("a function") },
+      "must be a Notifier with notify and listen methods",
+    ),
+  ),
   logger: v.optional(v.looseObject({
     debug: fn("a function"),
     info: fn("a function"),

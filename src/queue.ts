@@ -18,6 +18,8 @@ import { failureMessage } from "./_failure.ts";
 import { Emitter } from "./_emitter.ts";
 import type { QueueEventName, QueueListener } from "./events.ts";
 import { type Logger, silentLogger } from "./logger.ts";
+import { type Clock, toClock } from "./clock.ts";
+import { LocalNotifier, type Notifier } from "./notifier.ts";
 import { MetricsCollector, type QueueMetrics } from "./metrics.ts";
 import { SqliteEngine, type Synchronous } from "./sqlite/engine.ts";
 import {
@@ -261,11 +263,20 @@ export interface OpenOptions {
    */
   backoff?: BackoffOptions | ((retryCount: number) => number);
   /**
-   * The clock, in epoch milliseconds. Tests inject one to move time without sleeping.
+   * The clock of the queue and of its workers' timers: a {@linkcode Clock}, or a function returning
+   * epoch milliseconds (waits then use the runtime's timers). Tests inject one to move time without
+   * sleeping.
    *
-   * @default {Date.now}
+   * @default {systemClock}
    */
-  clock?: () => number;
+  clock?: Clock | (() => number);
+  /**
+   * Wakes idle workers of this queue when tasks may be ready (a latency hint; polling stays the
+   * source of truth).
+   *
+   * @default {a new LocalNotifier}
+   */
+  notifier?: Notifier;
   /**
    * Where the queue and its workers log. Quiet by default.
    *
@@ -309,6 +320,10 @@ const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as c
 export class TaskQueue {
   #engine: Engine | null;
   readonly #clock: () => number;
+  /** The clock of this queue and its workers. */
+  readonly clock: Clock;
+  /** Wakes idle workers of this queue when tasks may be ready. */
+  readonly notifier: Notifier;
   readonly #leaseMs: number;
   readonly #backoff: (retryCount: number) => number;
   readonly #events: Emitter;
@@ -327,7 +342,10 @@ export class TaskQueue {
    */
   constructor(engine: Engine, options: OpenOptions = {}) {
     this.#engine = engine;
-    this.#clock = options.clock ?? Date.now;
+    this.clock = toClock(options.clock);
+    const clock = this.clock;
+    this.#clock = () => clock.now();
+    this.notifier = options.notifier ?? new LocalNotifier();
     this.#leaseMs = options.leaseMs ?? 30_000;
     const backoff = options.backoff;
     this.#backoff = typeof backoff === "function" ? backoff : exponentialBackoff(backoff);
@@ -458,6 +476,8 @@ export class TaskQueue {
       retryPolicy: (options.retry ?? null) as RetryPolicy | null,
     }));
     const stored = await engine.enqueue(tasks, now);
+    const ready = tasks.filter((task, i) => stored[i]!.inserted && task.scheduledAt <= now);
+    if (ready.length > 0) this.notifier.notify([...new Set(ready.map((task) => task.taskType))]);
     if (this.#events.has("enqueued")) {
       tasks.forEach((task, i) => {
         const { id, inserted } = stored[i]!;
@@ -687,7 +707,9 @@ export class TaskQueue {
   async release(task: TaskRef): Promise<Task> {
     const engine = this.#open("release");
     const ref = toRef(task);
-    return expect(await engine.release(ref, this.#clock()), "release", ref);
+    const released = expect(await engine.release(ref, this.#clock()), "release", ref);
+    this.notifier.notify([released.taskType]);
+    return released;
   }
 
   /**
@@ -766,6 +788,7 @@ export class TaskQueue {
     const engine = this.#open("retry");
     parse(IdSchema, id, "task id");
     const task = expect(await engine.retry(id, this.#clock()), "retry", { id, attempts: null });
+    this.notifier.notify([task.taskType]);
     this.#events.emit("retried", { task });
     return task;
   }
