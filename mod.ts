@@ -34,6 +34,10 @@ export {
   type TaskTypeMetrics,
   toPrometheus,
 } from "./src/metrics.ts";
+export * from "./src/clock.ts";
+export * from "./src/notifier.ts";
+export * from "./src/core/retry.ts";
+export * from "./src/queue_operations.ts";
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";
 export * from "./src/signals.ts";
@@ -44,13 +48,15 @@ export type {
   Engine,
   EnqueueResult,
   FiredSlot,
+  Firing,
   LeaseRef,
   LiveCount,
   NewSchedule,
   NewTask,
   Outcome,
-  RetryDelay,
   Schedule,
+  Transition,
+  TransitionKind,
   TypeControl,
   TypeLimits,
 } from "./src/engine.ts";
@@ -60,5 +66,7 @@ export type {
   SqliteRow,
   SqliteStatement,
   SqliteValue,
+  Synchronous,
 } from "./src/drivers/driver.ts";
-export type { Synchronous } from "./src/sqlite/engine.ts";
+export type { SqliteDatabase } from "./src/drivers/open.ts";
+export type { DurableObjectCursor, DurableObjectStorage } from "./src/drivers/durable_object.ts";

@@ -1,10 +1,15 @@
 /**
- * The storage boundary. The queue's rules (validation, retry policy, errors, events) live in
- * {@linkcode TaskQueue}; an engine stores tasks and performs each state transition atomically.
- * SQLite is the engine shipped today; PostgreSQL will be a second implementation of the same
- * interface, checked by the same conformance tests.
+ * The storage contract every engine implements: SQLite today (a file, or a Durable Object's
+ * storage), PostgreSQL next, each checked by the same conformance suite (`tests/conformance/`).
  *
- * Every method is async so that networked engines fit; each one is a single transaction.
+ * Engines store and move tasks; they decide nothing. Policy lives in the core (`src/core/`): the
+ * retry decision reaches an engine as data (a failed attempt's `retryAt`, or `null`), the claim plan
+ * for pauses and limits is computed by `planClaim` from counts the engine reads under its own
+ * write lock, and schedules arrive as firings (a slot, its next slot, and the task to enqueue).
+ *
+ * Transitions are batch-first: {@linkcode Engine.apply} runs a list of them in one transaction and
+ * returns one {@linkcode Outcome} per item, each fenced by its own lease, so that a stale item
+ * fails alone and the others commit. Every method is async so that networked engines fit.
  *
  * @module
  */
@@ -78,10 +83,22 @@ export type Outcome =
   | { ok: false; reason: "lease_lost" | "state" | "conflict"; status: TaskStatus };
 
 /**
- * Decides the delay before the next attempt of a failed task, given how many attempts have
- * failed so far (1 after the first failure) and the task. `null` means do not retry.
+ * One state transition of one task, as data. Lease-fenced kinds carry a {@linkcode LeaseRef}; a
+ * failed attempt carries the core's retry decision (`retryAt`: when the task is due again, or
+ * `null` to end it `failed`). Whatever the decision, a task asked to cancel while it ran ends
+ * `cancelled` (cancel wins, checked again under the write lock).
  */
-export type RetryDelay = (retryCount: number, task: Task) => number | null;
+export type Transition =
+  | { kind: "heartbeat"; ref: LeaseRef }
+  | { kind: "progress"; ref: LeaseRef; progress: JsonValue }
+  | { kind: "complete"; ref: LeaseRef; result: JsonValue }
+  | { kind: "fail"; ref: LeaseRef; error: string; retryAt: number | null }
+  | { kind: "release"; ref: LeaseRef }
+  | { kind: "cancel"; id: number }
+  | { kind: "retry"; id: number };
+
+/** The kind of a {@linkcode Transition}. */
+export type TransitionKind = Transition["kind"];
 
 /** Limits on one task type, shared by every process on the queue. */
 export interface TypeLimits {
@@ -136,6 +153,18 @@ export interface Schedule {
 /** A schedule to store. */
 export type NewSchedule = Omit<Schedule, "lastRunAt" | "lastTaskId" | "createdAt" | "updatedAt">;
 
+/** A schedule slot to fire: the core's decision, fenced by the slot it was computed from. */
+export interface Firing {
+  /** The schedule's name. */
+  name: string;
+  /** The slot, epoch ms: the schedule's `nextRunAt` when it was read. */
+  slot: number;
+  /** The slot after it (`null` when the pattern has no future slot). */
+  nextRunAt: number | null;
+  /** The task the slot enqueues. */
+  task: NewTask;
+}
+
 /** A slot that fired: the schedule and the task it enqueued. */
 export interface FiredSlot {
   /** The schedule's name. */
@@ -164,35 +193,25 @@ export interface LiveCount {
 
 /** The behaviour every storage engine implements. */
 export interface Engine {
+  /** The engine and its binding, for diagnostics: `sqlite (node:sqlite)`, `postgres` … */
+  readonly name: string;
   /**
    * Stores tasks in one transaction; returns their ids, `inserted: false` where a live task
    * already held the `uniqueKey` (its id is returned).
    */
   enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]>;
   /**
-   * Puts expired leases back, then claims due tasks, honouring pauses and limits, in one
-   * transaction.
+   * Puts expired leases back, then claims due tasks in claim order, honouring pauses and limits
+   * (the core's `planClaim`), in one transaction and a constant number of statements.
    */
   dequeue(request: ClaimRequest): Promise<ClaimResult>;
-  /** Extends a running task's lease by the duration it was claimed with. */
-  heartbeat(ref: LeaseRef, now: number): Promise<Outcome>;
-  /** Records a running task's progress. */
-  progress(ref: LeaseRef, progress: JsonValue, now: number): Promise<Outcome>;
-  /** Marks a running task `completed` with its result. */
-  complete(ref: LeaseRef, result: JsonValue, now: number): Promise<Outcome>;
   /**
-   * Records a failed attempt: back to `pending` after a delay, `failed` when spent, or
-   * `cancelled` when a cancel was asked while it ran.
+   * Applies transitions in one transaction, each fenced on its own: one outcome per item, in
+   * order; an item that does not apply changes nothing and the others still commit.
    */
-  fail(ref: LeaseRef, error: string, now: number, retryDelay: RetryDelay): Promise<Outcome>;
-  /** Gives a claimed task back: `pending`, due now, no attempt counted. */
-  release(ref: LeaseRef, now: number): Promise<Outcome>;
-  /** Cancels a pending task, or asks the worker of a running one to stop. */
-  cancel(id: number, now: number): Promise<Outcome>;
+  apply(transitions: readonly Transition[], now: number): Promise<Outcome[]>;
   /** Of these running tasks, the ones asked to cancel. */
   cancelRequested(ids: readonly number[]): Promise<number[]>;
-  /** Redrives a `failed` or `cancelled` task to `pending` with its retries reset. */
-  retry(id: number, now: number): Promise<Outcome>;
   /** Ids of failed tasks, of one type or all, oldest first. */
   failedIds(taskType: string | null, limit: number): Promise<number[]>;
   /** Puts running tasks whose lease expired back; returns them. */
@@ -213,17 +232,25 @@ export interface Engine {
   setPaused(taskType: string, pausedAt: number | null): Promise<void>;
   /** Sets or clears a task type's limits. */
   setLimits(taskType: string, limits: TypeLimits): Promise<void>;
-  /** Creates or replaces a schedule. */
+  /** Creates or replaces a schedule (a re-declared one keeps its pending slot). */
   upsertSchedule(schedule: NewSchedule, now: number): Promise<Schedule>;
   /** Removes a schedule; `false` if there was none. */
   deleteSchedule(name: string): Promise<boolean>;
   /** Every schedule. */
   schedules(): Promise<Schedule[]>;
+  /** Unpaused schedules whose next slot is at or before `now`, earliest first (a read). */
+  dueSchedules(now: number): Promise<Schedule[]>;
   /**
-   * Enqueues one task for each due schedule and moves it to its next slot (`next`), in one
-   * transaction, so that each slot fires once however many processes call it.
+   * Fires slots in one transaction: each moves its schedule past `slot` and enqueues its task,
+   * only if the schedule is still at that slot, so that each slot fires once however many
+   * processes race. Returns the slots that fired.
    */
-  fireSchedules(now: number, next: (schedule: Schedule) => number | null): Promise<FiredSlot[]>;
+  fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]>;
+  /**
+   * The earliest time something is due: a pending task's `scheduledAt`, a running task's lease
+   * expiry or a schedule's next slot (`null` when nothing is). For alarm-driven workers.
+   */
+  nextWakeAt(): Promise<number | null>;
   /** Releases the engine's resources. */
   close(): Promise<void>;
 }

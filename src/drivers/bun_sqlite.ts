@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { SqliteDriver, SqliteRow } from "./driver.ts";
+import type { ConnectionOptions, SqliteDriver, SqliteRow } from "./driver.ts";
+import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `bun:sqlite`'s `Database` the adapter uses. */
 export interface BunSqliteDatabase {
@@ -20,8 +21,9 @@ export interface BunSqliteDatabase {
   close(): void;
 }
 
-/** Wraps an open bun:sqlite `Database`. */
-export function wrap(db: BunSqliteDatabase): SqliteDriver {
+/** Wraps an open bun:sqlite `Database` and configures the connection. */
+export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): SqliteDriver {
+  configure(db, options);
   return {
     name: "bun:sqlite",
     exec: (sql) => db.exec(sql),
@@ -37,13 +39,20 @@ export function wrap(db: BunSqliteDatabase): SqliteDriver {
         run: (params) => statement.run(...params as never[]).changes,
       };
     },
-    close: () => db.close(),
+    transaction: (fn) => immediate(db, fn),
+    close: () => closeFile(db),
   };
 }
 
 /** Opens a file (or `:memory:`) with `bun:sqlite`. */
-export async function open(path: string): Promise<SqliteDriver> {
+export async function open(path: string, options: ConnectionOptions): Promise<SqliteDriver> {
   const specifier = "bun:sqlite";
   const { Database } = await import(specifier);
-  return wrap(new Database(path, { create: true, strict: false }) as BunSqliteDatabase);
+  const db = new Database(path, { create: true, strict: false }) as BunSqliteDatabase;
+  try {
+    return wrap(db, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

@@ -1,9 +1,12 @@
 /**
  * The small seam between the SQLite engine and a runtime's SQLite binding. One adapter per
- * binding lives beside this file (`node_sqlite.ts`, `bun_sqlite.ts`), each with the same shape.
+ * binding lives beside this file (`node_sqlite.ts`, `bun_sqlite.ts`, `durable_object.ts`), each
+ * with the same shape: `wrap(handle, options)` and, where a path can be opened, `open(path, options)`.
  *
  * Adapters hide the bindings' differences: a missing row is `undefined`, integers are read as
  * numbers (the queue never stores one past 2^53), and `undefined`/booleans never reach the binding.
+ * Each adapter owns what only its binding has: how a write transaction is taken, connection
+ * PRAGMAs, and closing.
  *
  * @module
  */
@@ -44,20 +47,48 @@ export interface SqliteStatement {
  *       run: (params) => Number(statement.run(...params).changes),
  *     };
  *   },
+ *   transaction(fn) {
+ *     db.exec("BEGIN IMMEDIATE");
+ *     try {
+ *       const result = fn();
+ *       db.exec("COMMIT");
+ *       return result;
+ *     } catch (error) {
+ *       db.exec("ROLLBACK");
+ *       throw error;
+ *     }
+ *   },
  *   close: () => db.close(),
  * };
  * ```
  */
 export interface SqliteDriver {
-  /** The binding's name, for diagnostics: `node:sqlite`, `bun:sqlite` or your own. */
+  /** The binding's name, for diagnostics: `node:sqlite`, `bun:sqlite`, `durable-object` or yours. */
   readonly name: string;
-  /** Runs one or more statements without parameters. */
+  /** Runs one or more statements without parameters (migrations). */
   exec(sql: string): void;
   /** Prepares a statement. */
   prepare(sql: string): SqliteStatement;
-  /** Closes the connection. */
-  close(): void;
+  /**
+   * Runs `fn` as one write transaction: committed when it returns, rolled back when it throws.
+   * `BEGIN IMMEDIATE` on a file (the write lock is taken up front), `transactionSync` in a Durable
+   * Object. A driver without it gets `BEGIN IMMEDIATE`/`COMMIT` through `exec`.
+   */
+  transaction?<T>(fn: () => T): T;
+  /** Closes the connection (absent where the platform owns it, as in a Durable Object). */
+  close?(): void;
 }
 
 /** The built-in bindings `TaskQueue.open()` can choose from. */
 export type SqliteBinding = "node:sqlite" | "bun:sqlite";
+
+/** The `PRAGMA synchronous` levels. */
+export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA";
+
+/** How a file connection is set up. */
+export interface ConnectionOptions {
+  /** `PRAGMA synchronous`. */
+  synchronous: Synchronous;
+  /** How long a writer waits for another connection's lock before failing. */
+  busyTimeoutMs: number;
+}

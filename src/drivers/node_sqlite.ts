@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { SqliteDriver, SqliteRow } from "./driver.ts";
+import type { ConnectionOptions, SqliteDriver, SqliteRow } from "./driver.ts";
+import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `node:sqlite`'s `DatabaseSync` the adapter uses. */
 export interface NodeSqliteDatabase {
@@ -18,8 +19,9 @@ export interface NodeSqliteDatabase {
   close(): void;
 }
 
-/** Wraps an open `DatabaseSync`. */
-export function wrap(db: NodeSqliteDatabase): SqliteDriver {
+/** Wraps an open `DatabaseSync` and configures the connection. */
+export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): SqliteDriver {
+  configure(db, options);
   return {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
@@ -33,12 +35,19 @@ export function wrap(db: NodeSqliteDatabase): SqliteDriver {
         run: (params) => Number(statement.run(...params as never[]).changes),
       };
     },
-    close: () => db.close(),
+    transaction: (fn) => immediate(db, fn),
+    close: () => closeFile(db),
   };
 }
 
 /** Opens a file (or `:memory:`) with `node:sqlite`. */
-export async function open(path: string): Promise<SqliteDriver> {
+export async function open(path: string, options: ConnectionOptions): Promise<SqliteDriver> {
   const { DatabaseSync } = await import("node:sqlite");
-  return wrap(new DatabaseSync(path) as unknown as NodeSqliteDatabase);
+  const db = new DatabaseSync(path) as unknown as NodeSqliteDatabase;
+  try {
+    return wrap(db, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

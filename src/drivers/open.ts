@@ -5,45 +5,73 @@
  * @module
  */
 
-import type { SqliteBinding, SqliteDriver } from "./driver.ts";
+import type { ConnectionOptions, SqliteBinding, SqliteDriver } from "./driver.ts";
 import * as bunSqlite from "./bun_sqlite.ts";
+import * as durableObject from "./durable_object.ts";
+import { configure, immediate } from "./_file.ts";
 import * as nodeSqlite from "./node_sqlite.ts";
+import { ValidationError } from "../errors.ts";
+
+/** What `TaskQueue.open({ database })` accepts. */
+export type SqliteDatabase =
+  | SqliteDriver
+  | nodeSqlite.NodeSqliteDatabase
+  | bunSqlite.BunSqliteDatabase
+  | durableObject.DurableObjectStorage;
 
 /**
  * Opens `path` with the chosen binding, by default `bun:sqlite` on Bun and `node:sqlite` elsewhere.
  *
  * @param path The file, or `:memory:`.
  * @param binding The binding.
+ * @param options The connection's PRAGMAs.
  * @returns The driver.
  */
-export function openDriver(path: string, binding?: SqliteBinding): Promise<SqliteDriver> {
+export function openDriver(
+  path: string,
+  binding: SqliteBinding | undefined,
+  options: ConnectionOptions,
+): Promise<SqliteDriver> {
   const onBun = "Bun" in globalThis;
   const chosen = binding ?? (onBun ? "bun:sqlite" : "node:sqlite");
   if (chosen === "bun:sqlite" && !onBun) {
     return Promise.reject(
-      new TypeError(`Invalid open options: driver "bun:sqlite" needs the Bun runtime`),
+      new ValidationError(`Invalid open options: driver "bun:sqlite" needs the Bun runtime`),
     );
   }
-  return chosen === "bun:sqlite" ? bunSqlite.open(path) : nodeSqlite.open(path);
+  return chosen === "bun:sqlite" ? bunSqlite.open(path, options) : nodeSqlite.open(path, options);
 }
 
 /**
- * Wraps a caller's open database, whichever binding it comes from.
+ * Wraps a caller's open database, whichever binding it comes from, and configures it (a Durable
+ * Object's storage needs no configuration). A driver without `transaction` gets `BEGIN IMMEDIATE`.
  *
- * @param database A `node:sqlite` `DatabaseSync`, a `bun:sqlite` `Database` or a driver.
+ * @param database A `node:sqlite` `DatabaseSync`, a `bun:sqlite` `Database`, a Durable Object's
+ * `ctx.storage`, or a driver.
+ * @param options The connection's PRAGMAs.
  * @returns The driver.
  */
-export function adoptDriver(
-  database: SqliteDriver | nodeSqlite.NodeSqliteDatabase | bunSqlite.BunSqliteDatabase,
-): SqliteDriver {
-  if ("name" in database && typeof database.name === "string") return database as SqliteDriver;
+export function adoptDriver(database: SqliteDatabase, options: ConnectionOptions): SqliteDriver {
+  if (durableObject.isDurableObjectStorage(database)) return durableObject.wrap(database);
+  if ("name" in database && typeof database.name === "string") {
+    const driver = database as SqliteDriver;
+    if (driver.name !== "durable-object") configure(driver, options);
+    if (driver.transaction) return driver;
+    return {
+      name: driver.name,
+      exec: (sql) => driver.exec(sql),
+      prepare: (sql) => driver.prepare(sql),
+      transaction: (fn) => immediate(driver, fn),
+      ...(driver.close ? { close: () => driver.close!() } : {}),
+    };
+  }
   if ("query" in database && typeof database.query === "function") {
-    return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase);
+    return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase, options);
   }
   if (typeof database?.prepare === "function" && typeof database.exec === "function") {
-    return nodeSqlite.wrap(database as nodeSqlite.NodeSqliteDatabase);
+    return nodeSqlite.wrap(database as nodeSqlite.NodeSqliteDatabase, options);
   }
-  throw new TypeError(
-    "Invalid open options: database must be a node:sqlite DatabaseSync, a bun:sqlite Database or a SqliteDriver",
+  throw new ValidationError(
+    "Invalid open options: database must be a node:sqlite DatabaseSync, a bun:sqlite Database, a Durable Object's storage or a SqliteDriver",
   );
 }

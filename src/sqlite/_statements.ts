@@ -12,8 +12,10 @@
  */
 
 import { is, Param, Placeholder, type SQL, sql } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/sqlite-proxy";
 import type { SqliteValue } from "../drivers/driver.ts";
+import { TaskPriority } from "../task.ts";
 import { controls, rateEvents, schedules, tasks } from "./schema.ts";
 
 /** A statement's SQL text and how to bind its named parameters. */
@@ -29,7 +31,12 @@ const db = drizzle(() => {
   throw new Error("tasklite: the drizzle builder does not execute statements");
 });
 
+const dialect = new SQLiteSyncDialect();
+
 const p = (name: string) => sql`${sql.placeholder(name)}`;
+
+/** A statement written as plain SQL (with drizzle's columns and placeholders). */
+const raw = (query: SQL) => compile({ toSQL: () => dialect.sqlToQuery(query) });
 
 function compile(query: { toSQL(): { sql: string; params: unknown[] } }): Compiled {
   const { sql: text, params } = query.toSQL();
@@ -69,10 +76,23 @@ const leaseError = sql`'Lease expired after ' || ${tasks.leaseMs} || ' ms (worke
 
 const retriesSpent = sql`${tasks.retryCount} + 1 > ${tasks.maxRetries}`;
 
+const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
+const claimOrder = sql`ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`;
+
+/** What a claim writes: the lease, and one more attempt (the new fencing token). */
+const claimSet = {
+  status: sql`'running'`,
+  attempts: sql`${tasks.attempts} + 1`,
+  startedAt: p("now"),
+  workerId: p("workerId"),
+  leaseMs: p("leaseMs"),
+  leaseExpiresAt: p("leaseExpiresAt"),
+};
+
 /**
  * The claim: due pending tasks in priority, due time and id order, in one statement. Variants
  * restrict to some task types (`taskTypes`, a JSON array) and exclude others (`excluded`: paused
- * types and types at their limit).
+ * and limited types).
  */
 function claim(byType: boolean, excluding: boolean): Compiled {
   const only = byType
@@ -82,20 +102,48 @@ function claim(byType: boolean, excluding: boolean): Compiled {
     ? sql`AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))`
     : sql``;
   return compile(
-    db.update(tasks).set({
-      status: sql`'running'`,
-      attempts: sql`${tasks.attempts} + 1`,
-      startedAt: p("now"),
-      workerId: p("workerId"),
-      leaseMs: p("leaseMs"),
-      leaseExpiresAt: p("leaseExpiresAt"),
-    }).where(sql`${tasks.id} IN (
+    db.update(tasks).set(claimSet).where(sql`${tasks.id} IN (
       SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_dequeue_idx
-      WHERE ${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")} ${only} ${except}
-      ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}
-      LIMIT ${p("limit")})`).returning(),
+      WHERE ${due} ${only} ${except} ${claimOrder} LIMIT ${p("limit")})`).returning(),
   );
 }
+
+/**
+ * The claim with quotas, still one statement: the free types (any but `excluded`) and, for each
+ * of `quotas` limited types, at most `room<i>` of type `type<i>`, merged in claim order up to
+ * `limit`. Built once per number of quotas and byType flag, then cached by the engine.
+ */
+export function claimWithQuotas(quotas: number, byType: boolean): Compiled {
+  const only = byType
+    ? sql`AND ${tasks.taskType} IN (SELECT value FROM json_each(${p("taskTypes")}))`
+    : sql``;
+  const candidates = (where: SQL, limit: SQL) =>
+    sql`SELECT * FROM (SELECT ${tasks.id} AS cid, ${tasks.priority} AS cpri, ${tasks.scheduledAt} AS cat
+      FROM ${tasks} INDEXED BY tasks_dequeue_idx WHERE ${due} ${where} ${claimOrder} LIMIT ${limit})`;
+  const parts = [
+    candidates(
+      sql`${only} AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))`,
+      p("limit"),
+    ),
+  ];
+  for (let i = 0; i < quotas; i++) {
+    parts.push(candidates(sql`AND ${tasks.taskType} = ${p(`type${i}`)}`, p(`room${i}`)));
+  }
+  return compile(
+    db.update(tasks).set(claimSet).where(sql`${tasks.id} IN (
+      SELECT cid FROM (${sql.join(parts, sql` UNION ALL `)})
+      ORDER BY cpri DESC, cat, cid LIMIT ${p("limit")})`).returning(),
+  );
+}
+
+/** The earliest pending due time, per priority so that each is one seek in the dequeue index. */
+const earliestPending = sql.join(
+  Object.values(TaskPriority).map((priority) =>
+    sql`SELECT min(${tasks.scheduledAt}) AS at FROM ${tasks} INDEXED BY tasks_dequeue_idx
+      WHERE ${tasks.status} = 'pending' AND ${tasks.priority} = ${sql.raw(String(priority))}`
+  ),
+  sql` UNION ALL `,
+);
 
 /** A schedule's columns as `upsertSchedule` writes them, on insert and on replace alike. */
 const scheduleFields = {
@@ -191,23 +239,22 @@ export const STATEMENTS = {
     }).from(tasks).where(live).groupBy(tasks.taskType, tasks.status),
   ),
 
-  /** Claims of a rate-limited type still inside its window. */
-  rateCount: compile(
-    db.select({ count: sql<number>`count(*)`.as("count") }).from(rateEvents).where(
-      sql`${rateEvents.taskType} = ${p("taskType")} AND ${rateEvents.claimedAt} > ${p("since")}`,
-    ),
+  /** Claims per rate-limited type still inside its window (after `rateForget`). */
+  rateCounts: compile(
+    db.select({ taskType: rateEvents.taskType, count: sql<number>`count(*)`.as("count") })
+      .from(rateEvents).groupBy(rateEvents.taskType),
   ),
 
-  /** Records a claim of a rate-limited type. */
-  rateRecord: compile(
-    db.insert(rateEvents).values({ taskType: p("taskType"), claimedAt: p("now") }),
+  /** Records one claim per entry of `types` (a JSON array) at `now`. */
+  rateRecord: raw(
+    sql`INSERT INTO ${rateEvents} (task_type, claimed_at) SELECT value, ${p("now")}
+      FROM json_each(${p("types")})`,
   ),
 
-  /** Forgets claims that left their window. */
-  rateForget: compile(
-    db.delete(rateEvents).where(
-      sql`${rateEvents.taskType} = ${p("taskType")} AND ${rateEvents.claimedAt} <= ${p("since")}`,
-    ),
+  /** Forgets claims that left their type's window (all of a type that is no longer rated). */
+  rateForget: raw(
+    sql`DELETE FROM ${rateEvents} WHERE claimed_at <= ${p("now")} - coalesce(
+      (SELECT c.rate_window_ms FROM ${controls} c WHERE c.task_type = rate_events.task_type), 0)`,
   ),
 
   /** Every pause flag and limit. */
@@ -266,16 +313,22 @@ export const STATEMENTS = {
     }).where(sql`${fenced} AND ${running}`).returning(),
   ),
 
-  /** Running → pending (retry at `scheduledAt`), failed or cancelled (`completedAt` set). */
+  /**
+   * A failed attempt, with the core's decision: pending again at `retryAt`, or `failed` when it is
+   * `null`; `cancelled` either way when a cancel was asked while it ran (cancel wins).
+   */
   fail: compile(
     db.update(tasks).set({
-      status: p("status"),
+      status: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL THEN 'cancelled'
+        WHEN ${p("retryAt")} IS NULL THEN 'failed' ELSE 'pending' END`,
       retryCount: sql`${tasks.retryCount} + 1`,
       error: p("error"),
       errors: appendError(p("error")),
       failedAt: p("now"),
-      scheduledAt: p("scheduledAt"),
-      completedAt: p("completedAt"),
+      scheduledAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NULL AND ${p("retryAt")} IS NOT NULL
+        THEN ${p("retryAt")} ELSE ${tasks.scheduledAt} END`,
+      completedAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL OR ${p("retryAt")} IS NULL
+        THEN ${p("now")} ELSE NULL END`,
       leaseExpiresAt: null,
     }).where(sql`${fenced} AND ${running}`).returning(),
   ),
@@ -286,17 +339,15 @@ export const STATEMENTS = {
       .where(sql`${fenced} AND ${running}`).returning(),
   ),
 
-  /** Pending → cancelled. */
+  /** Pending → cancelled; running → marked for cancellation (its worker aborts it). */
   cancel: compile(
-    db.update(tasks).set({ status: sql`'cancelled'`, completedAt: p("now") })
-      .where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} = 'pending'`).returning(),
-  ),
-
-  /** Marks a running task for cancellation; its worker aborts it. */
-  requestCancel: compile(
     db.update(tasks).set({
-      cancelRequestedAt: sql`coalesce(${tasks.cancelRequestedAt}, ${p("now")})`,
-    }).where(sql`${tasks.id} = ${p("id")} AND ${running}`).returning(),
+      status: sql`CASE WHEN ${tasks.status} = 'pending' THEN 'cancelled' ELSE ${tasks.status} END`,
+      completedAt: sql`CASE WHEN ${tasks.status} = 'pending' THEN ${p("now")}
+        ELSE ${tasks.completedAt} END`,
+      cancelRequestedAt: sql`CASE WHEN ${tasks.status} = 'running'
+        THEN coalesce(${tasks.cancelRequestedAt}, ${p("now")}) ELSE ${tasks.cancelRequestedAt} END`,
+    }).where(sql`${tasks.id} = ${p("id")} AND ${live}`).returning(),
   ),
 
   /** Of these running task ids (a JSON array), the ones asked to cancel. */
@@ -307,7 +358,10 @@ export const STATEMENTS = {
     ),
   ),
 
-  /** Failed or cancelled → pending, retries reset (a redrive). */
+  /**
+   * Failed or cancelled → pending, retries reset (a redrive); not while another live task holds
+   * its unique key.
+   */
   retry: compile(
     db.update(tasks).set({
       status: sql`'pending'`,
@@ -316,7 +370,10 @@ export const STATEMENTS = {
       completedAt: null,
       result: null,
       cancelRequestedAt: null,
-    }).where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} IN ('failed', 'cancelled')`)
+    }).where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} IN ('failed', 'cancelled')
+      AND (${tasks.uniqueKey} IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ${tasks} AS holder WHERE holder.unique_key = ${tasks.uniqueKey}
+          AND holder.status IN ('pending', 'running')))`)
       .returning(),
   ),
 
@@ -388,14 +445,29 @@ export const STATEMENTS = {
     ).orderBy(schedules.nextRunAt),
   ),
 
-  /** Moves a schedule past the slot it fired for; matches only if no one else did. */
+  /** Whether a schedule is still at a slot (so that it fires once). */
+  scheduleAt: compile(
+    db.select({ name: schedules.name }).from(schedules).where(
+      sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}
+        AND ${schedules.paused} = 0`,
+    ),
+  ),
+
+  /** Moves a schedule past the slot it fired for. */
   advanceSchedule: compile(
     db.update(schedules).set({
       nextRunAt: p("nextRunAt"),
       lastRunAt: p("slot"),
       lastTaskId: p("taskId"),
       updatedAt: p("now"),
-    }).where(sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}`)
-      .returning({ name: schedules.name }),
+    }).where(sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}`),
+  ),
+
+  /** The earliest due time, lease expiry or schedule slot. */
+  nextWake: raw(
+    sql`SELECT min(at) AS at FROM (${earliestPending}
+      UNION ALL SELECT min(${tasks.leaseExpiresAt}) FROM ${tasks} INDEXED BY tasks_lease_idx
+        WHERE ${running}
+      UNION ALL SELECT min(${schedules.nextRunAt}) FROM ${schedules} WHERE ${schedules.paused} = 0)`,
   ),
 } as const;

@@ -1,6 +1,8 @@
 /**
- * The SQLite engine: each state transition is one small method around prepared statements from
- * `_statements.ts`, run in a `BEGIN IMMEDIATE` transaction where it needs more than one.
+ * The SQLite engine: each state transition is one small function around a prepared statement from
+ * `_statements.ts`. Lists of transitions run in one transaction of the driver's own kind
+ * (`BEGIN IMMEDIATE` on a file, `transactionSync` in a Durable Object); a lone single-statement
+ * transition runs as its own statement.
  *
  * @module
  */
@@ -11,65 +13,83 @@ import type {
   Engine,
   EnqueueResult,
   FiredSlot,
+  Firing,
   LeaseRef,
   LiveCount,
   NewSchedule,
   NewTask,
   Outcome,
-  RetryDelay,
   Schedule,
+  Transition,
+  TransitionKind,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";
 import type { SqliteDriver, SqliteRow, SqliteStatement, SqliteValue } from "../drivers/driver.ts";
-import {
-  type JsonValue,
-  type QueueStats,
-  type Task,
-  type TaskPriority,
-  TaskStatus,
-} from "../task.ts";
-import { MIGRATIONS } from "./_migrations.ts";
-import { type Compiled, STATEMENTS } from "./_statements.ts";
+import { immediate } from "../drivers/_file.ts";
+import { type ClaimPlan, isLimited, planClaim } from "../core/claim_plan.ts";
+import type { QueueStats, Task, TaskStatus } from "../task.ts";
+import { migrate } from "./_migrate.ts";
+import { toControl, toSchedule, toTask } from "./_rows.ts";
+import { claimWithQuotas, type Compiled, STATEMENTS } from "./_statements.ts";
 
-/** The `PRAGMA synchronous` levels. */
-export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA";
-
-/** How the SQLite connection is set up. */
+/** How the engine holds its connection. */
 export interface SqliteEngineOptions {
-  /** `PRAGMA synchronous`. */
-  synchronous: Synchronous;
-  /** How long a writer waits for another connection's lock before failing. */
-  busyTimeoutMs: number;
   /** Whether {@linkcode SqliteEngine.close} closes the driver (false for a caller's handle). */
   ownsDriver: boolean;
+  /** Now, epoch ms: recorded with the migrations applied at open. */
+  now: number;
 }
 
 type Key = keyof typeof STATEMENTS;
 type Args = Record<string, SqliteValue>;
 
+/** Transitions that are one statement, so that alone they need no explicit transaction. */
+const SINGLE_STATEMENT: ReadonlySet<TransitionKind> = new Set([
+  "heartbeat",
+  "progress",
+  "complete",
+  "fail",
+  "release",
+  "cancel",
+  "retry",
+]);
+
+const NO_COUNTS: ReadonlyMap<string, number> = new Map();
+
 /** The {@linkcode Engine} over one SQLite connection. */
 export class SqliteEngine implements Engine {
+  /** `sqlite (<binding>)`. */
+  readonly name: string;
   readonly #driver: SqliteDriver;
   readonly #ownsDriver: boolean;
+  readonly #transaction: <T>(fn: () => T) => T;
   readonly #statements: { [K in Key]: SqliteStatement };
+  readonly #quotaClaims = new Map<string, { compiled: Compiled; statement: SqliteStatement }>();
 
-  private constructor(driver: SqliteDriver, ownsDriver: boolean) {
+  private constructor(driver: SqliteDriver, options: SqliteEngineOptions) {
+    this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
-    this.#ownsDriver = ownsDriver;
+    this.#ownsDriver = options.ownsDriver;
+    this.#transaction = driver.transaction
+      ? (fn) => driver.transaction!(fn)
+      : (fn) => immediate(driver, fn);
+    migrate(driver, this.#transaction, options.now);
     const entries = Object.entries(STATEMENTS) as [Key, Compiled][];
     this.#statements = Object.fromEntries(
       entries.map(([key, compiled]) => [key, driver.prepare(compiled.sql)]),
     ) as { [K in Key]: SqliteStatement };
   }
 
-  /** Configures the connection, applies pending migrations and prepares every statement. */
+  /**
+   * Applies pending migrations and prepares every statement. The driver comes configured.
+   *
+   * @param driver The connection.
+   * @param options Whether the engine owns it, and the migration time.
+   * @returns The engine.
+   */
   static create(driver: SqliteDriver, options: SqliteEngineOptions): SqliteEngine {
-    driver.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-    driver.exec("PRAGMA journal_mode = WAL");
-    driver.exec(`PRAGMA synchronous = ${options.synchronous}`);
-    migrate(driver);
-    return new SqliteEngine(driver, options.ownsDriver);
+    return new SqliteEngine(driver, options);
   }
 
   #all(key: Key, args: Args = {}): SqliteRow[] {
@@ -85,11 +105,14 @@ export class SqliteEngine implements Engine {
   }
 
   #tx<T>(fn: () => T): Promise<T> {
-    return settle(() => transaction(this.#driver, fn));
+    return settle(() => this.#transaction(fn));
   }
 
   enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]> {
-    return this.#tx(() => tasks.map((task) => this.#insert(task, now)));
+    const insert = () => tasks.map((task) => this.#insert(task, now));
+    // One keyless task is one statement: atomic without an explicit transaction.
+    if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return settle(insert);
+    return this.#tx(insert);
   }
 
   #insert(task: NewTask, now: number): EnqueueResult {
@@ -115,22 +138,15 @@ export class SqliteEngine implements Engine {
       const recovered = this.#all("recover", { now: request.now }).map(toTask);
       const controls = this.#all("controls").map(toControl);
       const tasks = controls.length === 0
-        ? this.#claim(request, [], request.limit)
-        : this.#claimControlled(request, controls);
+        ? this.#claim(request, [])
+        : this.#claimPlanned(request, controls);
       // RETURNING does not keep the subquery's order.
       return { tasks: tasks.sort(claimOrder), recovered };
     });
   }
 
-  #claim(request: ClaimRequest, excluded: readonly string[], limit: number): Task[] {
-    const args: Args = {
-      now: request.now,
-      workerId: request.workerId,
-      leaseMs: request.leaseMs,
-      leaseExpiresAt: request.now + request.leaseMs,
-      limit,
-    };
-    if (request.taskTypes) args.taskTypes = JSON.stringify(request.taskTypes);
+  #claim(request: ClaimRequest, excluded: readonly string[]): Task[] {
+    const args = claimArgs(request);
     if (excluded.length > 0) args.excluded = JSON.stringify(excluded);
     const key = request.taskTypes
       ? excluded.length ? "claimTypesExcept" : "claimTypes"
@@ -140,107 +156,117 @@ export class SqliteEngine implements Engine {
     return this.#all(key, args).map(toTask);
   }
 
-  /** Claims around pauses and limits: limited types are claimed one task at a time. */
-  #claimControlled(request: ClaimRequest, controls: TypeControl[]): Task[] {
-    if (controls.some((c) => c.taskType === "*" && c.pausedAt !== null)) return [];
-    const paused = controls.filter((c) => c.pausedAt !== null).map((c) => c.taskType);
-    const limited = controls.filter((c) => c.concurrency !== null || c.rate !== null);
-    if (limited.length === 0) return this.#claim(request, paused, request.limit);
-
-    const running = new Map(
-      this.#all("runningByType").map((row) => [row.task_type as string, Number(row.count)]),
-    );
-    const capacity = new Map<string, number>();
-    for (const control of limited) {
-      let room = Infinity;
-      if (control.concurrency !== null) {
-        room = control.concurrency - (running.get(control.taskType) ?? 0);
-      }
-      if (control.rate !== null) {
-        const since = request.now - control.rate.intervalMs;
-        this.#exec("rateForget", { taskType: control.taskType, since });
-        const used = Number(this.#get("rateCount", { taskType: control.taskType, since })!.count);
-        room = Math.min(room, control.rate.max - used);
-      }
-      capacity.set(control.taskType, room);
+  /** Reads the counts the plan needs, plans (in the core), claims in one statement, records rates. */
+  #claimPlanned(request: ClaimRequest, controls: TypeControl[]): Task[] {
+    const limited = controls.some(isLimited);
+    const running = limited
+      ? new Map(
+        this.#all("runningByType").map((row) => [row.task_type as string, Number(row.count)]),
+      )
+      : NO_COUNTS;
+    let rateUsed = NO_COUNTS;
+    if (controls.some((control) => control.rate !== null)) {
+      this.#exec("rateForget", { now: request.now });
+      rateUsed = new Map(
+        this.#all("rateCounts").map((row) => [row.task_type as string, Number(row.count)]),
+      );
     }
-    const rated = new Set(limited.filter((c) => c.rate !== null).map((c) => c.taskType));
-    const claimed: Task[] = [];
-    while (claimed.length < request.limit) {
-      const full = [...capacity].filter(([, room]) => room <= 0).map(([type]) => type);
-      const [task] = this.#claim(request, [...paused, ...full], 1);
-      if (!task) break;
-      claimed.push(task);
-      const room = capacity.get(task.taskType);
-      if (room !== undefined) capacity.set(task.taskType, room - 1);
-      if (rated.has(task.taskType)) {
-        this.#exec("rateRecord", { taskType: task.taskType, now: request.now });
-      }
-    }
-    return claimed;
-  }
-
-  heartbeat(ref: LeaseRef, now: number): Promise<Outcome> {
-    return settle(() => this.#transition(ref, "heartbeat", { ...fence(ref), now }));
-  }
-
-  progress(ref: LeaseRef, progress: JsonValue, now: number): Promise<Outcome> {
-    return settle(() =>
-      this.#transition(ref, "progress", {
-        ...fence(ref),
-        progress: JSON.stringify(progress),
-        now,
-      })
-    );
-  }
-
-  complete(ref: LeaseRef, result: JsonValue, now: number): Promise<Outcome> {
-    return settle(() =>
-      this.#transition(ref, "complete", { ...fence(ref), result: JSON.stringify(result), now })
-    );
-  }
-
-  fail(ref: LeaseRef, error: string, now: number, retryDelay: RetryDelay): Promise<Outcome> {
-    return this.#tx(() => {
-      const row = this.#get("get", { id: ref.id });
-      const current = row ? toTask(row) : null;
-      if (
-        !current || current.status !== TaskStatus.RUNNING ||
-        (ref.attempts !== null && current.attempts !== ref.attempts)
-      ) {
-        return this.#explain(ref, row);
-      }
-      const retryCount = current.retryCount + 1;
-      const cancelled = current.cancelRequestedAt !== null;
-      const delay = cancelled || retryCount > current.maxRetries
-        ? null
-        : retryDelay(retryCount, current);
-      const status = cancelled
-        ? TaskStatus.CANCELLED
-        : delay === null
-        ? TaskStatus.FAILED
-        : TaskStatus.PENDING;
-      return this.#transition(ref, "fail", {
-        ...fence(ref),
-        status,
-        error,
-        now,
-        scheduledAt: delay === null ? current.scheduledAt : now + delay,
-        completedAt: delay === null ? now : null,
+    const plan = planClaim({
+      controls,
+      running,
+      rateUsed,
+      taskTypes: request.taskTypes,
+      limit: request.limit,
+    });
+    if (plan.blocked) return [];
+    const tasks = plan.quotas.length === 0
+      ? this.#claim(request, plan.excluded)
+      : this.#claimWithQuotas(request, plan);
+    const rated = tasks.filter((task) => plan.rated.includes(task.taskType));
+    if (rated.length > 0) {
+      this.#exec("rateRecord", {
+        types: JSON.stringify(rated.map((task) => task.taskType)),
+        now: request.now,
       });
-    });
+    }
+    return tasks;
   }
 
-  release(ref: LeaseRef, now: number): Promise<Outcome> {
-    return settle(() => this.#transition(ref, "release", { ...fence(ref), now }));
+  #claimWithQuotas(request: ClaimRequest, plan: ClaimPlan): Task[] {
+    const cacheKey = `${plan.quotas.length}:${request.taskTypes ? 1 : 0}`;
+    let cached = this.#quotaClaims.get(cacheKey);
+    if (!cached) {
+      const compiled = claimWithQuotas(plan.quotas.length, request.taskTypes !== null);
+      cached = { compiled, statement: this.#driver.prepare(compiled.sql) };
+      this.#quotaClaims.set(cacheKey, cached);
+    }
+    const args = claimArgs(request);
+    args.excluded = JSON.stringify(plan.excluded);
+    plan.quotas.forEach((quota, i) => {
+      args[`type${i}`] = quota.taskType;
+      args[`room${i}`] = quota.room;
+    });
+    return cached.statement.all(cached.compiled.bind(args)).map(toTask);
   }
 
-  cancel(id: number, now: number): Promise<Outcome> {
-    return this.#tx(() => {
-      const cancelled = this.#get("cancel", { id, now }) ?? this.#get("requestCancel", { id, now });
-      if (cancelled) return { ok: true, task: toTask(cancelled) } as const;
-      return this.#explain({ id, attempts: null }, this.#get("get", { id }));
-    });
+  apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
+    const run = () => transitions.map((transition) => this.#apply(transition, now));
+    if (transitions.length === 1 && SINGLE_STATEMENT.has(transitions[0]!.kind)) return settle(run);
+    return this.#tx(run);
+  }
+
+  /** One transition: its statement, and on no match, why not. */
+  #apply(transition: Transition, now: number): Outcome {
+    switch (transition.kind) {
+      case "heartbeat":
+        return this.#fenced(transition.ref, "heartbeat", { now });
+      case "progress":
+        return this.#fenced(transition.ref, "progress", {
+          progress: JSON.stringify(transition.progress),
+          now,
+        });
+      case "complete":
+        return this.#fenced(transition.ref, "complete", {
+          result: JSON.stringify(transition.result),
+          now,
+        });
+      case "fail":
+        return this.#fenced(transition.ref, "fail", {
+          error: transition.error,
+          retryAt: transition.retryAt,
+          now,
+        });
+      case "release":
+        return this.#fenced(transition.ref, "release", { now });
+      case "cancel":
+        return this.#byId(transition.id, "cancel", now);
+      case "retry":
+        return this.#byId(transition.id, "retry", now);
+    }
+  }
+
+  #fenced(ref: LeaseRef, key: Key, args: Args): Outcome {
+    const row = this.#get(key, { ...args, id: ref.id, attempts: ref.attempts });
+    if (row) return { ok: true, task: toTask(row) };
+    return this.#explain(ref, this.#get("get", { id: ref.id }));
+  }
+
+  #byId(id: number, key: "cancel" | "retry", now: number): Outcome {
+    const row = this.#get(key, { id, now });
+    if (row) return { ok: true, task: toTask(row) };
+    const current = this.#get("get", { id });
+    const status = current?.status as TaskStatus | undefined;
+    // A redrivable task left alone: another live task holds its unique key.
+    if (key === "retry" && (status === "failed" || status === "cancelled")) {
+      return { ok: false, reason: "conflict", status };
+    }
+    return this.#explain({ id, attempts: null }, current);
+  }
+
+  #explain(ref: LeaseRef, row: SqliteRow | undefined): Outcome {
+    if (!row) return { ok: false, reason: "missing" };
+    const status = row.status as TaskStatus;
+    return { ok: false, reason: ref.attempts !== null ? "lease_lost" : "state", status };
   }
 
   cancelRequested(ids: readonly number[]): Promise<number[]> {
@@ -249,17 +275,6 @@ export class SqliteEngine implements Engine {
         ? []
         : this.#all("cancelRequested", { ids: JSON.stringify(ids) }).map((row) => row.id as number)
     );
-  }
-
-  retry(id: number, now: number): Promise<Outcome> {
-    return settle(() => {
-      try {
-        return this.#transition({ id, attempts: null }, "retry", { id, now });
-      } catch (error) {
-        if (!String(error).includes("UNIQUE constraint failed")) throw error;
-        return { ok: false, reason: "conflict", status: toTask(this.#get("get", { id })!).status };
-      }
-    });
   }
 
   failedIds(taskType: string | null, limit: number): Promise<number[]> {
@@ -361,103 +376,47 @@ export class SqliteEngine implements Engine {
     return settle(() => this.#all("listSchedules").map(toSchedule));
   }
 
-  fireSchedules(now: number, next: (schedule: Schedule) => number | null): Promise<FiredSlot[]> {
-    // Most polls find nothing due: check with a read before taking the write lock.
-    if (!this.#get("dueSchedules", { now })) return Promise.resolve([]);
+  dueSchedules(now: number): Promise<Schedule[]> {
+    return settle(() => this.#all("dueSchedules", { now }).map(toSchedule));
+  }
+
+  fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]> {
+    if (firings.length === 0) return Promise.resolve([]);
     return this.#tx(() => {
       const fired: FiredSlot[] = [];
-      for (const schedule of this.#all("dueSchedules", { now }).map(toSchedule)) {
-        const slot = schedule.nextRunAt!;
-        const { id: taskId } = this.#insert({
-          name: schedule.taskName,
-          taskType: schedule.taskType,
-          payload: schedule.payload,
-          priority: schedule.priority,
-          scheduledAt: slot,
-          maxRetries: schedule.maxRetries,
-          uniqueKey: null,
-          timeoutMs: schedule.timeoutMs,
-          retryPolicy: null,
-        }, now);
-        const moved = this.#get("advanceSchedule", {
-          name: schedule.name,
-          slot,
-          nextRunAt: next(schedule),
-          taskId,
-          now,
-        });
-        if (!moved) throw new Error(`Schedule ${schedule.name} moved during its own transaction`);
-        const { taskName, taskType, priority } = schedule;
-        fired.push({ name: schedule.name, slot, taskId, taskName, taskType, priority });
+      for (const { name, slot, nextRunAt, task } of firings) {
+        // Another process fired this slot first (or the schedule changed): nothing to do.
+        if (!this.#get("scheduleAt", { name, slot })) continue;
+        const { id: taskId } = this.#insert(task, now);
+        this.#exec("advanceSchedule", { name, slot, nextRunAt, taskId, now });
+        const { name: taskName, taskType, priority } = task;
+        fired.push({ name, slot, taskId, taskName, taskType, priority });
       }
       return fired;
     });
   }
 
+  nextWakeAt(): Promise<number | null> {
+    return settle(() => (this.#get("nextWake")?.at as number | null | undefined) ?? null);
+  }
+
   close(): Promise<void> {
     return settle(() => {
-      if (!this.#ownsDriver) return;
-      try {
-        this.#driver.exec("PRAGMA optimize"); // refreshes planner statistics, when cheap
-      } catch {
-        // best effort: another connection may hold the write lock; the close must not fail
-      }
-      this.#driver.close();
+      if (this.#ownsDriver) this.#driver.close?.();
     });
   }
-
-  /** Runs a single-statement transition; on no match, says why. */
-  #transition(ref: LeaseRef, key: Key, args: Args): Outcome {
-    const row = this.#get(key, args);
-    if (row) return { ok: true, task: toTask(row) };
-    return this.#explain(ref, this.#get("get", { id: ref.id }));
-  }
-
-  #explain(ref: LeaseRef, row: SqliteRow | undefined): Outcome {
-    if (!row) return { ok: false, reason: "missing" };
-    const status = row.status as TaskStatus;
-    return { ok: false, reason: ref.attempts !== null ? "lease_lost" : "state", status };
-  }
 }
 
-function fence(ref: LeaseRef): Args {
-  return { id: ref.id, attempts: ref.attempts };
-}
-
-/** Applies the migrations this file lacks, in one write transaction. */
-function migrate(driver: SqliteDriver): void {
-  transaction(driver, () => {
-    driver.exec(`CREATE TABLE IF NOT EXISTS tasklite_migrations (
-      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const row = driver.prepare("SELECT max(version) AS version FROM tasklite_migrations").get([]);
-    const current = Number(row?.version ?? 0);
-    const latest = MIGRATIONS.at(-1)!.version;
-    if (current > latest) {
-      throw new Error(
-        `Cannot open the queue: its schema is at version ${current}, newer than this tasklite (${latest})`,
-      );
-    }
-    const record = driver.prepare(
-      "INSERT INTO tasklite_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-    );
-    for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
-      driver.exec(migration.sql);
-      record.run([migration.version, migration.name, Date.now()]);
-    }
-  });
-}
-
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front. */
-function transaction<T>(driver: SqliteDriver, fn: () => T): T {
-  driver.exec("BEGIN IMMEDIATE");
-  try {
-    const result = fn();
-    driver.exec("COMMIT");
-    return result;
-  } catch (error) {
-    driver.exec("ROLLBACK");
-    throw error;
-  }
+function claimArgs(request: ClaimRequest): Args {
+  const args: Args = {
+    now: request.now,
+    workerId: request.workerId,
+    leaseMs: request.leaseMs,
+    leaseExpiresAt: request.now + request.leaseMs,
+    limit: request.limit,
+  };
+  if (request.taskTypes) args.taskTypes = JSON.stringify(request.taskTypes);
+  return args;
 }
 
 /** Turns a synchronous call into a promise, so a throw becomes a rejection. */
@@ -471,67 +430,4 @@ function settle<T>(fn: () => T): Promise<T> {
 
 function claimOrder(a: Task, b: Task): number {
   return b.priority - a.priority || a.scheduledAt - b.scheduledAt || a.id - b.id;
-}
-
-const parseJson = (text: unknown) => text === null ? null : JSON.parse(text as string);
-
-function toTask(row: SqliteRow): Task {
-  return {
-    id: row.id as number,
-    name: row.name as string,
-    taskType: row.task_type as string,
-    payload: JSON.parse(row.payload as string),
-    priority: row.priority as TaskPriority,
-    status: row.status as TaskStatus,
-    result: parseJson(row.result),
-    error: row.error as string | null,
-    retryCount: row.retry_count as number,
-    maxRetries: row.max_retries as number,
-    attempts: row.attempts as number,
-    uniqueKey: row.unique_key as string | null,
-    createdAt: row.created_at as number,
-    scheduledAt: row.scheduled_at as number,
-    startedAt: row.started_at as number | null,
-    completedAt: row.completed_at as number | null,
-    failedAt: row.failed_at as number | null,
-    workerId: row.worker_id as string | null,
-    leaseMs: row.lease_ms as number | null,
-    leaseExpiresAt: row.lease_expires_at as number | null,
-    timeoutMs: row.timeout_ms as number | null,
-    retryPolicy: parseJson(row.retry_policy),
-    progress: parseJson(row.progress),
-    errors: JSON.parse(row.errors as string),
-    cancelRequestedAt: row.cancel_requested_at as number | null,
-  };
-}
-
-function toControl(row: SqliteRow): TypeControl {
-  return {
-    taskType: row.task_type as string,
-    pausedAt: row.paused_at as number | null,
-    concurrency: row.max_concurrency as number | null,
-    rate: row.rate_max === null
-      ? null
-      : { max: row.rate_max as number, intervalMs: row.rate_window_ms as number },
-  };
-}
-
-function toSchedule(row: SqliteRow): Schedule {
-  return {
-    name: row.name as string,
-    cron: row.cron as string,
-    timezone: row.timezone as string | null,
-    taskType: row.task_type as string,
-    taskName: row.task_name as string,
-    payload: JSON.parse(row.payload as string),
-    priority: row.priority as TaskPriority,
-    maxRetries: row.max_retries as number,
-    timeoutMs: row.timeout_ms as number | null,
-    nextRunAt: row.next_run_at as number | null,
-    lastRunAt: row.last_run_at as number | null,
-    lastTaskId: row.last_task_id as number | null,
-    paused: row.paused === 1,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-  };
 }

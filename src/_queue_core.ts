@@ -1,0 +1,113 @@
+/**
+ * What the two halves of {@linkcode TaskQueue} share (its lifecycle verbs in `queue.ts`, its
+ * operator verbs in `queue_operations.ts`): the engine, the clock, the notifier, the emitter and
+ * the announcements of failures. Kept off the public object, one per queue.
+ *
+ * @module
+ */
+
+import { type BackoffOptions, exponentialBackoff } from "./backoff.ts";
+import { type Clock, toClock } from "./clock.ts";
+import type { Engine } from "./engine.ts";
+import { Emitter } from "./_emitter.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { MetricsCollector } from "./metrics.ts";
+import { LocalNotifier, type Notifier } from "./notifier.ts";
+import type { QueueOptions, RetentionOptions } from "./queue_options.ts";
+import { type Task, TaskStatus } from "./task.ts";
+
+/** One queue's internals. */
+export class QueueCore {
+  #engine: Engine | null;
+  /** The queue's clock. */
+  readonly clock: Clock;
+  /** The default lease. */
+  readonly leaseMs: number;
+  /** The queue's backoff curve. */
+  readonly backoff: (retryCount: number) => number;
+  /** In-process events. */
+  readonly events: Emitter;
+  /** Counters fed by the events. */
+  readonly metrics: MetricsCollector;
+  /** The retention policy, if any. */
+  readonly retention: RetentionOptions | null;
+  /** When retention last ran, on the queue's clock. */
+  lastPruneAt = -Infinity;
+  /** Where the queue logs. */
+  readonly logger: Logger;
+  /** Wakes idle workers. */
+  readonly notifier: Notifier;
+
+  constructor(engine: Engine, options: QueueOptions) {
+    this.#engine = engine;
+    this.clock = toClock(options.clock);
+    this.leaseMs = options.leaseMs ?? 30_000;
+    const backoff: BackoffOptions | ((retryCount: number) => number) | undefined = options.backoff;
+    this.backoff = typeof backoff === "function" ? backoff : exponentialBackoff(backoff);
+    this.logger = options.logger ?? silentLogger;
+    this.notifier = options.notifier ?? new LocalNotifier();
+    this.retention = options.retention ?? null;
+    this.events = new Emitter((error, event) =>
+      this.logger.error(`A "${event}" listener threw`, { error: String(error) })
+    );
+    this.metrics = new MetricsCollector(this.events, this.clock.now());
+  }
+
+  /** Now, on the queue's clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The engine, or a clear error once the queue is closed. */
+  engine(action: string): Engine {
+    if (!this.#engine) throw new Error(`Cannot ${action}: the queue is closed`);
+    return this.#engine;
+  }
+
+  /** Takes the engine away (closing); `null` if it was gone already. */
+  detach(): Engine | null {
+    const engine = this.#engine;
+    this.#engine = null;
+    return engine;
+  }
+
+  /** Tells idle workers that these tasks may be ready now. */
+  wake(tasks: readonly Pick<Task, "taskType" | "status" | "scheduledAt">[], now: number): void {
+    const ready = tasks.filter((task) =>
+      task.status === TaskStatus.PENDING && task.scheduledAt <= now
+    );
+    if (ready.length > 0) this.notifier.notify([...new Set(ready.map((task) => task.taskType))]);
+  }
+
+  /** The event a failed attempt's outcome calls for. */
+  announceFailure(task: Task, error: string): void {
+    if (task.status === TaskStatus.PENDING) this.events.emit("failed", { task, error });
+    else if (task.status === TaskStatus.FAILED) this.events.emit("dead", { task, error });
+    else if (task.status === TaskStatus.CANCELLED) this.events.emit("cancelled", { task });
+  }
+
+  /** Logs and announces tasks whose lease expired. */
+  announceRecovered(recovered: readonly Task[], now: number): void {
+    for (const task of recovered) {
+      this.logger.warn("Lease expired", {
+        taskId: task.id,
+        status: task.status,
+        error: task.error,
+      });
+      this.announceFailure(task, task.error ?? "Lease expired");
+    }
+    this.wake(recovered, now);
+  }
+}
+
+const cores = new WeakMap<object, QueueCore>();
+
+/** Attaches a queue's internals. */
+export function attachCore(queue: object, core: QueueCore): void {
+  cores.set(queue, core);
+}
+
+/** A queue's internals. */
+export function coreOf(queue: object): QueueCore {
+  return cores.get(queue)!;
+}

@@ -1,0 +1,247 @@
+/**
+ * The options of {@linkcode TaskQueue} and its methods, and the reference a transition takes.
+ *
+ * @module
+ */
+
+import type { BackoffOptions } from "./backoff.ts";
+import type { Clock } from "./clock.ts";
+import type { SqliteBinding, Synchronous } from "./drivers/driver.ts";
+import type { SqliteDatabase } from "./drivers/open.ts";
+import type { Logger } from "./logger.ts";
+import type { Notifier } from "./notifier.ts";
+import type { RetryPolicy, Task, TaskPriority } from "./task.ts";
+
+/** What to enqueue. */
+export interface EnqueueOptions {
+  /** A human-readable name, shown in lists and logs. */
+  name: string;
+  /** Selects the handler that runs the task. */
+  taskType: string;
+  /**
+   * Input for the handler: JSON data (plain objects, arrays, strings, finite numbers, booleans,
+   * `null`), checked at run time. Typed `unknown` so that values of your own interfaces fit.
+   *
+   * @default {{}}
+   */
+  payload?: unknown;
+  /**
+   * Higher runs first.
+   *
+   * @default {TaskPriority.NORMAL}
+   */
+  priority?: TaskPriority | undefined;
+  /**
+   * When the task becomes due: a `Date` or epoch milliseconds.
+   *
+   * @default {now}
+   */
+  scheduledAt?: Date | number | undefined;
+  /**
+   * Retries after the first failure: the task runs at most `maxRetries + 1` times.
+   *
+   * @default {3}
+   */
+  maxRetries?: number | undefined;
+  /**
+   * Idempotency key: while a task with this key is pending or running, enqueueing it again
+   * returns that task's id instead of adding a duplicate.
+   */
+  uniqueKey?: string | undefined;
+  /**
+   * Run time limit: the handler's `ctx.signal` aborts and the attempt fails when it runs longer.
+   * Overrides the handler's own `timeoutMs`.
+   */
+  timeoutMs?: number | undefined;
+  /** How long to wait between attempts; overrides the worker's and the queue's policy. */
+  retry?: RetryPolicy | undefined;
+}
+
+/** What a recurring schedule enqueues, and when. */
+export interface ScheduleOptions {
+  /** The task type of each enqueued task. */
+  taskType: string;
+  /**
+   * The name of each enqueued task.
+   *
+   * @default {the schedule's name}
+   */
+  name?: string | undefined;
+  /**
+   * Payload of each enqueued task.
+   *
+   * @default {{}}
+   */
+  payload?: unknown;
+  /**
+   * Priority of each enqueued task.
+   *
+   * @default {TaskPriority.NORMAL}
+   */
+  priority?: TaskPriority | undefined;
+  /**
+   * Retries of each enqueued task.
+   *
+   * @default {3}
+   */
+  maxRetries?: number | undefined;
+  /** Run time limit of each enqueued task. */
+  timeoutMs?: number | undefined;
+  /**
+   * The IANA time zone the cron pattern is read in, such as `Europe/Paris`.
+   *
+   * @default {"UTC"}
+   */
+  timezone?: string | undefined;
+  /**
+   * A paused schedule keeps its definition but does not fire.
+   *
+   * @default {false}
+   */
+  paused?: boolean | undefined;
+}
+
+/** Which finished tasks to delete. */
+export interface PruneOptions {
+  /** Only tasks that finished at least this long ago. */
+  olderThanMs: number;
+  /**
+   * Only tasks with these statuses.
+   *
+   * @default {["completed", "cancelled"]}
+   */
+  statuses?: readonly ("completed" | "failed" | "cancelled")[] | undefined;
+  /**
+   * At most this many (oldest first), to keep each transaction short.
+   *
+   * @default {10_000}
+   */
+  limit?: number | undefined;
+}
+
+/** The automatic pruning policy, applied by {@linkcode TaskQueue.maintain}. */
+export interface RetentionOptions {
+  /** Delete finished tasks this long after they finished. */
+  olderThanMs: number;
+  /**
+   * Which finished tasks.
+   *
+   * @default {["completed", "cancelled"]}
+   */
+  statuses?: readonly ("completed" | "failed" | "cancelled")[];
+  /**
+   * How often to prune.
+   *
+   * @default {60_000}
+   */
+  intervalMs?: number;
+}
+
+/** Limits on a task type: `null` clears one; an omitted one is cleared too. */
+export interface LimitOptions {
+  /** At most this many running at once, across every process. */
+  concurrency?: number | null | undefined;
+  /** At most `max` claims per `intervalMs`, across every process. */
+  rate?: { max: number; intervalMs: number } | null | undefined;
+}
+
+/** How to claim. */
+export interface DequeueOptions {
+  /** Only tasks of these types. By default, any type. */
+  taskTypes?: readonly string[] | undefined;
+  /**
+   * How long the claim holds before another worker may take the task over; extend it with
+   * {@linkcode TaskQueue.heartbeat}.
+   *
+   * @default {the queue's leaseMs, 30_000}
+   */
+  leaseMs?: number | undefined;
+  /** Recorded on the task as the lease holder. */
+  workerId?: string | undefined;
+}
+
+/** How the queue behaves, whatever stores it. */
+export interface QueueOptions {
+  /**
+   * The lease {@linkcode TaskQueue.dequeue} takes when not told otherwise.
+   *
+   * @default {30_000}
+   */
+  leaseMs?: number;
+  /**
+   * The delay before each retry: options of {@linkcode exponentialBackoff}, or a function of the
+   * number of failed attempts so far.
+   *
+   * @default {exponentialBackoff()}
+   */
+  backoff?: BackoffOptions | ((retryCount: number) => number);
+  /**
+   * The clock of the queue and of its workers' timers: a {@linkcode Clock}, or a function returning
+   * epoch milliseconds (waits then use the runtime's timers). Tests inject one to move time without
+   * sleeping.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock | (() => number);
+  /**
+   * Wakes idle workers of this queue when tasks may be ready (a latency hint; polling stays the
+   * source of truth).
+   *
+   * @default {a new LocalNotifier}
+   */
+  notifier?: Notifier;
+  /**
+   * Where the queue and its workers log. Quiet by default.
+   *
+   * @default {silentLogger}
+   */
+  logger?: Logger;
+  /** Prune finished tasks automatically (from {@linkcode TaskQueue.maintain}, run by workers). */
+  retention?: RetentionOptions;
+}
+
+/** Where and how a SQLite queue is stored. */
+export interface SqliteOptions {
+  /**
+   * The SQLite file, or `":memory:"`.
+   *
+   * @default {"tasks.db"}
+   */
+  path?: string;
+  /**
+   * An open database to use instead of opening `path`: a `node:sqlite` `DatabaseSync`, a
+   * `bun:sqlite` `Database`, a Cloudflare Durable Object's `ctx.storage`, or any
+   * {@linkcode SqliteDriver}. The queue configures it (WAL, `synchronous`, busy timeout; nothing in
+   * a Durable Object), migrates it and leaves it open on {@linkcode TaskQueue.close}.
+   */
+  database?: SqliteDatabase;
+  /**
+   * The SQLite binding to open `path` with.
+   *
+   * @default {"bun:sqlite" on Bun, "node:sqlite" elsewhere}
+   */
+  driver?: SqliteBinding;
+  /**
+   * `PRAGMA synchronous`. With WAL, `NORMAL` never corrupts the file and loses nothing when a
+   * process crashes, but a power loss or OS crash may undo the last commits; `FULL` makes every
+   * commit durable at the cost of an fsync per transaction.
+   *
+   * @default {"NORMAL"}
+   */
+  synchronous?: Synchronous;
+  /**
+   * How long a write waits for another connection's lock before failing.
+   *
+   * @default {5000}
+   */
+  busyTimeoutMs?: number;
+}
+
+/** How to open a queue: the queue's options and its storage's. */
+export interface OpenOptions extends QueueOptions, SqliteOptions {}
+
+/**
+ * A task for a transition: a claimed `Task` (or anything with its `id` and `attempts`, fenced by
+ * that lease), or a bare id (acts on whichever run is current).
+ */
+export type TaskRef = number | Pick<Task, "id" | "attempts">;
