@@ -1,12 +1,14 @@
 /**
- * valibot schemas for every public input. A failed check throws a `TypeError` naming the field
- * and the rule, with the valibot issues as `cause`; nothing has been written at that point.
+ * valibot schemas for every public input. A failed check throws a `ValidationError` (a
+ * `TypeError`) naming the field and the rule, with the valibot issues (also as `cause`, a
+ * `ValiError`); nothing has been written at that point.
  *
  * @module
  */
 
 import * as v from "valibot";
 import { isTimeZone } from "./cron.ts";
+import { ValidationError } from "./errors.ts";
 import { MAX_ERROR_LENGTH } from "./_failure.ts";
 import { TASK_STATUSES, TaskPriority, TaskStatus } from "./task.ts";
 
@@ -309,7 +311,7 @@ export const ListOptionsSchema = v.strictObject({
 export const OffsetSchema = integer(0, Number.MAX_SAFE_INTEGER);
 
 /**
- * Parses `input` with `schema`, or throws a `TypeError` such as
+ * Parses `input` with `schema`, or throws a `ValidationError` such as
  * `Invalid enqueue options: priority must be a TaskPriority ...`.
  */
 export function parse<const S extends v.GenericSchema>(
@@ -320,7 +322,8 @@ export function parse<const S extends v.GenericSchema>(
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const problems = result.issues.map((issue) => describeIssue(v.getDotPath(issue), issue.message));
-  throw new TypeError(`Invalid ${what}: ${problems.join("; ")}`, {
+  throw new ValidationError(`Invalid ${what}: ${problems.join("; ")}`, {
+    issues: result.issues,
     cause: new v.ValiError(result.issues),
   });
 }

@@ -6,6 +6,7 @@
  */
 
 import { Cron } from "croner";
+import { ValidationError } from "./errors.ts";
 
 /**
  * The first slot of a cron pattern strictly after `after`, or `null` when there is none.
@@ -22,7 +23,7 @@ import { Cron } from "croner";
  * @param after Epoch ms.
  * @param timezone An IANA time zone such as `Europe/Paris`; UTC when `null`.
  * @returns The slot, epoch ms.
- * @throws {TypeError} The pattern or the time zone is not valid.
+ * @throws {ValidationError} The pattern or the time zone is not valid (a `TypeError`).
  */
 export function nextCronSlot(
   pattern: string,
@@ -33,7 +34,7 @@ export function nextCronSlot(
   try {
     cron = new Cron(pattern, { timezone: timezone ?? "UTC", paused: true });
   } catch (error) {
-    throw new TypeError(
+    throw new ValidationError(
       `Invalid cron pattern "${pattern}": ${error instanceof Error ? error.message : error}`,
       { cause: error },
     );

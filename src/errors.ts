@@ -1,10 +1,56 @@
 /**
- * The errors a caller of the queue is expected to catch. Bad arguments throw plain `TypeError`s.
+ * The errors a caller of the queue is expected to catch. Bad input throws a
+ * {@linkcode ValidationError} (a `TypeError`); other bad arguments throw plain `TypeError`s or
+ * `RangeError`s.
  *
  * @module
  */
 
+import type { BaseIssue } from "valibot";
 import type { TaskStatus } from "./task.ts";
+
+/**
+ * Thrown when an input fails validation: options, payloads, names, cron patterns and the like.
+ * The message names the input, the field and the rule (`Invalid enqueue options: priority must be
+ * a TaskPriority ...`); nothing has been written. It is a `TypeError`, so code that catches
+ * `TypeError` keeps working; the HTTP API answers it with 400 and the CLI with exit code 2.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskQueue, ValidationError } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * try {
+ *   await queue.enqueue({ name: "Job", taskType: "job", priority: 7 as never });
+ * } catch (error) {
+ *   console.log(error instanceof ValidationError); // true
+ *   console.log(error instanceof TypeError); // true
+ *   if (error instanceof ValidationError) console.log(error.issues[0]?.message);
+ * }
+ * await queue.close();
+ * ```
+ */
+export class ValidationError extends TypeError {
+  /**
+   * The valibot issues behind the error, one per failed rule (each with its `path`, `message`,
+   * `input` ...). Empty when the check was not a schema, such as a cron pattern croner refused.
+   */
+  readonly issues: readonly BaseIssue<unknown>[];
+  /**
+   * Creates the error.
+   *
+   * @param message What was invalid and why, starting with `Invalid`.
+   * @param options The valibot issues, and a `cause`.
+   */
+  constructor(
+    message: string,
+    options: ErrorOptions & { issues?: readonly BaseIssue<unknown>[] } = {},
+  ) {
+    super(message, options);
+    this.name = "ValidationError";
+    this.issues = options.issues ?? [];
+  }
+}
 
 /**
  * Thrown when a task is completed, failed or heartbeated through a lease that is no longer the

@@ -1,11 +1,24 @@
 /**
- * Graceful shutdown on SIGINT/SIGTERM, on Deno, Bun and Node.js alike (through `node:process`).
+ * Graceful shutdown on SIGINT/SIGTERM, on Deno, Bun and Node.js alike (through `node:process`,
+ * which is loaded only when {@linkcode shutdownOnSignals} is called, so that importing the module
+ * touches no `node:` builtin).
  *
  * @module
  */
 
-import process from "node:process";
 import type { Worker } from "./worker.ts";
+
+/** The part of `node:process` that signal handling needs. */
+interface SignalProcess {
+  on(signal: string, listener: (signal: string) => void): unknown;
+  off(signal: string, listener: (signal: string) => void): unknown;
+  exit(code: number): void;
+}
+
+const isSignalProcess = (value: unknown): value is SignalProcess =>
+  typeof (value as SignalProcess | undefined)?.on === "function" &&
+  typeof (value as SignalProcess).off === "function" &&
+  typeof (value as SignalProcess).exit === "function";
 
 /** Options of {@linkcode shutdownOnSignals}. */
 export interface ShutdownOptions {
@@ -56,11 +69,13 @@ export function shutdownOnSignals(
 ): () => void {
   const list = Array.isArray(workers) ? workers : [workers as Worker];
   const { signals = ["SIGINT", "SIGTERM"], timeoutMs = 30_000, exit = true } = options;
+  let process: SignalProcess | null = null;
+  let removed = false;
   let shuttingDown = false;
   const handler = async (signal: string) => {
     if (shuttingDown) {
       // A second signal: the operator does not want to wait.
-      if (exit) process.exit(signal === "SIGINT" ? 130 : 143);
+      if (exit) process?.exit(signal === "SIGINT" ? 130 : 143);
       return;
     }
     shuttingDown = true;
@@ -72,11 +87,27 @@ export function shutdownOnSignals(
       code = 1;
     }
     remove();
-    if (exit) process.exit(code);
+    if (exit) process?.exit(code);
   };
-  for (const signal of signals) process.on(signal, handler);
+  const attach = (found: SignalProcess) => {
+    if (removed) return;
+    process = found;
+    for (const signal of signals) found.on(signal, handler);
+  };
   const remove = () => {
-    for (const signal of signals) process.off(signal, handler);
+    removed = true;
+    if (process) { for (const signal of signals) process.off(signal, handler); }
   };
+  // Deno 2, Bun and Node.js have the process global: the handlers are in place before this
+  // returns, so a signal sent right after is never missed. Elsewhere, load node:process.
+  const global = (globalThis as { process?: unknown }).process;
+  if (isSignalProcess(global)) {
+    attach(global);
+  } else {
+    import("node:process").then(
+      (module) => attach(module.default as unknown as SignalProcess),
+      () => {}, // No node:process (workerd without nodejs_compat): no signals to handle.
+    );
+  }
   return remove;
 }

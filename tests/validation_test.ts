@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type EnqueueOptions, TaskQueue, TaskStatus } from "../mod.ts";
+import { type EnqueueOptions, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
+import { createQueueApp } from "../hono.ts";
 import { memoryQueue } from "./_helpers.ts";
 
 const cyclic: Record<string, unknown> = { a: 1 };
@@ -138,8 +139,68 @@ describe("bad input gets a clear error and changes nothing", () => {
       TaskQueue.open({ lease_ms: 5 } as never),
       /lease_ms is not a known option/,
     );
-    await assert.rejects(TaskQueue.open({ clock: 5 } as never), /clock must be a function/);
+    await assert.rejects(TaskQueue.open({ clock: 5 } as never), /clock must be a Clock/);
     await assert.rejects(TaskQueue.open({ logger: {} } as never), /logger\.debug/);
+  });
+});
+
+describe("ValidationError", () => {
+  test("bad queue input throws a ValidationError, a TypeError carrying the valibot issues", async () => {
+    const { queue } = await memoryQueue();
+    const error = await queue.enqueue({ name: "n", taskType: "", priority: 9 } as never).then(
+      () => assert.fail("accepted"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof ValidationError, `ValidationError, got ${error}`);
+    assert.ok(error instanceof TypeError);
+    assert.equal(error.name, "ValidationError");
+    assert.match(error.message, /^Invalid enqueue options: taskType must not be empty; priority /);
+    assert.deepEqual(
+      error.issues.map((issue) => [issue.path?.map((item) => item.key).join("."), issue.message]),
+      [
+        ["taskType", "must not be empty"],
+        ["priority", "must be a TaskPriority: 1 (LOW), 2 (NORMAL), 3 (HIGH) or 4 (CRITICAL)"],
+      ],
+    );
+    assert.ok(error.cause instanceof Error, "the ValiError stays chained as cause");
+    assert.deepEqual((error.cause as { issues?: unknown }).issues, error.issues);
+
+    // A check outside valibot (croner refuses the pattern) is one too, without issues.
+    await assert.rejects(queue.schedule("s", "99 * * * *", { taskType: "t" }), (error) => {
+      assert.ok(error instanceof ValidationError, `ValidationError, got ${error}`);
+      assert.match(error.message, /^Invalid cron pattern "99 \* \* \* \*"/);
+      assert.deepEqual(error.issues, []);
+      return true;
+    });
+    await queue.close();
+  });
+
+  test("the HTTP API answers a ValidationError with 400 and anything else with 500", async () => {
+    const { queue } = await memoryQueue();
+    const app = createQueueApp(queue);
+    // The body passes the route's schema; the queue (croner) refuses the pattern.
+    const bad = await app.request("/schedules/nightly", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ cron: "99 * * * *", taskType: "t" }),
+    });
+    assert.equal(bad.status, 400);
+    const body = await bad.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "bad_request");
+    assert.match(body.error.message, /^Invalid cron pattern/);
+
+    // A TypeError that is not a ValidationError is a server fault, whatever its message says.
+    queue.getQueueStats = () => Promise.reject(new TypeError("Invalid but not validation"));
+    const fault = await app.request("/stats");
+    assert.equal(fault.status, 500);
+    queue.getQueueStats = () => Promise.reject(new ValidationError("Invalid stats request"));
+    const refused = await app.request("/stats");
+    assert.equal(refused.status, 400);
+    assert.equal(
+      (await refused.json() as { error: { message: string } }).error.message,
+      "Invalid stats request",
+    );
+    await queue.close();
   });
 });
 

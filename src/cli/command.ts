@@ -7,6 +7,7 @@
 
 import { existsSync } from "node:fs";
 import type { TaskQueue } from "../queue.ts";
+import { ValidationError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { CliError, type OptionSpecs, type ParsedArgs } from "./args.ts";
 
@@ -72,7 +73,7 @@ export async function openQueue(
   try {
     return await TaskQueue.open(db, options.logger ? { logger: options.logger } : {});
   } catch (error) {
-    if (error instanceof TypeError && error.message.startsWith("Invalid ")) throw error;
+    if (error instanceof ValidationError) throw error;
     throw new CliError(`Cannot open ${db}: ${messageOf(error)}`, 1);
   }
 }

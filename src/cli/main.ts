@@ -6,7 +6,7 @@
  */
 
 import process from "node:process";
-import { TaskNotFoundError, TaskStateError } from "../errors.ts";
+import { TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import { CliError, commandIndex, type OptionSpecs, parseCommandArgs, usageError } from "./args.ts";
 import { type CliIo, type Command, messageOf } from "./command.ts";
 import {
@@ -119,7 +119,7 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
 /** Prints an error as one line and returns its exit code. */
 function report(error: unknown, command: Command | null, io: CliIo): number {
   const usage = (error instanceof CliError && error.exitCode === 2) ||
-    (error instanceof TypeError && error.message.startsWith("Invalid "));
+    error instanceof ValidationError;
   if (usage) {
     const hint = command ? `tasklite ${command.name} --help` : "tasklite --help";
     io.stderr(`tasklite: ${messageOf(error)}\nRun '${hint}' for usage.\n`);

@@ -13,7 +13,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { LeaseLostError, TaskNotFoundError, TaskStateError } from "../errors.ts";
+import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
@@ -112,7 +112,7 @@ function toHttpError(error: unknown): { status: ContentfulStatusCode; body: Erro
   if (error instanceof TaskStateError) {
     return { status: 409, body: errorBody("conflict", error.message) };
   }
-  if (error instanceof TypeError && error.message.startsWith("Invalid ")) {
+  if (error instanceof ValidationError) {
     return { status: 400, body: errorBody("bad_request", error.message) };
   }
   return { status: 500, body: errorBody("internal", "Internal error") };
