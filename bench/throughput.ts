@@ -54,6 +54,18 @@ try {
       for (const task of batch) await queue.completeTask(task, null);
     }
   });
+  await queue.enqueueMany(
+    Array.from({ length: total }, (_, i) => ({ name: `c${i}`, taskType: "b" })),
+  );
+  await phase("dequeueMany(100) + completeMany(100)", total, async () => {
+    for (
+      let batch = await queue.dequeueMany(100);
+      batch.length;
+      batch = await queue.dequeueMany(100)
+    ) {
+      await queue.completeMany(batch.map((task) => ({ task, result: null })));
+    }
+  });
   console.log(`tasklite on ${runtime}, ${total} tasks, file in ${tmpdir()}`);
   console.table(results);
 } finally {

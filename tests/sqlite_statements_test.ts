@@ -1,0 +1,149 @@
+/**
+ * What the SQLite engine costs, counted through a driver that records every statement and
+ * transaction: claims with limits take a constant number of statements, a batch of transitions is
+ * one transaction, a lone transition is one statement. And the plans of the statements added for
+ * quotas and wake-up times.
+ */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { describe, test } from "node:test";
+import { type SqliteDriver, TaskQueue } from "../mod.ts";
+import { claimWithQuotas, STATEMENTS } from "../src/sqlite/_statements.ts";
+import { FakeClock } from "./_helpers.ts";
+
+/** A node:sqlite driver that counts statements run and transactions taken. */
+function countingDriver(db = new DatabaseSync(":memory:")) {
+  const counts = { statements: 0, transactions: 0 };
+  const driver: SqliteDriver = {
+    name: "counting",
+    exec: (sql) => db.exec(sql),
+    prepare(sql) {
+      const statement = db.prepare(sql);
+      return {
+        all: (params) => (counts.statements++, statement.all(...params)),
+        get: (params) => (counts.statements++, statement.get(...params)),
+        run: (params) => (counts.statements++, Number(statement.run(...params).changes)),
+      };
+    },
+    transaction(fn) {
+      counts.transactions++;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = fn();
+        db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+    },
+  };
+  return { db, driver, counts };
+}
+
+async function countingQueue() {
+  const { db, driver, counts } = countingDriver();
+  const clock = new FakeClock();
+  const queue = await TaskQueue.open({ database: driver, clock: clock.fn });
+  const measure = async <T>(fn: () => Promise<T>) => {
+    const before = { ...counts };
+    const value = await fn();
+    return {
+      value,
+      statements: counts.statements - before.statements,
+      transactions: counts.transactions - before.transactions,
+    };
+  };
+  return { db, queue, clock, measure };
+}
+
+describe("the SQLite engine's statement counts", () => {
+  test("a claim with limits set takes the same statements for 3 tasks as for 12", async () => {
+    const { db, queue, measure } = await countingQueue();
+    await queue.setLimits("pool", { concurrency: 4 });
+    await queue.setLimits("api", { rate: { max: 3, intervalMs: 60_000 } });
+    await queue.setLimits("both", { concurrency: 5, rate: { max: 2, intervalMs: 60_000 } });
+    await queue.pause("paused");
+    const types = ["pool", "api", "both", "paused", "free"];
+    await queue.enqueueMany(
+      Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, taskType: types[i % 5]! })),
+    );
+    // Both claims take rate-limited tasks, so both record them.
+    const one = await measure(() => queue.dequeueMany(3));
+    assert.deepEqual(one.value.map((task) => task.taskType), ["pool", "api", "both"]);
+    const many = await measure(() => queue.dequeueMany(12));
+    assert.equal(many.value.length, 12);
+    assert.equal(many.statements, one.statements, "statements do not grow with the claim");
+    assert.equal(many.statements, 7); // recover, controls, running, forget, rates, claim, record
+    assert.equal(many.transactions, 1);
+
+    const all = [...one.value, ...many.value];
+    const of = (type: string) => all.filter((task) => task.taskType === type).length;
+    assert.equal(of("paused"), 0);
+    assert.ok(of("pool") <= 4 && of("api") <= 3 && of("both") <= 2, JSON.stringify(all));
+    // The rest is free tasks, in claim order.
+    const rest = await queue.dequeueMany(100);
+    assert.equal(of("pool") + rest.filter((t) => t.taskType === "pool").length, 4);
+    assert.equal(of("api") + rest.filter((t) => t.taskType === "api").length, 3);
+    assert.equal(of("both") + rest.filter((t) => t.taskType === "both").length, 2);
+    assert.equal(rest.filter((t) => t.taskType === "paused").length, 0);
+    await queue.close();
+    db.close();
+  });
+
+  test("a batch of 100 completions is one transaction; a lone completion is one statement", async () => {
+    const { db, queue, measure } = await countingQueue();
+    await queue.enqueueMany(
+      Array.from({ length: 101 }, (_, i) => ({ name: `t${i}`, taskType: "job" })),
+    );
+    const tasks = await queue.dequeueMany(101);
+    const lone = await measure(() => queue.completeTask(tasks[0]!, "one"));
+    assert.deepEqual([lone.statements, lone.transactions], [1, 0]);
+    const batch = await measure(() =>
+      queue.completeMany(tasks.slice(1).map((task) => ({ task, result: task.id })))
+    );
+    assert.equal(batch.transactions, 1);
+    assert.equal(batch.statements, 100);
+    assert.ok(batch.value.every((settled) => settled.status === "fulfilled"));
+    assert.equal((await queue.getQueueStats()).completed, 101);
+    await queue.close();
+    db.close();
+  });
+
+  test("a lone keyless enqueue is one statement, a keyed one a transaction", async () => {
+    const { db, queue, measure } = await countingQueue();
+    const plain = await measure(() => queue.enqueue({ name: "a", taskType: "job" }));
+    assert.deepEqual([plain.statements, plain.transactions], [1, 0]);
+    const keyed = await measure(() =>
+      queue.enqueue({ name: "b", taskType: "job", uniqueKey: "k" })
+    );
+    assert.equal(keyed.transactions, 1);
+    await queue.close();
+    db.close();
+  });
+});
+
+describe("the plans of the quota claim and the wake-up query", () => {
+  test("each part walks the dequeue index; the wake-up time is index seeks only", async () => {
+    const db = new DatabaseSync(":memory:");
+    await (await TaskQueue.open({ database: db })).close();
+    db.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+      INSERT INTO tasks (name, task_type, payload, priority, status, max_retries,
+                         created_at, scheduled_at)
+      SELECT 't' || i, 'type' || (i % 7), '{}', 1 + i % 4,
+             CASE WHEN i <= 15000 THEN 'completed' ELSE 'pending' END, 3, i, i FROM n;
+      ANALYZE;`);
+    const plan = (sql: string) =>
+      db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => String(row.detail)).join("\n");
+    const quota = plan(claimWithQuotas(2, false).sql);
+    assert.equal(quota.match(/USING (COVERING )?INDEX tasks_dequeue_idx/g)?.length, 3, quota);
+    assert.doesNotMatch(quota, /SCAN tasks(?! USING)/, quota);
+    const wake = plan(STATEMENTS.nextWake.sql);
+    assert.doesNotMatch(wake, /SCAN/, wake);
+    assert.match(wake, /SEARCH tasks USING (COVERING )?INDEX tasks_dequeue_idx/, wake);
+    assert.match(wake, /tasks_lease_idx/, wake);
+    db.close();
+  });
+});
