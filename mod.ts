@@ -69,4 +69,6 @@ export type {
   Synchronous,
 } from "./src/drivers/driver.ts";
 export type { SqliteDatabase } from "./src/drivers/open.ts";
+export type { NodeSqliteDatabase } from "./src/drivers/node_sqlite.ts";
+export type { BunSqliteDatabase } from "./src/drivers/bun_sqlite.ts";
 export type { DurableObjectCursor, DurableObjectStorage } from "./src/drivers/durable_object.ts";

@@ -10,14 +10,22 @@ import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `bun:sqlite`'s `Database` the adapter uses. */
 export interface BunSqliteDatabase {
+  /** Runs statements without parameters. */
   exec(sql: string): void;
+  /** Prepares a statement. */
   prepare(sql: string): {
+    /** Every row. */
     all(...params: never[]): unknown[];
+    /** The first row. */
     get(...params: never[]): unknown;
+    /** Runs it. */
     run(...params: never[]): { changes: number };
+    /** Whether integers are read as BigInt. */
     safeIntegers?(enabled: boolean): unknown;
   };
+  /** Prepares and caches a statement (how a bun `Database` is told apart). */
   query: unknown;
+  /** Closes the connection. */
   close(): void;
 }
 

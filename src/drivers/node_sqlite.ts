@@ -9,13 +9,20 @@ import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `node:sqlite`'s `DatabaseSync` the adapter uses. */
 export interface NodeSqliteDatabase {
+  /** Runs statements without parameters. */
   exec(sql: string): void;
+  /** Prepares a statement. */
   prepare(sql: string): {
+    /** Every row. */
     all(...params: never[]): unknown[];
+    /** The first row. */
     get(...params: never[]): unknown;
+    /** Runs it. */
     run(...params: never[]): { changes: number | bigint };
+    /** Whether integers are read as BigInt. */
     setReadBigInts?(enabled: boolean): unknown;
   };
+  /** Closes the connection. */
   close(): void;
 }
 
