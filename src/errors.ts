@@ -6,8 +6,43 @@
  * @module
  */
 
-import type { BaseIssue } from "valibot";
 import type { TaskStatus } from "./task.ts";
+
+/**
+ * One failed rule of a {@linkcode ValidationError}: a valibot issue, of which this names the
+ * fields worth reading.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskQueue, ValidationError } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * await queue.enqueue({ name: "Job", taskType: "" }).catch((error) => {
+ *   if (!(error instanceof ValidationError)) throw error;
+ *   for (const issue of error.issues) {
+ *     console.log(issue.path?.map((item) => item.key).join("."), issue.message);
+ *     // taskType must not be empty
+ *   }
+ * });
+ * await queue.close();
+ * ```
+ */
+export interface ValidationIssue {
+  /** What checked the value: `schema`, `validation` or `transformation`. */
+  readonly kind: string;
+  /** The check, such as `strict_object`, `min_value` or `check`. */
+  readonly type: string;
+  /** The value that failed the check. */
+  readonly input: unknown;
+  /** What the check expected, such as `>=1`, or `null`. */
+  readonly expected: string | null;
+  /** What it received, such as `0`. */
+  readonly received: string;
+  /** The rule that was broken, such as `must be >= 1`. */
+  readonly message: string;
+  /** Where the value is, outermost key first; absent when it is the input itself. */
+  readonly path?: readonly { readonly key: unknown }[] | undefined;
+}
 
 /**
  * Thrown when an input fails validation: options, payloads, names, cron patterns and the like.
@@ -35,7 +70,7 @@ export class ValidationError extends TypeError {
    * The valibot issues behind the error, one per failed rule (each with its `path`, `message`,
    * `input` ...). Empty when the check was not a schema, such as a cron pattern croner refused.
    */
-  readonly issues: readonly BaseIssue<unknown>[];
+  readonly issues: readonly ValidationIssue[];
   /**
    * Creates the error.
    *
@@ -44,7 +79,7 @@ export class ValidationError extends TypeError {
    */
   constructor(
     message: string,
-    options: ErrorOptions & { issues?: readonly BaseIssue<unknown>[] } = {},
+    options: ErrorOptions & { issues?: readonly ValidationIssue[] } = {},
   ) {
     super(message, options);
     this.name = "ValidationError";

@@ -9,7 +9,6 @@
  */
 
 import type { Hono } from "hono";
-import type { BlankEnv } from "hono/types";
 import type { JSONParsed } from "hono/utils/types";
 import type { Schedule, TypeControl } from "../engine.ts";
 import type { QueueMetrics } from "../metrics.ts";
@@ -90,15 +89,65 @@ export interface HttpClaimRequest {
   waitMs?: number;
 }
 
+// The shorthands below are marked @internal so that `deno doc --lint` accepts QueueSchema and
+// QueueApp, which use them (and types of Hono's, which it takes for private ones:
+// denoland/deno#27364).
+
+/**
+ * The error statuses.
+ *
+ * @internal
+ */
 type Errors = 400 | 401 | 403 | 404 | 409 | 413 | 500;
+/**
+ * A JSON answer with status `S`.
+ *
+ * @internal
+ */
 type Ok<T, S extends number = 200> = { output: JSONParsed<T>; outputFormat: "json"; status: S };
+/**
+ * A JSON error answer.
+ *
+ * @internal
+ */
 type Failed = { output: JSONParsed<ErrorBody>; outputFormat: "json"; status: Errors };
+/**
+ * A route taking `I` and answering `T` with status `S`, or an error.
+ *
+ * @internal
+ */
 type Endpoint<I, T, S extends number = 200> = { input: I } & (Ok<T, S> | Failed);
+/**
+ * No input.
+ *
+ * @internal
+ */
 // deno-lint-ignore ban-types
 type None = {};
+/**
+ * A task id in the path.
+ *
+ * @internal
+ */
 type Id = { param: { id: string } };
+/**
+ * A JSON body.
+ *
+ * @internal
+ */
 type Json<T> = { json: T };
+/**
+ * The claim's fencing token.
+ *
+ * @internal
+ */
 type Lease = Json<{ attempts: number }>;
+/**
+ * A Hono app with no bindings or variables, serving `S` at `/`.
+ *
+ * @internal
+ */
+type HonoApp<S extends QueueSchema> = Hono<None, S, "/">;
 
 /** Every route of the sub-app, in Hono's schema form. */
 export type QueueSchema = {
@@ -162,5 +211,8 @@ export type QueueSchema = {
   "/openapi.json": { $get: Endpoint<None, Record<string, unknown>> };
 };
 
-/** The sub-app's type, for a typed client: `hc<QueueApp>(url)` from `hono/client`. */
-export type QueueApp = Hono<BlankEnv, QueueSchema, "/">;
+/**
+ * The sub-app's type, a `Hono` app with the routes of {@linkcode QueueSchema}, for a typed client:
+ * `hc<QueueApp>(url)` from `hono/client`.
+ */
+export type QueueApp = HonoApp<QueueSchema>;
