@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import type { Browser, Page } from "playwright-core";
 import { TaskQueue } from "../mod.ts";
 import { createQueueApp, type QueueAppOptions } from "../hono.ts";
-import { renderDashboard } from "../src/http/dashboard.ts";
+import { renderDashboard } from "../src/http/dashboard/page.ts";
 import { serve } from "../src/http/serve.ts";
 import { RUNTIME, tempDir } from "./_helpers.ts";
 

@@ -39,7 +39,7 @@ import {
   TaskTypeParam,
 } from "./_schemas.ts";
 import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
-import { renderDashboard } from "./dashboard.ts";
+import { renderDashboard } from "./dashboard/page.ts";
 
 /** How the HTTP API is served. */
 export interface QueueAppOptions {
