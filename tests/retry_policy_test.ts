@@ -1,3 +1,5 @@
+// Queue-level retries (backoff, task policies, retryFailed, bad policies) are in the conformance
+// suite: tests/conformance/retries.ts. What stays here is how the Worker picks a delay.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -101,20 +103,6 @@ describe("retry policies", () => {
     assert.equal(task.error, "no email address");
     await queue.close();
   });
-
-  test("bad policies are refused at enqueue", async () => {
-    const { queue } = await memoryQueue();
-    await assert.rejects(
-      queue.enqueue({ name: "n", taskType: "t", retry: { type: "linear" } as never }),
-      /retry\.type must be \{ type: "fixed"/,
-    );
-    await assert.rejects(
-      queue.enqueue({ name: "n", taskType: "t", retry: { type: "fixed", delayMs: -1 } }),
-      /retry\.delayMs must be >= 0/,
-    );
-    assert.equal((await queue.getQueueStats()).pending, 0);
-    await queue.close();
-  });
 });
 
 describe("dead letters", () => {
@@ -151,26 +139,6 @@ describe("dead letters", () => {
     ]);
     assert.deepEqual(dead.map((t) => t.id), [id]);
     assert.deepEqual(deadEvents, [`${id}: failure 3`]);
-    await queue.close();
-  });
-
-  test("retryFailed() redrives dead letters in bulk, by task type", async () => {
-    const { queue } = await memoryQueue();
-    const ids = await queue.enqueueMany([
-      { name: "a", taskType: "email", maxRetries: 0 },
-      { name: "b", taskType: "email", maxRetries: 0 },
-      { name: "c", taskType: "sms", maxRetries: 0 },
-    ]);
-    for (const task of await queue.dequeueMany(3)) await queue.failTask(task, "down");
-    const retried: number[] = [];
-    queue.on("retried", ({ task }) => retried.push(task.id));
-    const redriven = await queue.retryFailed({ taskType: "email" });
-    assert.deepEqual(redriven.map((t) => t.id), ids.slice(0, 2));
-    assert.deepEqual(retried, ids.slice(0, 2));
-    assert.equal((await queue.getTask(ids[2]!))!.status, TaskStatus.FAILED);
-    assert.deepEqual((await queue.retryFailed()).map((t) => t.id), [ids[2]]);
-    assert.deepEqual(await queue.retryFailed(), []);
-    assert.equal((await queue.getQueueStats()).pending, 3);
     await queue.close();
   });
 });
