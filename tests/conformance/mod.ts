@@ -1,7 +1,7 @@
 /**
  * The conformance suite: the behaviour every storage engine must show through the public
  * `TaskQueue` API (ordering, scheduling, leases and fencing, retries, cancel and redrive, unique
- * keys, limits and pauses, schedules, events, batch transitions, persistence, bad input), written once and run once
+ * keys, limits and pauses, schedules, events, wake-ups, batch transitions, persistence, bad input), written once and run once
  * per engine, as Hono runs one router suite per router and Oban one engine suite per engine.
  *
  * Every test runs on a fake clock with jitter-free backoff, so every time and delay is exact; none
@@ -36,6 +36,7 @@ import { schedules } from "./schedules.ts";
 import { statsRetention } from "./stats_retention.ts";
 import { uniqueKeys } from "./unique_keys.ts";
 import { validation } from "./validation.ts";
+import { wake } from "./wake.ts";
 
 export type { CaseOptions, ConformanceEngine, Suite } from "./_harness.ts";
 export { Harness } from "./_harness.ts";
@@ -50,6 +51,7 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["limits and pauses", limitsPauses],
   ["schedules", schedules],
   ["events", events],
+  ["wake-ups", wake],
   ["stats, metrics and retention", statsRetention],
   ["batch transitions", batches],
   ["persistence", persistence],
