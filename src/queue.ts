@@ -1,17 +1,18 @@
 /**
- * {@linkcode TaskQueue}: the public API over a storage {@linkcode Engine}. This file holds the task
- * lifecycle (enqueue, claim, heartbeat, progress, complete, fail, release, cancel, retry,
- * recover); the operator verbs (lists, counts, pauses, limits, schedules, retention, metrics) are
- * inherited from {@linkcode QueueOperations}. Every input is validated before anything changes;
- * the retry decision is the core's (`decideRetry`); an engine's refusals become named errors.
+ * {@linkcode TaskQueue}: the public API over a storage {@linkcode Engine}. This file holds the life
+ * of a run (enqueue, claim, heartbeat, progress, complete, fail, release); the operator verbs
+ * (pauses, limits, schedules, retention, cancel, redrive, recover) are inherited from
+ * {@linkcode QueueOperations}, the reads and the lifecycle of the queue itself (open state, events,
+ * close) from {@linkcode QueueReader}. Every input is validated before anything changes; the retry
+ * decision is the core's (`decideRetry`); an engine's refusals become named errors.
  *
  * @module
  */
 
-import type * as v from "valibot";
 import { toClock } from "./clock.ts";
+import { type ParsedEnqueue, toNewTask } from "./core/new_task.ts";
 import { decideRetry, type FailOptions } from "./core/retry.ts";
-import type { Engine, NewTask, Transition } from "./engine.ts";
+import type { Engine, Transition } from "./engine.ts";
 import { TaskNotFoundError, ValidationError } from "./errors.ts";
 import { failureMessage } from "./_failure.ts";
 import type { DequeueOptions, EnqueueOptions, OpenOptions, TaskRef } from "./queue_options.ts";
@@ -19,7 +20,7 @@ import { QueueOperations } from "./queue_operations.ts";
 import { openEngine } from "./_open_engine.ts";
 import { expect, refusal, toRef } from "./_outcomes.ts";
 import { coreOf } from "./_queue_core.ts";
-import { type JsonValue, type RetryPolicy, type Task, TaskStatus } from "./task.ts";
+import { type JsonValue, type Task, TaskStatus } from "./task.ts";
 import {
   DequeueSchema,
   EnqueueManySchema,
@@ -32,34 +33,11 @@ import {
   parse,
   ProgressSchema,
   ResultSchema,
-  RetryFailedSchema,
 } from "./_validation.ts";
 
 // The option types stay importable from here, where they used to live.
 export type * from "./queue_options.ts";
 export type { FailOptions };
-
-type ParsedEnqueue = v.InferOutput<typeof EnqueueSchema>;
-
-/** A validated task's defaults filled in, ready for the engine. */
-function toNewTask(options: ParsedEnqueue, now: number): NewTask {
-  const { scheduledAt } = options;
-  return {
-    name: options.name,
-    taskType: options.taskType,
-    payload: options.payload as JsonValue,
-    priority: options.priority,
-    scheduledAt: scheduledAt === undefined
-      ? now
-      : typeof scheduledAt === "number"
-      ? scheduledAt
-      : scheduledAt.getTime(),
-    maxRetries: options.maxRetries,
-    uniqueKey: options.uniqueKey ?? null,
-    timeoutMs: options.timeoutMs ?? null,
-    retryPolicy: (options.retry ?? null) as RetryPolicy | null,
-  };
-}
 
 /**
  * A durable task queue in one SQLite file.
@@ -478,35 +456,6 @@ export class TaskQueue extends QueueOperations {
   }
 
   /**
-   * Cancels a task. A pending task ends `cancelled` at once. A running task is marked
-   * (`cancelRequestedAt`): its worker aborts the handler's `ctx.signal` within one poll interval
-   * and the task ends `cancelled`.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * const id = await queue.enqueue({ name: "Job", taskType: "job" });
-   * console.log((await queue.cancelTask(id)).status); // "cancelled"
-   * await queue.close();
-   * ```
-   *
-   * @param id The task id.
-   * @returns The cancelled task, or the running task marked for cancellation.
-   * @throws {TaskStateError} The task has already finished.
-   * @throws {TaskNotFoundError} No such task.
-   */
-  async cancelTask(id: number): Promise<Task> {
-    const engine = coreOf(this).engine("cancel");
-    parse(IdSchema, id, "task id");
-    const [outcome] = await engine.apply([{ kind: "cancel", id }], coreOf(this).now());
-    const task = expect(outcome, "cancel", { id, attempts: null });
-    if (task.status === TaskStatus.CANCELLED) coreOf(this).events.emit("cancelled", { task });
-    return task;
-  }
-
-  /**
    * Of these running tasks, the ones asked to cancel: workers poll it for the tasks they run.
    *
    * @example Usage
@@ -528,93 +477,5 @@ export class TaskQueue extends QueueOperations {
     const engine = coreOf(this).engine("check cancellations");
     for (const id of ids) parse(IdSchema, id, "task id");
     return await engine.cancelRequested(ids);
-  }
-
-  /**
-   * Redrives a `failed` or `cancelled` task: back to `pending`, due now, retries reset.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * const id = await queue.enqueue({ name: "Job", taskType: "job" });
-   * await queue.cancelTask(id);
-   * console.log((await queue.retryTask(id)).status); // "pending"
-   * await queue.close();
-   * ```
-   *
-   * @param id The task id.
-   * @returns The pending task.
-   * @throws {TaskStateError} The task is not failed or cancelled, or another live task holds its
-   * `uniqueKey`.
-   * @throws {TaskNotFoundError} No such task.
-   */
-  async retryTask(id: number): Promise<Task> {
-    const engine = coreOf(this).engine("retry");
-    parse(IdSchema, id, "task id");
-    const now = coreOf(this).now();
-    const [outcome] = await engine.apply([{ kind: "retry", id }], now);
-    const task = expect(outcome, "retry", { id, attempts: null });
-    coreOf(this).wake([task], now);
-    coreOf(this).events.emit("retried", { task });
-    return task;
-  }
-
-  /**
-   * Redrives failed tasks in bulk (dead letters), of one task type or all, oldest first. Tasks
-   * whose `uniqueKey` is live again are skipped.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * const redriven = await queue.retryFailed({ taskType: "send_email" });
-   * console.log(redriven.length); // 0
-   * await queue.close();
-   * ```
-   *
-   * @param options Which task type (default all), and at most how many (default 1,000).
-   * @returns The redriven tasks.
-   */
-  async retryFailed(
-    options: { taskType?: string | undefined; limit?: number | undefined } = {},
-  ): Promise<Task[]> {
-    const engine = coreOf(this).engine("retry");
-    const parsed = parse(RetryFailedSchema, options, "retryFailed options");
-    const ids = await engine.failedIds(parsed.taskType ?? null, parsed.limit ?? 1000);
-    if (ids.length === 0) return [];
-    const now = coreOf(this).now();
-    const outcomes = await engine.apply(ids.map((id) => ({ kind: "retry", id })), now);
-    // Not ok: redriven meanwhile, or its uniqueKey is live again.
-    const redriven = outcomes.flatMap((outcome) => outcome.ok ? [outcome.task] : []);
-    coreOf(this).wake(redriven, now);
-    for (const task of redriven) coreOf(this).events.emit("retried", { task });
-    return redriven;
-  }
-
-  /**
-   * Puts running tasks whose lease expired back to `pending` (or `failed` when their retries are
-   * spent), counting a failed attempt each. {@linkcode TaskQueue.dequeue} does this itself; call
-   * it to recover without claiming.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * console.log(await queue.recover()); // 0
-   * await queue.close();
-   * ```
-   *
-   * @returns How many tasks were recovered.
-   */
-  async recover(): Promise<number> {
-    const core = coreOf(this);
-    const now = core.now();
-    const recovered = await core.engine("recover").recover(now);
-    core.announceRecovered(recovered, now);
-    return recovered.length;
   }
 }

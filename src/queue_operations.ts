@@ -1,52 +1,38 @@
 /**
- * {@linkcode QueueOperations}: the operator half of {@linkcode TaskQueue}, the verbs that read and
- * steer a queue rather than move one task: lookups, counts and lists, pauses and limits,
- * schedules, retention and metrics. `TaskQueue` extends it with the task lifecycle
- * (`queue.ts`); use `TaskQueue`.
+ * {@linkcode QueueOperations}: the operator verbs of {@linkcode TaskQueue}, which steer the queue
+ * and redrive tasks rather than run them: pauses and limits, schedules, retention, cancel, redrive
+ * and recovery. `TaskQueue` extends it with the task lifecycle (`queue.ts`); use `TaskQueue`.
  *
  * @module
  */
 
-import type { Clock } from "./clock.ts";
 import { planFirings } from "./core/schedule.ts";
 import { nextCronSlot } from "./cron.ts";
-import type { Engine, Schedule, TypeControl, TypeLimits } from "./engine.ts";
-import type { QueueEventName, QueueListener } from "./events.ts";
-import type { Logger } from "./logger.ts";
-import type { QueueMetrics } from "./metrics.ts";
-import type { Notifier } from "./notifier.ts";
-import type {
-  LimitOptions,
-  OpenOptions,
-  PruneOptions,
-  QueueOptions,
-  ScheduleOptions,
-} from "./queue_options.ts";
-import { type JsonValue, type QueueStats, type Task, TaskStatus } from "./task.ts";
-import { attachCore, QueueCore } from "./_queue_core.ts";
+import type { Schedule, TypeLimits } from "./engine.ts";
+import { ValidationError } from "./errors.ts";
+import type { LimitOptions, PruneOptions, ScheduleOptions } from "./queue_options.ts";
+import { QueueReader } from "./queue_reader.ts";
+import { expect } from "./_outcomes.ts";
+import { coreOf } from "./_queue_core.ts";
+import { type JsonValue, type Task, TaskStatus } from "./task.ts";
 import {
   CronSchema,
   IdSchema,
-  LimitSchema,
   LimitsSchema,
-  ListOptionsSchema,
-  OffsetSchema,
-  OpenOptionsSchema,
   parse,
   PruneSchema,
+  RetryFailedSchema,
   ScheduleNameSchema,
   ScheduleSchema,
-  StatusSchema,
   TaskTypeSchema,
 } from "./_validation.ts";
-import { ValidationError } from "./errors.ts";
 
 const RETENTION_BATCH = 10_000;
 const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as const;
 
 /**
- * The operator verbs of a queue; {@linkcode TaskQueue} adds the task lifecycle. Construct a
- * `TaskQueue`, not this.
+ * The operator verbs of a queue; {@linkcode TaskQueue} adds the task lifecycle and is the class to
+ * construct.
  *
  * @example Usage
  * ```ts
@@ -54,156 +40,11 @@ const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as c
  *
  * const queue = await TaskQueue.open(":memory:");
  * await queue.pause("reports");
- * console.log(await queue.getQueueStats()); // { pending: 0, running: 0, ... }
+ * console.log((await queue.getControls())[0]?.taskType); // "reports"
  * await queue.close();
  * ```
  */
-export class QueueOperations {
-  readonly #core: QueueCore;
-  /** The clock of this queue and its workers. */
-  readonly clock: Clock;
-  /** Wakes idle workers of this queue when tasks may be ready. */
-  readonly notifier: Notifier;
-  /** Where this queue and its workers log. */
-  readonly logger: Logger;
-
-  /**
-   * Wraps an engine. Most callers want {@linkcode TaskQueue.open}.
-   *
-   * @param engine The storage engine.
-   * @param options The queue's options (storage options such as `path` are accepted and ignored:
-   * they are the engine's).
-   */
-  constructor(engine: Engine, options: QueueOptions | OpenOptions = {}) {
-    parse(OpenOptionsSchema, options, "open options");
-    this.#core = new QueueCore(engine, options);
-    attachCore(this, this.#core);
-    this.clock = this.#core.clock;
-    this.notifier = this.#core.notifier;
-    this.logger = this.#core.logger;
-  }
-
-  /**
-   * The name of the storage engine, such as `sqlite (node:sqlite)`.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:", { driver: "node:sqlite" });
-   * console.log(queue.engine); // "sqlite (node:sqlite)"
-   * await queue.close();
-   * ```
-   *
-   * @returns The engine's name.
-   */
-  get engine(): string {
-    return this.#core.engine("name the engine of").name;
-  }
-
-  /**
-   * The earliest time something is due: a pending task, a lease to recover or a schedule slot
-   * (`null` when nothing is). Alarm-driven workers (a Durable Object alarm, a one-shot timer) sleep
-   * until then.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * await queue.enqueue({ name: "Later", taskType: "job", scheduledAt: 2_000_000_000_000 });
-   * console.log(await queue.nextWakeAt()); // 2000000000000
-   * await queue.close();
-   * ```
-   *
-   * @returns Epoch ms, or `null`.
-   */
-  async nextWakeAt(): Promise<number | null> {
-    return await this.#core.engine("read the next wake time of").nextWakeAt();
-  }
-
-  /**
-   * The queue's clock, in epoch milliseconds.
-   *
-   * @returns Now.
-   */
-  now(): number {
-    return this.#core.now();
-  }
-
-  /**
-   * One task.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * console.log(await queue.getTask(1)); // null
-   * await queue.close();
-   * ```
-   *
-   * @param id The task id.
-   * @returns The task, or `null`.
-   */
-  async getTask(id: number): Promise<Task | null> {
-    const engine = this.#core.engine("get");
-    parse(IdSchema, id, "task id");
-    return await engine.get(id);
-  }
-
-  /**
-   * Counts of tasks per status; every status is present.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * console.log(await queue.getQueueStats());
-   * // { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
-   * await queue.close();
-   * ```
-   *
-   * @returns The counts.
-   */
-  async getQueueStats(): Promise<QueueStats> {
-    return await this.#core.engine("count").stats();
-  }
-
-  /**
-   * Tasks with a status, newest first.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue, TaskStatus } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * const recent = await queue.getTasksByStatus(TaskStatus.COMPLETED, 10);
-   * console.log(recent.length); // 0
-   * await queue.close();
-   * ```
-   *
-   * @param status The status.
-   * @param limit The most tasks to return.
-   * @param offset How many to skip, for paging.
-   * @param options `search`: keep tasks whose name or task type contains this text (any case).
-   * @returns The tasks.
-   */
-  async getTasksByStatus(
-    status: TaskStatus,
-    limit = 100,
-    offset = 0,
-    options: { search?: string } = {},
-  ): Promise<Task[]> {
-    const engine = this.#core.engine("list");
-    parse(StatusSchema, status, "task status");
-    parse(LimitSchema, limit, "list limit");
-    parse(OffsetSchema, offset, "list offset");
-    const { search } = parse(ListOptionsSchema, options, "list options");
-    return await engine.list(status, limit, offset, search || null);
-  }
-
+export class QueueOperations extends QueueReader {
   /**
    * Pauses a task type, or with no argument the whole queue: workers in every process stop
    * claiming it until {@linkcode TaskQueue.resume}. Running tasks go on. Persisted in the file.
@@ -223,9 +64,9 @@ export class QueueOperations {
    * @param taskType The task type, or `"*"` (the default) for the whole queue.
    */
   async pause(taskType = "*"): Promise<void> {
-    const engine = this.#core.engine("pause");
+    const engine = coreOf(this).engine("pause");
     parse(TaskTypeSchema, taskType, "task type");
-    await engine.setPaused(taskType, this.#core.now());
+    await engine.setPaused(taskType, coreOf(this).now());
     this.logger.info("Paused", { taskType });
   }
 
@@ -246,7 +87,7 @@ export class QueueOperations {
    * @param taskType The task type, or `"*"` (the default) for the whole queue.
    */
   async resume(taskType = "*"): Promise<void> {
-    const engine = this.#core.engine("resume");
+    const engine = coreOf(this).engine("resume");
     parse(TaskTypeSchema, taskType, "task type");
     await engine.setPaused(taskType, null);
     this.logger.info("Resumed", { taskType });
@@ -271,7 +112,7 @@ export class QueueOperations {
    * @param limits The limits.
    */
   async setLimits(taskType: string, limits: LimitOptions): Promise<void> {
-    const engine = this.#core.engine("set limits of");
+    const engine = coreOf(this).engine("set limits of");
     parse(TaskTypeSchema, taskType, "task type");
     if (taskType === "*") {
       throw new ValidationError('Invalid task type: limits apply to one type, not "*"');
@@ -283,25 +124,6 @@ export class QueueOperations {
     };
     await engine.setLimits(taskType, normalized);
     this.logger.info("Limits set", { taskType, ...normalized });
-  }
-
-  /**
-   * Pause flags and limits per task type (`"*"` is the whole queue).
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * await queue.pause("reports");
-   * console.log((await queue.getControls())[0]?.taskType); // "reports"
-   * await queue.close();
-   * ```
-   *
-   * @returns The controls.
-   */
-  async getControls(): Promise<TypeControl[]> {
-    return await this.#core.engine("read controls of").controls();
   }
 
   /**
@@ -329,11 +151,11 @@ export class QueueOperations {
    * @returns The stored schedule with its next slot.
    */
   async schedule(name: string, cron: string, options: ScheduleOptions): Promise<Schedule> {
-    const engine = this.#core.engine("schedule");
+    const engine = coreOf(this).engine("schedule");
     parse(ScheduleNameSchema, name, "schedule name");
     parse(CronSchema, cron, "cron pattern");
     const parsed = parse(ScheduleSchema, options, "schedule options");
-    const now = this.#core.now();
+    const now = coreOf(this).now();
     const timezone = parsed.timezone ?? null;
     const nextRunAt = nextCronSlot(cron, now, timezone);
     const schedule = await engine.upsertSchedule({
@@ -369,27 +191,9 @@ export class QueueOperations {
    * @returns `true` if it existed.
    */
   async unschedule(name: string): Promise<boolean> {
-    const engine = this.#core.engine("unschedule");
+    const engine = coreOf(this).engine("unschedule");
     parse(ScheduleNameSchema, name, "schedule name");
     return await engine.deleteSchedule(name);
-  }
-
-  /**
-   * Every schedule, by name.
-   *
-   * @example Usage
-   * ```ts
-   * import { TaskQueue } from "@tasklite/tasklite";
-   *
-   * const queue = await TaskQueue.open(":memory:");
-   * console.log(await queue.getSchedules()); // []
-   * await queue.close();
-   * ```
-   *
-   * @returns The schedules.
-   */
-  async getSchedules(): Promise<Schedule[]> {
-    return await this.#core.engine("read schedules of").schedules();
   }
 
   /**
@@ -408,15 +212,15 @@ export class QueueOperations {
    * @returns The enqueued task ids.
    */
   async runSchedules(): Promise<number[]> {
-    const engine = this.#core.engine("run schedules of");
-    const now = this.#core.now();
+    const engine = coreOf(this).engine("run schedules of");
+    const now = coreOf(this).now();
     // Most polls find nothing due: a read first, the write lock only for due slots.
     const due = await engine.dueSchedules(now);
     if (due.length === 0) return [];
     const fired = await engine.fireSchedules(planFirings(due, now), now);
     for (const slot of fired) {
       this.logger.info("Schedule fired", { name: slot.name, slot: slot.slot, taskId: slot.taskId });
-      this.#core.events.emit("enqueued", {
+      coreOf(this).events.emit("enqueued", {
         taskId: slot.taskId,
         name: slot.taskName,
         taskType: slot.taskType,
@@ -424,7 +228,7 @@ export class QueueOperations {
         scheduledAt: slot.slot,
       });
     }
-    this.#core.wake(
+    coreOf(this).wake(
       fired.map((slot) => ({ taskType: slot.taskType, status: "pending", scheduledAt: slot.slot })),
       now,
     );
@@ -449,10 +253,10 @@ export class QueueOperations {
    * @returns How many tasks were deleted.
    */
   async prune(options: PruneOptions): Promise<number> {
-    const engine = this.#core.engine("prune");
+    const engine = coreOf(this).engine("prune");
     const parsed = parse(PruneSchema, options, "prune options");
     const deleted = await engine.prune(
-      this.#core.now() - parsed.olderThanMs,
+      coreOf(this).now() - parsed.olderThanMs,
       parsed.statuses ?? DEFAULT_PRUNE_STATUSES,
       parsed.limit ?? 10_000,
     );
@@ -478,11 +282,11 @@ export class QueueOperations {
   async maintain(): Promise<{ scheduled: number[]; pruned: number }> {
     const scheduled = await this.runSchedules();
     let pruned = 0;
-    const retention = this.#core.retention;
+    const retention = coreOf(this).retention;
     if (
-      retention && this.#core.now() - this.#core.lastPruneAt >= (retention.intervalMs ?? 60_000)
+      retention && coreOf(this).now() - coreOf(this).lastPruneAt >= (retention.intervalMs ?? 60_000)
     ) {
-      this.#core.lastPruneAt = this.#core.now();
+      coreOf(this).lastPruneAt = coreOf(this).now();
       // Batches of 10,000 (one short transaction each) until the backlog is gone, so a busy queue
       // cannot outgrow its retention; at most 100 batches per call.
       for (let batch = 0; batch < 100; batch++) {
@@ -499,62 +303,119 @@ export class QueueOperations {
   }
 
   /**
-   * Subscribes to an in-process event: `enqueued`, `started`, `completed`, `failed` (an attempt
-   * failed and will be retried), `dead` (no retries left), `retried`, `cancelled`, `progress`.
+   * Cancels a task. A pending task ends `cancelled` at once. A running task is marked
+   * (`cancelRequestedAt`): its worker aborts the handler's `ctx.signal` within one poll interval
+   * and the task ends `cancelled`.
    *
    * @example Usage
    * ```ts
    * import { TaskQueue } from "@tasklite/tasklite";
    *
    * const queue = await TaskQueue.open(":memory:");
-   * const off = queue.on("completed", ({ task }) => console.log(`#${task.id} done`));
-   * off();
+   * const id = await queue.enqueue({ name: "Job", taskType: "job" });
+   * console.log((await queue.cancelTask(id)).status); // "cancelled"
    * await queue.close();
    * ```
    *
-   * @param event The event name.
-   * @param listener Called with each event of this queue in this process.
-   * @returns A function that unsubscribes.
+   * @param id The task id.
+   * @returns The cancelled task, or the running task marked for cancellation.
+   * @throws {TaskStateError} The task has already finished.
+   * @throws {TaskNotFoundError} No such task.
    */
-  on<E extends QueueEventName>(event: E, listener: QueueListener<E>): () => void {
-    return this.#core.events.on(event, listener);
+  async cancelTask(id: number): Promise<Task> {
+    const engine = coreOf(this).engine("cancel");
+    parse(IdSchema, id, "task id");
+    const [outcome] = await engine.apply([{ kind: "cancel", id }], coreOf(this).now());
+    const task = expect(outcome, "cancel", { id, attempts: null });
+    if (task.status === TaskStatus.CANCELLED) coreOf(this).events.emit("cancelled", { task });
+    return task;
   }
 
   /**
-   * Counters and durations per task type (this process's, since open) with live pending and
-   * running counts (every process's). Render them for Prometheus with {@linkcode toPrometheus}.
+   * Redrives a `failed` or `cancelled` task: back to `pending`, due now, retries reset.
    *
    * @example Usage
    * ```ts
    * import { TaskQueue } from "@tasklite/tasklite";
    *
    * const queue = await TaskQueue.open(":memory:");
-   * const metrics = await queue.metrics();
-   * console.log(metrics.totals.pending); // 0
+   * const id = await queue.enqueue({ name: "Job", taskType: "job" });
+   * await queue.cancelTask(id);
+   * console.log((await queue.retryTask(id)).status); // "pending"
    * await queue.close();
    * ```
    *
-   * @returns A snapshot.
+   * @param id The task id.
+   * @returns The pending task.
+   * @throws {TaskStateError} The task is not failed or cancelled, or another live task holds its
+   * `uniqueKey`.
+   * @throws {TaskNotFoundError} No such task.
    */
-  async metrics(): Promise<QueueMetrics> {
-    const engine = this.#core.engine("read metrics of");
-    const [totals, live] = await Promise.all([engine.stats(), engine.liveCounts()]);
-    return this.#core.metrics.snapshot(totals, live);
+  async retryTask(id: number): Promise<Task> {
+    const engine = coreOf(this).engine("retry");
+    parse(IdSchema, id, "task id");
+    const now = coreOf(this).now();
+    const [outcome] = await engine.apply([{ kind: "retry", id }], now);
+    const task = expect(outcome, "retry", { id, attempts: null });
+    coreOf(this).wake([task], now);
+    coreOf(this).events.emit("retried", { task });
+    return task;
   }
 
   /**
-   * Closes the queue. Tasks stay in the file; running ones come back after their lease if they are
-   * not completed by another connection. Calling it again does nothing.
+   * Redrives failed tasks in bulk (dead letters), of one task type or all, oldest first. Tasks
+   * whose `uniqueKey` is live again are skipped.
    *
    * @example Usage
    * ```ts
    * import { TaskQueue } from "@tasklite/tasklite";
    *
    * const queue = await TaskQueue.open(":memory:");
+   * const redriven = await queue.retryFailed({ taskType: "send_email" });
+   * console.log(redriven.length); // 0
    * await queue.close();
    * ```
+   *
+   * @param options Which task type (default all), and at most how many (default 1,000).
+   * @returns The redriven tasks.
    */
-  async close(): Promise<void> {
-    await this.#core.detach()?.close();
+  async retryFailed(
+    options: { taskType?: string | undefined; limit?: number | undefined } = {},
+  ): Promise<Task[]> {
+    const engine = coreOf(this).engine("retry");
+    const parsed = parse(RetryFailedSchema, options, "retryFailed options");
+    const ids = await engine.failedIds(parsed.taskType ?? null, parsed.limit ?? 1000);
+    if (ids.length === 0) return [];
+    const now = coreOf(this).now();
+    const outcomes = await engine.apply(ids.map((id) => ({ kind: "retry", id })), now);
+    // Not ok: redriven meanwhile, or its uniqueKey is live again.
+    const redriven = outcomes.flatMap((outcome) => outcome.ok ? [outcome.task] : []);
+    coreOf(this).wake(redriven, now);
+    for (const task of redriven) coreOf(this).events.emit("retried", { task });
+    return redriven;
+  }
+
+  /**
+   * Puts running tasks whose lease expired back to `pending` (or `failed` when their retries are
+   * spent), counting a failed attempt each. {@linkcode TaskQueue.dequeue} does this itself; call
+   * it to recover without claiming.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.recover()); // 0
+   * await queue.close();
+   * ```
+   *
+   * @returns How many tasks were recovered.
+   */
+  async recover(): Promise<number> {
+    const core = coreOf(this);
+    const now = core.now();
+    const recovered = await core.engine("recover").recover(now);
+    core.announceRecovered(recovered, now);
+    return recovered.length;
   }
 }

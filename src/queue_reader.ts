@@ -1,0 +1,283 @@
+/**
+ * {@linkcode QueueReader}: the base of {@linkcode TaskQueue}: opening and closing, the clock, the
+ * events, and the reads (one task, counts, lists, controls, schedules, metrics, the next wake-up
+ * time). {@linkcode QueueOperations} adds the operator verbs, `TaskQueue` the task lifecycle; use
+ * `TaskQueue`.
+ *
+ * @module
+ */
+
+import type { Clock } from "./clock.ts";
+import type { Engine, Schedule, TypeControl } from "./engine.ts";
+import type { QueueEventName, QueueListener } from "./events.ts";
+import type { Logger } from "./logger.ts";
+import type { QueueMetrics } from "./metrics.ts";
+import type { Notifier } from "./notifier.ts";
+import type { OpenOptions, QueueOptions } from "./queue_options.ts";
+import type { QueueStats, Task, TaskStatus } from "./task.ts";
+import { attachCore, QueueCore } from "./_queue_core.ts";
+import {
+  IdSchema,
+  LimitSchema,
+  ListOptionsSchema,
+  OffsetSchema,
+  OpenOptionsSchema,
+  parse,
+  StatusSchema,
+} from "./_validation.ts";
+
+/**
+ * What every queue can read and observe; {@linkcode TaskQueue} is the class to construct.
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskQueue } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * console.log(await queue.getQueueStats()); // { pending: 0, running: 0, ... }
+ * await queue.close();
+ * ```
+ */
+export class QueueReader {
+  readonly #core: QueueCore;
+  /** The clock of this queue and its workers. */
+  readonly clock: Clock;
+  /** Wakes idle workers of this queue when tasks may be ready. */
+  readonly notifier: Notifier;
+  /** Where this queue and its workers log. */
+  readonly logger: Logger;
+
+  /**
+   * Wraps an engine. Most callers want {@linkcode TaskQueue.open}.
+   *
+   * @param engine The storage engine.
+   * @param options The queue's options (storage options such as `path` are accepted and ignored:
+   * they are the engine's).
+   */
+  constructor(engine: Engine, options: QueueOptions | OpenOptions = {}) {
+    parse(OpenOptionsSchema, options, "open options");
+    this.#core = new QueueCore(engine, options);
+    attachCore(this, this.#core);
+    this.clock = this.#core.clock;
+    this.notifier = this.#core.notifier;
+    this.logger = this.#core.logger;
+  }
+
+  /**
+   * The name of the storage engine, such as `sqlite (node:sqlite)`.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:", { driver: "node:sqlite" });
+   * console.log(queue.engine); // "sqlite (node:sqlite)"
+   * await queue.close();
+   * ```
+   *
+   * @returns The engine's name.
+   */
+  get engine(): string {
+    return this.#core.engine("name the engine of").name;
+  }
+
+  /**
+   * The earliest time something is due: a pending task, a lease to recover or a schedule slot
+   * (`null` when nothing is). Alarm-driven workers (a Durable Object alarm, a one-shot timer) sleep
+   * until then.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.enqueue({ name: "Later", taskType: "job", scheduledAt: 2_000_000_000_000 });
+   * console.log(await queue.nextWakeAt()); // 2000000000000
+   * await queue.close();
+   * ```
+   *
+   * @returns Epoch ms, or `null`.
+   */
+  async nextWakeAt(): Promise<number | null> {
+    return await this.#core.engine("read the next wake time of").nextWakeAt();
+  }
+
+  /**
+   * The queue's clock, in epoch milliseconds.
+   *
+   * @returns Now.
+   */
+  now(): number {
+    return this.#core.now();
+  }
+
+  /**
+   * One task.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.getTask(1)); // null
+   * await queue.close();
+   * ```
+   *
+   * @param id The task id.
+   * @returns The task, or `null`.
+   */
+  async getTask(id: number): Promise<Task | null> {
+    const engine = this.#core.engine("get");
+    parse(IdSchema, id, "task id");
+    return await engine.get(id);
+  }
+
+  /**
+   * Counts of tasks per status; every status is present.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.getQueueStats());
+   * // { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }
+   * await queue.close();
+   * ```
+   *
+   * @returns The counts.
+   */
+  async getQueueStats(): Promise<QueueStats> {
+    return await this.#core.engine("count").stats();
+  }
+
+  /**
+   * Tasks with a status, newest first.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue, TaskStatus } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const recent = await queue.getTasksByStatus(TaskStatus.COMPLETED, 10);
+   * console.log(recent.length); // 0
+   * await queue.close();
+   * ```
+   *
+   * @param status The status.
+   * @param limit The most tasks to return.
+   * @param offset How many to skip, for paging.
+   * @param options `search`: keep tasks whose name or task type contains this text (any case).
+   * @returns The tasks.
+   */
+  async getTasksByStatus(
+    status: TaskStatus,
+    limit = 100,
+    offset = 0,
+    options: { search?: string } = {},
+  ): Promise<Task[]> {
+    const engine = this.#core.engine("list");
+    parse(StatusSchema, status, "task status");
+    parse(LimitSchema, limit, "list limit");
+    parse(OffsetSchema, offset, "list offset");
+    const { search } = parse(ListOptionsSchema, options, "list options");
+    return await engine.list(status, limit, offset, search || null);
+  }
+
+  /**
+   * Pause flags and limits per task type (`"*"` is the whole queue).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.pause("reports");
+   * console.log((await queue.getControls())[0]?.taskType); // "reports"
+   * await queue.close();
+   * ```
+   *
+   * @returns The controls.
+   */
+  async getControls(): Promise<TypeControl[]> {
+    return await this.#core.engine("read controls of").controls();
+  }
+
+  /**
+   * Every schedule, by name.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.getSchedules()); // []
+   * await queue.close();
+   * ```
+   *
+   * @returns The schedules.
+   */
+  async getSchedules(): Promise<Schedule[]> {
+    return await this.#core.engine("read schedules of").schedules();
+  }
+
+  /**
+   * Subscribes to an in-process event: `enqueued`, `started`, `completed`, `failed` (an attempt
+   * failed and will be retried), `dead` (no retries left), `retried`, `cancelled`, `progress`.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const off = queue.on("completed", ({ task }) => console.log(`#${task.id} done`));
+   * off();
+   * await queue.close();
+   * ```
+   *
+   * @param event The event name.
+   * @param listener Called with each event of this queue in this process.
+   * @returns A function that unsubscribes.
+   */
+  on<E extends QueueEventName>(event: E, listener: QueueListener<E>): () => void {
+    return this.#core.events.on(event, listener);
+  }
+
+  /**
+   * Counters and durations per task type (this process's, since open) with live pending and
+   * running counts (every process's). Render them for Prometheus with {@linkcode toPrometheus}.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const metrics = await queue.metrics();
+   * console.log(metrics.totals.pending); // 0
+   * await queue.close();
+   * ```
+   *
+   * @returns A snapshot.
+   */
+  async metrics(): Promise<QueueMetrics> {
+    const engine = this.#core.engine("read metrics of");
+    const [totals, live] = await Promise.all([engine.stats(), engine.liveCounts()]);
+    return this.#core.metrics.snapshot(totals, live);
+  }
+
+  /**
+   * Closes the queue. Tasks stay in the file; running ones come back after their lease if they are
+   * not completed by another connection. Calling it again does nothing.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    await this.#core.detach()?.close();
+  }
+}
