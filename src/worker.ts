@@ -2,206 +2,24 @@
  * {@linkcode Worker}: runs handlers for claimed tasks, `concurrency` at a time, as a polling loop
  * ({@linkcode Worker.start}) or one pass at a time ({@linkcode Worker.tick}, for `Deno.cron` and
  * serverless). It heartbeats leases, enforces timeouts, aborts cancelled tasks, applies retry
- * policies and shuts down gracefully.
+ * policies and shuts down gracefully. Every wait is on one clock (the queue's, unless the worker
+ * gets its own), and an idle worker wakes as soon as its queue's notifier says a task is ready.
  *
  * @module
  */
 
-import { retryDelay } from "./backoff.ts";
-import { LeaseLostError, PermanentError, RetryableError } from "./errors.ts";
-import { failureMessage } from "./_failure.ts";
-import type { Logger } from "./logger.ts";
-import type { DequeueOptions, FailOptions } from "./queue.ts";
-import { type RetryPolicy, type Task, TaskStatus } from "./task.ts";
+import type { Clock } from "./clock.ts";
+import type { Task } from "./task.ts";
+import { concerns, WakeableSleep } from "./_wake.ts";
+import { Heartbeats } from "./worker/_heartbeats.ts";
+import { abortRun, executeRun, heartbeatRun, type Run, type RunEnv } from "./worker/_run.ts";
+import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
+import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.ts";
 
-/**
- * What a {@linkcode Worker} needs of a queue: the claim-side verbs. {@linkcode TaskQueue}
- * implements it in process; `HttpQueueClient` implements it over HTTP for remote workers.
- */
-export interface WorkerQueue {
-  /** Where the worker logs. */
-  readonly logger: Logger;
-  /**
-   * Claims up to `limit` due tasks. `control.signal` aborts a claim in flight (the worker is
-   * stopping); `control.wait: false` asks a remote queue not to long-poll (a `tick()`).
-   */
-  dequeueMany(
-    limit: number,
-    options?: DequeueOptions,
-    control?: { signal?: AbortSignal; wait?: boolean },
-  ): Promise<Task[]>;
-  /** Extends a lease. */
-  heartbeat(task: Task): Promise<Task>;
-  /** Records progress. */
-  progress(task: Task, progress: unknown): Promise<Task>;
-  /** Completes a task. */
-  completeTask(task: Task, result?: unknown): Promise<Task>;
-  /** Fails an attempt. */
-  failTask(task: Task, error: string | Error, options?: FailOptions): Promise<Task>;
-  /** Gives a claim back. */
-  release(task: Task): Promise<Task>;
-  /** Of these running tasks, the ones asked to cancel. */
-  cancelRequested(ids: readonly number[]): Promise<number[]>;
-  /** Periodic upkeep: due schedules, retention. */
-  maintain(): Promise<unknown>;
-}
-
-/** What a handler gets besides the payload. */
-export interface TaskContext {
-  /** The task as claimed. */
-  readonly task: Task;
-  /** The worker running it. */
-  readonly workerId: string;
-  /**
-   * Aborts when the task times out, is cancelled, loses its lease or the worker shuts down; its
-   * `reason` is a {@linkcode TaskAbortedError}. Pass it to `fetch` and friends.
-   */
-  readonly signal: AbortSignal;
-  /** Extends the lease now (the worker also does it every third of the lease). */
-  heartbeat(): Promise<void>;
-  /** Records progress (a number or JSON data), visible in `getTask()` and as an event. */
-  progress(value: unknown): Promise<void>;
-}
-
-/**
- * Runs one task type: gets the payload, returns the result (JSON) or throws to fail the attempt.
- * Throw {@linkcode RetryableError} to choose the delay, {@linkcode PermanentError} to skip retries.
- */
-// deno-lint-ignore no-explicit-any
-export type TaskHandler = (payload: any, context: TaskContext) => unknown;
-
-/**
- * The delay before the next attempt: a {@linkcode RetryPolicy}, or a function of the failed
- * attempts so far, the error and the task.
- */
-export type RetryStrategy =
-  | RetryPolicy
-  | ((retryCount: number, error: unknown, task: Task) => number);
-
-/** A handler with per-type settings. */
-export interface HandlerDefinition {
-  /** The handler. */
-  handler: TaskHandler;
-  /** Run time limit for tasks of this type (a task's own `timeoutMs` wins). */
-  timeoutMs?: number;
-  /** Retry delays for tasks of this type (a task's own `retry` policy wins). */
-  retry?: RetryStrategy;
-}
-
-/** Why a handler's signal aborted. */
-export type AbortCause = "timeout" | "cancelled" | "lease_lost" | "shutdown";
-
-/**
- * The `reason` of a handler's aborted `ctx.signal`.
- *
- * @example Usage
- * ```ts
- * import { TaskAbortedError } from "@tasklite/tasklite";
- *
- * const handler = async (_payload: unknown, ctx: { signal: AbortSignal }) => {
- *   ctx.signal.addEventListener("abort", () => {
- *     const reason = ctx.signal.reason as TaskAbortedError;
- *     console.log(reason.cause); // "timeout", "cancelled", "lease_lost" or "shutdown"
- *   });
- * };
- * ```
- */
-export class TaskAbortedError extends Error {
-  /** Why. */
-  override readonly cause: AbortCause;
-  /**
-   * Creates the error.
-   *
-   * @param cause Why the run was aborted.
-   * @param message The message.
-   */
-  constructor(cause: AbortCause, message: string) {
-    super(message);
-    this.name = "TaskAbortedError";
-    this.cause = cause;
-  }
-}
-
-/** How a worker runs. */
-export interface WorkerOptions {
-  /** The handler registry: task type → handler, or handler with per-type settings. */
-  handlers: Readonly<Record<string, TaskHandler | HandlerDefinition>>;
-  /**
-   * How many tasks run at once in this worker.
-   *
-   * @default {1}
-   */
-  concurrency?: number;
-  /**
-   * How often to poll for due tasks when idle, and for cancellations while busy.
-   *
-   * @default {1000}
-   */
-  pollIntervalMs?: number;
-  /**
-   * The lease each claim takes.
-   *
-   * @default {the queue's leaseMs}
-   */
-  leaseMs?: number;
-  /**
-   * How often running tasks' leases are extended.
-   *
-   * @default {a third of the lease}
-   */
-  heartbeatIntervalMs?: number;
-  /**
-   * The name recorded on claimed tasks.
-   *
-   * @default {a random "worker-…" id}
-   */
-  workerId?: string;
-  /**
-   * Which task types to claim. `"*"` claims every type; a claimed task whose type has no handler
-   * then fails for good with `No handler registered for task type "…"`.
-   *
-   * @default {the handlers' task types}
-   */
-  taskTypes?: readonly string[] | "*";
-  /**
-   * Whether each poll also runs {@linkcode TaskQueue.maintain} (due schedules, retention).
-   *
-   * @default {true}
-   */
-  maintenance?: boolean;
-  /**
-   * Called when a task this worker ran ends `failed` with no retries left. A task whose worker
-   * died ends `failed` when its last lease expires, in whichever process claims next: subscribe
-   * to the queue's `dead` event (`queue.on("dead", …)`) to see every dead letter.
-   */
-  onDeadLetter?: (task: Task) => void | Promise<void>;
-  /**
-   * Called with errors of the queue itself (not of handlers, which fail their task), such as a
-   * lost lease or a closed queue.
-   *
-   * @default {the queue's logger, at error level}
-   */
-  onError?: (error: unknown, task: Task | null) => void;
-}
-
-/** Options of {@linkcode Worker.stop}. */
-export interface StopOptions {
-  /**
-   * How long to wait for running tasks before aborting them and giving their leases back.
-   *
-   * @default {Infinity}
-   */
-  timeoutMs?: number;
-}
+export * from "./worker_options.ts";
+export type { RetryStrategy } from "./core/retry.ts";
 
 type State = "idle" | "running" | "stopping";
-
-/** A task this worker is running: its latest copy, its abort switch, and when it settles. */
-interface Run {
-  task: Task;
-  readonly controller: AbortController;
-  done: Promise<void>;
-}
 
 /**
  * Claims due tasks and runs their handlers. Several workers, in one process or many, can share a
@@ -233,20 +51,17 @@ export class Worker {
   /** The name recorded on claimed tasks. */
   readonly id: string;
   readonly #queue: WorkerQueue;
-  readonly #handlers: ReadonlyMap<string, HandlerDefinition>;
-  readonly #concurrency: number;
-  readonly #pollIntervalMs: number;
-  readonly #leaseMs: number | undefined;
-  readonly #heartbeatIntervalMs: number | undefined;
-  readonly #taskTypes: readonly string[] | undefined;
-  readonly #maintenance: boolean;
-  readonly #onDeadLetter: ((task: Task) => void | Promise<void>) | undefined;
-  readonly #onError: (error: unknown, task: Task | null) => void;
+  readonly #settings: WorkerSettings;
+  readonly #clock: Clock;
+  readonly #env: RunEnv;
+  readonly #runs = new Map<number, Run & { done: Promise<void> }>();
+  readonly #heartbeats: Heartbeats;
+  /** The poll sleep: a finished task, a notification, `onIdle()` or `stop()` ends it. */
+  readonly #poll: WakeableSleep;
   #state: State = "idle";
   #loop: Promise<number> | null = null;
-  readonly #runs = new Map<number, Run>();
-  #wake: (() => void) | null = null;
   #claims: AbortController = new AbortController();
+  #unlisten: (() => void) | null = null;
   #polls = 0;
   #idleWaiters: { after: number; resolve: () => void }[] = [];
 
@@ -257,56 +72,25 @@ export class Worker {
    * @param options Handlers and tuning.
    */
   constructor(queue: WorkerQueue, options: WorkerOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Invalid worker options: must be an object with handlers");
-    }
-    const { handlers, concurrency = 1, pollIntervalMs = 1000, leaseMs, taskTypes } = options;
-    const { heartbeatIntervalMs } = options;
-    if (typeof handlers !== "object" || handlers === null) {
-      throw new TypeError("Invalid worker options: handlers must be an object of functions");
-    }
-    const definitions = new Map<string, HandlerDefinition>();
-    for (const [type, entry] of Object.entries(handlers)) {
-      const definition = typeof entry === "function" ? { handler: entry } : entry;
-      if (typeof definition?.handler !== "function") {
-        throw new TypeError(
-          `Invalid worker options: handlers.${type} must be a function or { handler, timeoutMs?, retry? }`,
-        );
-      }
-      checkPositive(`handlers.${type}.timeoutMs`, definition.timeoutMs);
-      definitions.set(type, definition);
-    }
-    for (
-      const [name, value] of Object.entries({
-        concurrency,
-        pollIntervalMs,
-        leaseMs,
-        heartbeatIntervalMs,
-      })
-    ) {
-      checkPositive(name, value);
-    }
-    const types = taskTypes === "*" ? undefined : taskTypes ?? [...definitions.keys()];
-    if (types?.length === 0) {
-      throw new TypeError("Invalid worker options: no handlers and no taskTypes to claim");
-    }
-    this.id = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
+    const settings = workerSettings(queue, options);
+    this.id = settings.id;
     this.#queue = queue;
-    this.#handlers = definitions;
-    this.#concurrency = concurrency;
-    this.#pollIntervalMs = pollIntervalMs;
-    this.#leaseMs = leaseMs;
-    this.#heartbeatIntervalMs = heartbeatIntervalMs;
-    this.#taskTypes = types;
-    this.#maintenance = options.maintenance ?? true;
-    this.#onDeadLetter = options.onDeadLetter;
-    this.#onError = options.onError ??
-      ((error, task) =>
-        queue.logger.error("Worker error", {
-          workerId: this.id,
-          taskId: task?.id,
-          error: String(error),
-        }));
+    this.#settings = settings;
+    this.#clock = settings.clock;
+    this.#env = {
+      queue,
+      clock: settings.clock,
+      workerId: settings.id,
+      handlers: settings.handlers,
+      onDeadLetter: settings.onDeadLetter,
+      onError: settings.onError,
+    };
+    this.#heartbeats = new Heartbeats(
+      settings.clock,
+      this.#runs,
+      (run) => heartbeatRun(run, this.#env),
+    );
+    this.#poll = new WakeableSleep(settings.clock);
   }
 
   /** How many tasks are running now. */
@@ -315,14 +99,21 @@ export class Worker {
   }
 
   /**
-   * Starts polling: claims due tasks into free slots, and waits `pollIntervalMs` when none is due.
-   * Calling it while started does nothing.
+   * Starts polling: claims due tasks into free slots, and waits `pollIntervalMs` when none is due
+   * (or until the queue's notifier announces a task of its types). Calling it while started does
+   * nothing.
    */
   start(): void {
     if (this.#state === "running") return;
     if (this.#state === "stopping") throw new Error("Cannot start the worker: it is stopping");
     this.#state = "running";
     this.#claims = new AbortController();
+    this.#unlisten = this.#queue.notifier?.listen((types) => {
+      // Only a free slot can take a task: a full worker is woken by the next one that finishes.
+      if (this.#runs.size < this.#settings.concurrency && concerns(types, this.#settings.wanted)) {
+        this.#poll.wake();
+      }
+    }) ?? null;
     this.#queue.logger.info("Worker started", { workerId: this.id });
     this.#loop = this.#run(false);
   }
@@ -339,19 +130,21 @@ export class Worker {
     const { timeoutMs = Infinity } = options;
     if (!(timeoutMs >= 0)) throw new RangeError("Invalid stop options: timeoutMs must be >= 0");
     if (this.#state === "running") this.#state = "stopping";
+    this.#unlisten?.();
+    this.#unlisten = null;
     this.#claims.abort(); // a claim in flight (a remote long poll) ends now
-    this.#wake?.();
+    this.#poll.wake();
     await this.#loop;
     if (this.#runs.size > 0 && Number.isFinite(timeoutMs)) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([this.#settled(), late]);
-      clearTimeout(timer);
+      const grace = new AbortController();
+      await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
+      grace.abort();
       for (const run of this.#runs.values()) {
-        run.controller.abort(new TaskAbortedError("shutdown", "The worker is shutting down"));
+        abortRun(run, "shutdown", "The worker is shutting down");
       }
     }
     await this.#settled();
+    this.#heartbeats.halt();
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
     }
@@ -396,30 +189,32 @@ export class Worker {
     if (this.#state !== "running") return this.#settled().then(() => {});
     return new Promise((resolve) => {
       this.#idleWaiters.push({ after: this.#polls, resolve });
-      this.#wake?.();
+      this.#poll.wake();
     });
   }
 
   /** The claim loop; in `once` mode it returns when nothing is due and nothing runs. */
   async #run(once: boolean): Promise<number> {
+    const { concurrency, pollIntervalMs, maintenance, taskTypes, leaseMs } = this.#settings;
+    const claim = {
+      ...(taskTypes ? { taskTypes } : {}),
+      ...(leaseMs ? { leaseMs } : {}),
+      workerId: this.id,
+    };
     let ran = 0;
     let maintainedAt = -Infinity;
     while (this.#state === "running") {
       const poll = ++this.#polls;
-      if (this.#maintenance && performance.now() - maintainedAt >= this.#pollIntervalMs) {
-        maintainedAt = performance.now();
+      if (maintenance && this.#clock.now() - maintainedAt >= pollIntervalMs) {
+        maintainedAt = this.#clock.now();
         await this.#guard(() => this.#queue.maintain());
       }
       if (this.#runs.size > 0) await this.#guard(() => this.#checkCancellations());
-      const free = this.#concurrency - this.#runs.size;
+      const free = concurrency - this.#runs.size;
       let claimed: Task[] = [];
       if (free > 0) {
         const tasks = await this.#guard(() =>
-          this.#queue.dequeueMany(free, {
-            ...(this.#taskTypes ? { taskTypes: this.#taskTypes } : {}),
-            ...(this.#leaseMs ? { leaseMs: this.#leaseMs } : {}),
-            workerId: this.id,
-          }, { signal: this.#claims.signal, wait: !once })
+          this.#queue.dequeueMany(free, claim, { signal: this.#claims.signal, wait: !once })
         );
         if (tasks === undefined && once) break;
         claimed = tasks ?? [];
@@ -433,13 +228,17 @@ export class Worker {
       ran += claimed.length;
       if (claimed.length === 0 && this.#runs.size === 0) {
         this.#setIdle(poll);
+        this.#heartbeats.halt();
         if (once) break;
       }
-      if (claimed.length === 0 || this.#runs.size >= this.#concurrency) {
-        await this.#sleep(this.#pollIntervalMs);
+      if (claimed.length === 0 || this.#runs.size >= concurrency) {
+        await this.#poll.sleep(pollIntervalMs);
       }
     }
-    if (once) await this.#settled();
+    if (once) {
+      await this.#settled();
+      this.#heartbeats.halt();
+    }
     return ran;
   }
 
@@ -449,7 +248,7 @@ export class Worker {
       return await fn();
     } catch (error) {
       // A claim aborted by stop() is not an error.
-      if (!this.#claims.signal.aborted) this.#onError(error, null);
+      if (!this.#claims.signal.aborted) this.#settings.onError(error, null);
       return undefined;
     }
   }
@@ -457,9 +256,8 @@ export class Worker {
   async #checkCancellations(): Promise<void> {
     const ids = await this.#queue.cancelRequested([...this.#runs.keys()]);
     for (const id of ids) {
-      this.#runs.get(id)?.controller.abort(
-        new TaskAbortedError("cancelled", "The task was cancelled"),
-      );
+      const run = this.#runs.get(id);
+      if (run) abortRun(run, "cancelled", "The task was cancelled");
     }
   }
 
@@ -469,152 +267,20 @@ export class Worker {
   }
 
   #launch(task: Task): void {
-    const run: Run = { task, controller: new AbortController(), done: Promise.resolve() };
-    this.#runs.set(task.id, run);
-    run.done = this.#execute(run).finally(() => {
-      this.#runs.delete(task.id);
-      this.#wake?.();
-    });
-  }
-
-  async #execute(run: Run): Promise<void> {
-    const { task, controller } = run;
-    const definition = this.#handlers.get(task.taskType);
-    if (!definition) {
-      await this.#finish(task, () =>
-        this.#queue.failTask(
-          task,
-          `No handler registered for task type "${task.taskType}"`,
-          { retry: false },
-        ));
-      return;
-    }
-    const abort = (cause: AbortCause, message: string) => {
-      if (!controller.signal.aborted) controller.abort(new TaskAbortedError(cause, message));
-    };
-
-    const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
-    const timeout = timeoutMs === undefined ? undefined : setTimeout(
-      () => abort("timeout", `Task timed out after ${timeoutMs} ms`),
-      timeoutMs,
-    );
-    const heartbeat = async () => {
-      try {
-        run.task = await this.#queue.heartbeat(run.task);
-        if (run.task.cancelRequestedAt !== null) abort("cancelled", "The task was cancelled");
-      } catch (error) {
-        if (error instanceof LeaseLostError) abort("lease_lost", error.message);
-        else this.#onError(error, task);
-      }
-    };
-    const every = this.#heartbeatIntervalMs ??
-      Math.max(1, Math.floor((task.leaseMs ?? 30_000) / 3));
-    const heartbeats = setInterval(() => void heartbeat(), every);
-
-    const context: TaskContext = {
+    const { heartbeatIntervalMs } = this.#settings;
+    const run = {
       task,
-      workerId: this.id,
-      signal: controller.signal,
-      heartbeat,
-      progress: async (value) => {
-        run.task = await this.#queue.progress(run.task, value);
-      },
+      controller: new AbortController(),
+      every: heartbeatIntervalMs ?? Math.max(1, Math.floor((task.leaseMs ?? 30_000) / 3)),
+      sinceBeat: 0,
+      over: false,
+      done: Promise.resolve(),
     };
-    const aborted = new Promise<{ aborted: TaskAbortedError }>((resolve) => {
-      controller.signal.addEventListener(
-        "abort",
-        () => resolve({ aborted: controller.signal.reason }),
-        { once: true },
-      );
-    });
-    const settled = Promise.resolve()
-      .then(() => definition.handler(task.payload, context))
-      .then((value) => ({ value }), (error: unknown) => ({ error }));
-    const outcome = await Promise.race([settled, aborted]);
-    clearTimeout(timeout);
-    clearInterval(heartbeats);
-
-    if ("aborted" in outcome) {
-      const reason = outcome.aborted;
-      this.#queue.logger.warn("Task aborted", { taskId: task.id, cause: reason.cause });
-      if (reason.cause === "lease_lost") {
-        return this.#onError(new LeaseLostError("run", task.id, "lease lost while running"), task);
-      }
-      if (reason.cause === "shutdown") {
-        await this.#finish(task, () => this.#queue.release(task));
-        return;
-      }
-      await this.#finish(
-        task,
-        () =>
-          this.#queue.failTask(task, reason.message, this.#retryOptions(definition, reason, task)),
-      );
-      return;
-    }
-    if ("error" in outcome) {
-      await this.#finish(task, () =>
-        this.#queue.failTask(
-          task,
-          failureMessage(outcome.error),
-          this.#retryOptions(definition, outcome.error, task),
-        ));
-      return;
-    }
-    await this.#finish(task, async () => {
-      try {
-        return await this.#queue.completeTask(task, outcome.value);
-      } catch (error) {
-        // A result that is not JSON fails the attempt; anything else is the queue's problem.
-        if (!(error instanceof TypeError)) throw error;
-        return await this.#queue.failTask(task, error);
-      }
-    });
-  }
-
-  /** The retry choice for a failed attempt: the error's, the task's, the type's, the queue's. */
-  #retryOptions(definition: HandlerDefinition, error: unknown, task: Task): FailOptions {
-    if (error instanceof PermanentError) return { retry: false };
-    if (error instanceof RetryableError && error.delayMs !== undefined) {
-      return { retryDelayMs: error.delayMs };
-    }
-    const strategy = definition.retry;
-    if (task.retryPolicy || strategy === undefined) return {};
-    const retryCount = task.retryCount + 1;
-    const delay = typeof strategy === "function"
-      ? strategy(retryCount, error, task)
-      : retryDelay(strategy, retryCount);
-    return { retryDelayMs: Math.max(0, Math.round(delay)) };
-  }
-
-  /** Records the end of a run; reports queue errors, calls the dead-letter hook. */
-  async #finish(task: Task, transition: () => Promise<Task>): Promise<void> {
-    let after: Task;
-    try {
-      after = await transition();
-    } catch (error) {
-      this.#onError(error, task);
-      return;
-    }
-    this.#queue.logger.debug("Task finished", { taskId: after.id, status: after.status });
-    if (after.status === TaskStatus.FAILED && this.#onDeadLetter) {
-      try {
-        await this.#onDeadLetter(after);
-      } catch (error) {
-        this.#onError(error, after);
-      }
-    }
-  }
-
-  /** Waits `ms`; a finished task or `stop()` wakes it early. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
+    this.#runs.set(task.id, run);
+    this.#heartbeats.add(run);
+    run.done = executeRun(run, this.#env).finally(() => {
+      this.#runs.delete(task.id);
+      this.#poll.wake();
     });
   }
 
@@ -623,11 +289,5 @@ export class Worker {
     const ready = this.#idleWaiters.filter((waiter) => waiter.after < poll);
     this.#idleWaiters = this.#idleWaiters.filter((waiter) => waiter.after >= poll);
     for (const waiter of ready) waiter.resolve();
-  }
-}
-
-function checkPositive(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-    throw new RangeError(`Invalid worker options: ${name} must be a positive integer`);
   }
 }

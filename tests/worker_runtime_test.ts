@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Task, type TaskAbortedError, TaskQueue, TaskStatus, Worker } from "../mod.ts";
-import { memoryQueue } from "./_helpers.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { type Task, type TaskAbortedError, TaskStatus, Worker } from "../mod.ts";
+import { fakeTimeQueue, memoryQueue } from "./_helpers.ts";
 
 /** Resolves when `signal` aborts, with its reason. */
 const abortedWith = (signal: AbortSignal) =>
@@ -13,7 +11,7 @@ const abortedWith = (signal: AbortSignal) =>
 
 describe("timeouts", () => {
   test("a task type's timeoutMs aborts the signal and fails the attempt", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "slow", taskType: "slow", maxRetries: 0 });
     let reason: TaskAbortedError | undefined;
     const worker = new Worker(queue, {
@@ -26,7 +24,12 @@ describe("timeouts", () => {
         },
       },
     });
-    await worker.tick();
+    const ticking = worker.tick();
+    await clock.tick(19);
+    assert.equal(reason?.cause, undefined, "not aborted before its timeout");
+    assert.equal(worker.running, 1);
+    await clock.tick(1);
+    await ticking;
     const task = (await queue.getTask(id))!;
     assert.equal(task.status, TaskStatus.FAILED);
     assert.equal(task.error, "Task timed out after 20 ms");
@@ -35,14 +38,16 @@ describe("timeouts", () => {
   });
 
   test("a task's own timeoutMs wins, and a handler that ignores the signal is not awaited", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "t", taskType: "t", timeoutMs: 15, maxRetries: 1 });
     const worker = new Worker(queue, {
       handlers: { t: { timeoutMs: 60_000, handler: () => new Promise(() => {}) } },
     });
-    const started = performance.now();
-    await worker.tick();
-    assert.ok(performance.now() - started < 5_000);
+    const ticking = worker.tick();
+    await clock.tick(14);
+    assert.equal(worker.running, 1, "still running before its own timeout");
+    await clock.tick(1);
+    assert.equal(await ticking, 1, "tick() returned without the handler settling");
     const task = (await queue.getTask(id))!;
     assert.equal(task.status, TaskStatus.PENDING, "a timeout is a failed attempt, retried");
     assert.equal(task.retryCount, 1);
@@ -53,23 +58,25 @@ describe("timeouts", () => {
 
 describe("heartbeats and progress", () => {
   test("a running worker extends its leases, so a long task is not taken over", async () => {
-    const queue = await TaskQueue.open(":memory:");
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "long", taskType: "long" });
-    let stolen: Task | null = null;
+    const start = clock.now;
+    const finish = Promise.withResolvers<void>();
     const worker = new Worker(queue, {
-      leaseMs: 60,
-      handlers: {
-        long: async () => {
-          for (let i = 0; i < 6; i++) {
-            await sleep(30);
-            stolen ??= await queue.dequeue({ workerId: "thief" });
-          }
-          return "done";
-        },
-      },
+      leaseMs: 60, // a heartbeat every 20 ms
+      handlers: { long: () => finish.promise.then(() => "done") },
     });
-    await worker.tick();
+    const ticking = worker.tick();
+    let stolen: Task | null = null;
+    for (let i = 0; i < 18; i++) {
+      await clock.tick(10);
+      stolen ??= await queue.dequeue({ workerId: "thief" });
+    }
     assert.equal(stolen, null, "the lease never expired while the worker lived");
+    const running = (await queue.getTask(id))!;
+    assert.ok(running.leaseExpiresAt! > start + 180, "the lease follows the clock");
+    finish.resolve();
+    await ticking;
     const task = (await queue.getTask(id))!;
     assert.equal(task.status, TaskStatus.COMPLETED);
     assert.equal(task.attempts, 1);
@@ -102,7 +109,7 @@ describe("heartbeats and progress", () => {
 
 describe("cancel a running task", () => {
   test("the worker aborts the handler within a poll interval; the task ends CANCELLED", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "encode", taskType: "encode", maxRetries: 5 });
     let reason: TaskAbortedError | undefined;
     const started = Promise.withResolvers<void>();
@@ -121,6 +128,10 @@ describe("cancel a running task", () => {
     const cancelledEvents: number[] = [];
     queue.on("cancelled", ({ task }) => cancelledEvents.push(task.id));
     await queue.cancelTask(id);
+    await clock.tick(9);
+    assert.equal(reason?.cause, undefined, "seen at the next poll, not before");
+    await clock.tick(1);
+    assert.equal(reason?.cause, "cancelled");
     await worker.onIdle();
     await worker.stop();
     assert.equal(reason?.cause, "cancelled");
@@ -144,7 +155,7 @@ describe("cancel a running task", () => {
 
 describe("graceful shutdown", () => {
   test("stop() waits for running tasks to finish", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     const started = Promise.withResolvers<void>();
     const worker = new Worker(queue, {
@@ -152,20 +163,25 @@ describe("graceful shutdown", () => {
       handlers: {
         t: async () => {
           started.resolve();
-          await sleep(30);
+          await clock.sleep(30);
           return "finished";
         },
       },
     });
     worker.start();
     await started.promise;
-    await worker.stop({ timeoutMs: 5_000 });
+    let stopped = false;
+    const stopping = worker.stop({ timeoutMs: 5_000 }).then(() => (stopped = true));
+    await clock.tick(29);
+    assert.equal(stopped, false, "stop() waits for the running task");
+    await clock.tick(1);
+    await stopping;
     assert.equal((await queue.getTask(id))!.result, "finished");
     await queue.close();
   });
 
   test("stop({ timeoutMs }) aborts what is left and gives the leases back at once", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue();
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     const started = Promise.withResolvers<void>();
     let reason: TaskAbortedError | undefined;
@@ -181,7 +197,11 @@ describe("graceful shutdown", () => {
     });
     worker.start();
     await started.promise;
-    await worker.stop({ timeoutMs: 20 });
+    const stopping = worker.stop({ timeoutMs: 20 });
+    await clock.tick(19);
+    assert.equal(reason?.cause, undefined, "the grace period is not over");
+    await clock.tick(1);
+    await stopping;
     assert.equal(reason?.cause, "shutdown");
     const task = (await queue.getTask(id))!;
     assert.equal(task.status, TaskStatus.PENDING);

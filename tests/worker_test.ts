@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { LeaseLostError, type Task, TaskStatus, Worker } from "../mod.ts";
-import { memoryQueue } from "./_helpers.ts";
+import { fakeTimeQueue, memoryQueue, settle } from "./_helpers.ts";
 
 /** A promise the test resolves by hand. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -112,7 +112,7 @@ describe("Worker", () => {
       handlers: {
         t: async () => {
           peak = Math.max(peak, ++running);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await settle(1); // let the other slots start
           running--;
         },
       },
@@ -124,7 +124,7 @@ describe("Worker", () => {
   });
 
   test("start() polls until stop(); stop() lets the running task finish", async () => {
-    const { queue } = await memoryQueue();
+    const { queue } = await fakeTimeQueue();
     const started = gate();
     const release = gate();
     const id = await queue.enqueue({ name: "slow", taskType: "slow" });
@@ -153,25 +153,29 @@ describe("Worker", () => {
   });
 
   test("onIdle() resolves once everything due is done; new work is picked up by polling", async () => {
-    const { queue } = await memoryQueue();
+    const { queue, clock } = await fakeTimeQueue({
+      notifier: { notify() {}, listen: () => () => {} },
+    });
     await queue.enqueueMany([{ name: "a", taskType: "t" }, { name: "b", taskType: "t" }]);
     const done: string[] = [];
     const worker = new Worker(queue, {
-      pollIntervalMs: 5,
+      pollIntervalMs: 50,
       handlers: { t: (_payload, ctx) => void done.push(ctx.task.name) },
     });
     worker.start();
     await worker.onIdle();
     assert.deepEqual(done, ["a", "b"]);
-    await queue.enqueue({ name: "c", taskType: "t" });
-    while (done.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
-    await worker.stop();
+    await queue.enqueue({ name: "c", taskType: "t" }); // a notifier that never wakes it
+    await clock.tick(49);
+    assert.deepEqual(done, ["a", "b"], "not before the next poll");
+    await clock.tick(1);
     assert.deepEqual(done, ["a", "b", "c"]);
+    await worker.stop();
     await queue.close();
   });
 
   test("several workers on one queue run each task exactly once", async () => {
-    const { queue } = await memoryQueue();
+    const { queue } = await fakeTimeQueue();
     await queue.enqueueMany(
       Array.from({ length: 300 }, (_, i) => ({ name: `${i}`, taskType: "t", payload: i })),
     );
@@ -238,6 +242,10 @@ describe("Worker", () => {
     );
     assert.throws(() => new Worker(queue, { handlers: {} }), /no handlers/);
     assert.throws(() => new Worker(queue, null as never), TypeError);
+    assert.throws(
+      () => new Worker(queue, { handlers: { t: () => 1 }, clock: {} as never }),
+      /clock must be a Clock/,
+    );
     const worker = new Worker(queue, { handlers: { t: () => 1 }, pollIntervalMs: 5 });
     worker.start();
     await assert.rejects(worker.tick(), /Cannot tick the worker: it is started/);

@@ -1,10 +1,10 @@
 /**
- * A bounded log of a queue's recent events, for Server-Sent Events with resumable ids, and a
- * wake-up for long-polling claims.
+ * A bounded log of a queue's recent events, for Server-Sent Events with resumable ids.
  *
  * @module
  */
 
+import type { Clock } from "../clock.ts";
 import { QUEUE_EVENTS, type QueueEventName, type QueueEvents } from "../events.ts";
 import type { TaskQueue } from "../queue.ts";
 import type { Task } from "../task.ts";
@@ -37,6 +37,7 @@ export interface LoggedEvent {
 export class EventLog {
   readonly #boot = Date.now().toString(36);
   readonly #capacity: number;
+  readonly #clock: Clock;
   readonly #events: (LoggedEvent & { seq: number })[] = [];
   #seq = 0;
   #waiters = new Set<() => void>();
@@ -44,11 +45,12 @@ export class EventLog {
   /**
    * Starts logging a queue's events.
    *
-   * @param queue The queue.
+   * @param queue The queue (its events, and its clock for waits).
    * @param capacity How many recent events to keep for replay.
    */
   constructor(queue: TaskQueue, capacity = 1000) {
     this.#capacity = capacity;
+    this.#clock = queue.clock;
     for (const event of QUEUE_EVENTS) {
       queue.on(event, (payload) => this.#push(event, JSON.stringify(summarize(payload))));
     }
@@ -85,24 +87,24 @@ export class EventLog {
   }
 
   /**
-   * Resolves on the next event, after `ms`, or when `signal` aborts, whichever comes first.
+   * Resolves on the next event, after `ms` of the queue's clock, or when `signal` aborts,
+   * whichever comes first.
    *
    * @param ms The longest wait.
    * @param signal Stops waiting early.
    * @returns When to look again.
    */
-  next(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#waiters.add(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
+  async next(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return;
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    this.#waiters.add(wake);
+    signal?.addEventListener("abort", wake, { once: true });
+    try {
+      await this.#clock.sleep(ms, woken.signal);
+    } finally {
+      this.#waiters.delete(wake);
+      signal?.removeEventListener("abort", wake);
+    }
   }
 }

@@ -17,6 +17,7 @@ import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } fr
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
+import { concerns, WakeableSleep } from "../_wake.ts";
 import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
 import { EventLog } from "./_event_log.ts";
 import { openApiDocument } from "./_openapi.ts";
@@ -183,10 +184,10 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
   });
 
   /** Due schedules and retention, at most once a second, as remote workers claim. */
-  let maintainedAt = 0;
+  let maintainedAt = -Infinity;
   const upkeep = async () => {
-    if (Date.now() - maintainedAt < 1000) return;
-    maintainedAt = Date.now();
+    if (queue.clock.now() - maintainedAt < 1000) return;
+    maintainedAt = queue.clock.now();
     try {
       await queue.maintain();
     } catch (error) {
@@ -298,17 +299,27 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .post("/worker/claim", write, limit, json(ClaimBody), async (c) => {
       const { limit: count, waitMs, ...claim } = c.req.valid("json");
       await upkeep();
-      const until = Date.now() + waitMs;
+      const until = queue.clock.now() + waitMs;
       const signal = c.req.raw.signal;
-      for (;;) {
-        // A client that went away must not be handed tasks: they would sit leased to no one.
-        if (signal.aborted) return c.json({ tasks: [] }, 200);
-        const tasks = await queue.dequeueMany(count, claim);
-        const left = until - Date.now();
-        if (tasks.length > 0 || left <= 0) return c.json({ tasks }, 200);
-        // An event here (such as an enqueue) or a second passing (tasks that became due, or
-        // were enqueued by another process) is worth another claim.
-        await events.next(Math.min(left, 1000), signal);
+      // A notification (an enqueue, release or redrive of these types in this process) or a
+      // second passing (tasks that became due, or came from another process) is worth a claim.
+      const poll = new WakeableSleep(queue.clock);
+      const unlisten = waitMs > 0
+        ? queue.notifier.listen((types) => {
+          if (concerns(types, claim.taskTypes)) poll.wake();
+        })
+        : undefined;
+      try {
+        for (;;) {
+          // A client that went away must not be handed tasks: they would sit leased to no one.
+          if (signal.aborted) return c.json({ tasks: [] }, 200);
+          const tasks = await queue.dequeueMany(count, claim);
+          const left = until - queue.clock.now();
+          if (tasks.length > 0 || left <= 0) return c.json({ tasks }, 200);
+          await poll.sleep(Math.min(left, 1000), signal);
+        }
+      } finally {
+        unlisten?.();
       }
     })
     .post(

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../clock.ts";
 import { LeaseLostError, TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { failureMessage } from "../_failure.ts";
 import { type Logger, silentLogger } from "../logger.ts";
@@ -38,6 +39,12 @@ export interface HttpQueueOptions {
    * @default {silentLogger}
    */
   logger?: Logger;
+  /**
+   * The clock of the worker's timers (poll interval, heartbeats, timeouts, stop grace).
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
 }
 
 /** An error the server answered with that is not one of the queue's named errors. */
@@ -76,6 +83,8 @@ export class HttpQueueError extends Error {
 export class HttpQueueClient implements WorkerQueue {
   /** Where the worker logs. */
   readonly logger: Logger;
+  /** The clock of the worker's timers. */
+  readonly clock: Clock;
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #waitMs: number;
@@ -103,6 +112,7 @@ export class HttpQueueClient implements WorkerQueue {
     this.#waitMs = waitMs;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
   }
 
   async #post<T>(path: string, body: unknown, taskId?: number, signal?: AbortSignal): Promise<T> {

@@ -1,0 +1,167 @@
+/**
+ * Running one claimed task: its abort switch, its timeout, the handler raced against the abort
+ * (a handler that ignores its signal is never awaited), and the one transition that ends the run:
+ * `completeTask`, `failTask` (with the retry choice of {@linkcode failOptionsFor}) or `release`.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { failOptionsFor } from "../core/retry.ts";
+import { LeaseLostError } from "../errors.ts";
+import { failureMessage } from "../_failure.ts";
+import { type Task, TaskStatus } from "../task.ts";
+import {
+  type AbortCause,
+  type HandlerDefinition,
+  TaskAbortedError,
+  type TaskContext,
+  type WorkerQueue,
+} from "../worker_options.ts";
+
+/** A task a worker is running. */
+export interface Run {
+  /** The latest copy of the task (heartbeats and progress refresh it). */
+  task: Task;
+  /** Aborts the handler's `ctx.signal`. */
+  readonly controller: AbortController;
+  /** How often its lease is extended, in ms. */
+  readonly every: number;
+  /** Heartbeat-loop time since its last heartbeat, in ms (see `Heartbeats`). */
+  sinceBeat: number;
+  /** Set once the handler has settled or been abandoned: late heartbeat answers are ignored. */
+  over: boolean;
+}
+
+/** What running a task needs of its worker. */
+export interface RunEnv {
+  readonly queue: WorkerQueue;
+  readonly clock: Clock;
+  readonly workerId: string;
+  readonly handlers: ReadonlyMap<string, HandlerDefinition>;
+  readonly onDeadLetter: ((task: Task) => void | Promise<void>) | undefined;
+  readonly onError: (error: unknown, task: Task | null) => void;
+}
+
+/**
+ * Aborts a run's signal, once.
+ *
+ * @param run The run.
+ * @param cause Why.
+ * @param message The reason's message.
+ */
+export function abortRun(run: Run, cause: AbortCause, message: string): void {
+  if (!run.controller.signal.aborted) run.controller.abort(new TaskAbortedError(cause, message));
+}
+
+/**
+ * Extends a run's lease; a cancel mark or a lost lease aborts it.
+ *
+ * @param run The run.
+ * @param env The worker.
+ */
+export async function heartbeatRun(run: Run, env: RunEnv): Promise<void> {
+  run.sinceBeat = 0;
+  try {
+    const task = await env.queue.heartbeat(run.task);
+    if (run.over) return;
+    run.task = task;
+    if (task.cancelRequestedAt !== null) abortRun(run, "cancelled", "The task was cancelled");
+  } catch (error) {
+    if (run.over) return;
+    if (error instanceof LeaseLostError) abortRun(run, "lease_lost", error.message);
+    else env.onError(error, run.task);
+  }
+}
+
+/**
+ * Runs a claimed task to its end and records the outcome.
+ *
+ * @param run The run (its task as claimed).
+ * @param env The worker.
+ * @returns When the outcome is recorded (it never rejects: queue errors go to `onError`).
+ */
+export async function executeRun(run: Run, env: RunEnv): Promise<void> {
+  const { task, controller } = run;
+  const { queue } = env;
+  const definition = env.handlers.get(task.taskType);
+  if (!definition) {
+    run.over = true;
+    const message = `No handler registered for task type "${task.taskType}"`;
+    return finish(env, task, () => queue.failTask(task, message, { retry: false }));
+  }
+
+  const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
+  let timer: AbortController | undefined;
+  if (timeoutMs !== undefined) {
+    const { signal } = (timer = new AbortController());
+    void env.clock.sleep(timeoutMs, signal).then(() => {
+      if (!signal.aborted) abortRun(run, "timeout", `Task timed out after ${timeoutMs} ms`);
+    });
+  }
+  const context: TaskContext = {
+    task,
+    workerId: env.workerId,
+    signal: controller.signal,
+    heartbeat: () => heartbeatRun(run, env),
+    progress: async (value) => {
+      run.task = await queue.progress(run.task, value);
+    },
+  };
+  const aborted = new Promise<{ aborted: TaskAbortedError }>((resolve) => {
+    controller.signal.addEventListener(
+      "abort",
+      () => resolve({ aborted: controller.signal.reason }),
+      { once: true },
+    );
+  });
+  const settled = Promise.resolve()
+    .then(() => definition.handler(task.payload, context))
+    .then((value) => ({ value }), (error: unknown) => ({ error }));
+  const outcome = await Promise.race([settled, aborted]);
+  run.over = true;
+  timer?.abort();
+
+  if ("aborted" in outcome) {
+    const reason = outcome.aborted;
+    queue.logger.warn("Task aborted", { taskId: task.id, cause: reason.cause });
+    if (reason.cause === "lease_lost") {
+      return env.onError(new LeaseLostError("run", task.id, "lease lost while running"), task);
+    }
+    if (reason.cause === "shutdown") return finish(env, task, () => queue.release(task));
+    const options = failOptionsFor({ task, error: reason, strategy: definition.retry });
+    return finish(env, task, () => queue.failTask(task, reason.message, options));
+  }
+  if ("error" in outcome) {
+    const options = failOptionsFor({ task, error: outcome.error, strategy: definition.retry });
+    return finish(env, task, () => queue.failTask(task, failureMessage(outcome.error), options));
+  }
+  return finish(env, task, async () => {
+    try {
+      return await queue.completeTask(task, outcome.value);
+    } catch (error) {
+      // A result that is not JSON fails the attempt; anything else is the queue's problem.
+      if (!(error instanceof TypeError)) throw error;
+      return await queue.failTask(task, error);
+    }
+  });
+}
+
+/** Records the end of a run; reports queue errors, calls the dead-letter hook. */
+async function finish(env: RunEnv, task: Task, transition: () => Promise<Task>): Promise<void> {
+  let after: Task;
+  try {
+    after = await transition();
+  } catch (error) {
+    env.onError(error, task);
+    return;
+  }
+  env.queue.logger.debug("Task finished", { taskId: after.id, status: after.status });
+  if (after.status === TaskStatus.FAILED && env.onDeadLetter) {
+    try {
+      await env.onDeadLetter(after);
+    } catch (error) {
+      env.onError(error, after);
+    }
+  }
+}
