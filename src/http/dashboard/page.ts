@@ -3,8 +3,9 @@
  * step, no external assets) that reads the queue's JSON API and keeps itself live from its
  * Server-Sent Events stream.
  *
- * The page's script is real TypeScript (`_client.ts`, `_client_view.ts`), serialized into the page
- * with `Function.prototype.toString`; the core's statuses, events and priorities reach it as JSON.
+ * The page's script is real TypeScript (`_client.ts`, `_client_view.ts`, `_client_tasks.ts`),
+ * serialized into the page with `Function.prototype.toString`; the core's statuses, events and
+ * priorities reach it as JSON.
  *
  * @module
  */
