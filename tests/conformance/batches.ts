@@ -13,6 +13,7 @@ import {
   TaskNotFoundError,
   TaskStateError,
   TaskStatus,
+  ValidationError,
 } from "../../mod.ts";
 import type { Suite } from "./_harness.ts";
 
@@ -110,7 +111,7 @@ export function batches(suite: Suite): void {
         "not a list",
       ]
     ) {
-      await assert.rejects(queue.completeMany(bad as never), TypeError);
+      await assert.rejects(queue.completeMany(bad as never), ValidationError);
     }
     assert.deepEqual([await queue.getTask(a!.id), await queue.getTask(b!.id)], before);
     assert.deepEqual(await queue.completeMany([]), []);

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { TaskQueue } from "../../mod.ts";
+import { type TaskQueue, ValidationError } from "../../mod.ts";
 import type { Suite } from "./_harness.ts";
 
 /** Everything a reader can see of a queue, to compare before and after a refused call. */
@@ -20,10 +20,11 @@ async function snapshot(queue: TaskQueue): Promise<unknown> {
   };
 }
 
-/** Asserts that `call` rejects with a TypeError whose message matches `message`. */
+/** Asserts that `call` rejects with a ValidationError (a TypeError) explained by `message`. */
 async function refuses(call: () => Promise<unknown>, message: RegExp): Promise<void> {
   await assert.rejects(call(), (error: unknown) => {
-    assert.ok(error instanceof TypeError, `${error} is a TypeError`);
+    assert.ok(error instanceof ValidationError, `${error} is a ValidationError`);
+    assert.ok(error instanceof TypeError);
     assert.match(error.message, message);
     return true;
   });
