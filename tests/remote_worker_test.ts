@@ -5,9 +5,18 @@ import { Hono } from "hono";
 import { HttpWorker, TaskQueue, TaskStatus } from "../mod.ts";
 import { createQueueApp } from "../hono.ts";
 import { serve } from "../src/http/serve.ts";
-import { fixture, runScript, tempDir } from "./_helpers.ts";
+import { FakeClock, fixture, runScript, settle, tempDir } from "./_helpers.ts";
 
 const TOKEN = "remote-worker-token";
+
+/** Waits (in real time, 5 s at most) until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe("remote workers over HTTP", () => {
   test("two HttpWorker processes against a real server: every task runs exactly once", async () => {
@@ -110,7 +119,8 @@ describe("remote workers over HTTP", () => {
   });
 
   test("stop() ends an idle long poll at once, and nothing claimed after stop() runs", async () => {
-    const queue = await TaskQueue.open(":memory:");
+    const clock = new FakeClock(); // the server's: its long poll waits only on this clock
+    const queue = await TaskQueue.open(":memory:", { clock: clock.clock });
     const app = new Hono().route("/queue", createQueueApp(queue));
     const server = await serve(app.fetch, { port: 0 });
     try {
@@ -121,16 +131,39 @@ describe("remote workers over HTTP", () => {
         handlers: { job: (_payload, ctx) => void ran.push(ctx.task.name) },
       });
       worker.start();
-      await new Promise((resolve) => setTimeout(resolve, 200)); // now in a 20 s long poll
+      await clock.sleeping(); // the server is in the worker's 20 s long poll
       const started = Date.now();
       await worker.stop({ timeoutMs: 500 });
       assert.ok(Date.now() - started < 3_000, `stop() took ${Date.now() - started} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(() => clock.pending === 0); // the server saw the client go
       await queue.enqueue({ name: "after stop", taskType: "job" });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await settle();
       assert.deepEqual(ran, [], "no task started after stop()");
       const [task] = await queue.getTasksByStatus(TaskStatus.PENDING);
       assert.equal(task?.name, "after stop", "the server did not claim it for the gone client");
+    } finally {
+      await server.close();
+      await queue.close();
+    }
+  });
+
+  test("an idle HttpWorker's long poll is answered as soon as a task is enqueued", async () => {
+    const clock = new FakeClock(); // never moves: only the enqueue can answer the long poll
+    const queue = await TaskQueue.open(":memory:", { clock: clock.clock });
+    const app = new Hono().route("/queue", createQueueApp(queue));
+    const server = await serve(app.fetch, { port: 0 });
+    try {
+      const started = Promise.withResolvers<string>();
+      const worker = new HttpWorker({
+        url: `http://127.0.0.1:${server.port}/queue`,
+        waitMs: 20_000,
+        handlers: { job: (_payload, ctx) => started.resolve(ctx.task.name) },
+      });
+      worker.start();
+      await clock.sleeping();
+      await queue.enqueue({ name: "now", taskType: "job" });
+      assert.equal(await started.promise, "now");
+      await worker.stop({ timeoutMs: 500 });
     } finally {
       await server.close();
       await queue.close();
