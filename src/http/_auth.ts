@@ -6,6 +6,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { ValidationError } from "../errors.ts";
 
 /** The scopes a route can require. */
 export type Scope = "read" | "write";
@@ -33,7 +34,7 @@ export class TokenChecker {
   constructor(options: AuthOptions) {
     const all = [...(options.readTokens ?? []), ...(options.writeTokens ?? [])];
     if (all.length === 0 || all.some((t) => typeof t !== "string" || t.length < 8)) {
-      throw new TypeError(
+      throw new ValidationError(
         "Invalid auth options: give at least one token, each 8 characters or more",
       );
     }
