@@ -37,7 +37,10 @@ export type RetryStrategy =
   | ((retryCount: number, error: unknown, task: Task) => number);
 
 /** What the retry decision reads of the task. */
-export type RetryTask = Pick<Task, "retryCount" | "maxRetries" | "retryPolicy" | "cancelRequestedAt">;
+export type RetryTask = Pick<
+  Task,
+  "retryCount" | "maxRetries" | "retryPolicy" | "cancelRequestedAt"
+>;
 
 /** Everything the retry decision weighs. */
 export interface RetryInput {
