@@ -54,9 +54,11 @@ try {
       for (const task of batch) await queue.completeTask(task, null);
     }
   });
-  await queue.enqueueMany(
-    Array.from({ length: total }, (_, i) => ({ name: `c${i}`, taskType: "b" })),
-  );
+  for (let i = 0; i < total; i += 1000) {
+    await queue.enqueueMany(
+      Array.from({ length: 1000 }, (_, j) => ({ name: `c${i + j}`, taskType: "bench" })),
+    );
+  }
   await phase("dequeueMany(100) + completeMany(100)", total, async () => {
     for (
       let batch = await queue.dequeueMany(100);

@@ -8,7 +8,7 @@
  */
 
 import { type Clock, systemClock } from "../clock.ts";
-import { LeaseLostError, TaskNotFoundError, TaskStateError } from "../errors.ts";
+import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import { failureMessage } from "../_failure.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import type { DequeueOptions, FailOptions } from "../queue.ts";
@@ -98,7 +98,7 @@ export class HttpQueueClient implements WorkerQueue {
   constructor(options: HttpQueueOptions) {
     const url = new URL(String(options.url));
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new TypeError(`Invalid queue URL: ${url} (http or https)`);
+      throw new ValidationError(`Invalid queue URL: ${url} (http or https)`);
     }
     const waitMs = options.waitMs ?? 10_000;
     if (!(Number.isInteger(waitMs) && waitMs >= 0 && waitMs <= 30_000)) {
@@ -130,7 +130,7 @@ export class HttpQueueClient implements WorkerQueue {
       throw new TaskNotFoundError("update", taskId);
     }
     if (code === "conflict") throw new TaskStateError("update", taskId ?? 0, null, message);
-    if (code === "bad_request") throw new TypeError(message);
+    if (code === "bad_request") throw new ValidationError(message);
     throw new HttpQueueError(response.status, code, message);
   }
 

@@ -8,7 +8,7 @@
 
 import type { Clock } from "../clock.ts";
 import { failOptionsFor } from "../core/retry.ts";
-import { LeaseLostError } from "../errors.ts";
+import { LeaseLostError, ValidationError } from "../errors.ts";
 import { failureMessage } from "../_failure.ts";
 import { type Task, TaskStatus } from "../task.ts";
 import {
@@ -141,7 +141,7 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
       return await queue.completeTask(task, outcome.value);
     } catch (error) {
       // A result that is not JSON fails the attempt; anything else is the queue's problem.
-      if (!(error instanceof TypeError)) throw error;
+      if (!(error instanceof ValidationError)) throw error;
       return await queue.failTask(task, error);
     }
   });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ValidationError } from "../errors.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { HandlerDefinition, WorkerOptions, WorkerQueue } from "../worker_options.ts";
 import type { Task } from "../task.ts";
@@ -32,23 +33,23 @@ export interface WorkerSettings {
  * @param queue The queue the worker claims from (its logger, its clock).
  * @param options The options as given.
  * @returns The settings.
- * @throws {TypeError} Options that are not an object, bad handlers, a bad clock.
+ * @throws {ValidationError} Options that are not an object, bad handlers, a bad clock.
  * @throws {RangeError} A count or duration that is not a positive integer.
  */
 export function workerSettings(queue: WorkerQueue, options: WorkerOptions): WorkerSettings {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError("Invalid worker options: must be an object with handlers");
+    throw new ValidationError("Invalid worker options: must be an object with handlers");
   }
   const { handlers, concurrency = 1, pollIntervalMs = 1000, leaseMs, taskTypes } = options;
   const { heartbeatIntervalMs } = options;
   if (typeof handlers !== "object" || handlers === null) {
-    throw new TypeError("Invalid worker options: handlers must be an object of functions");
+    throw new ValidationError("Invalid worker options: handlers must be an object of functions");
   }
   const definitions = new Map<string, HandlerDefinition>();
   for (const [type, entry] of Object.entries(handlers)) {
     const definition = typeof entry === "function" ? { handler: entry } : entry;
     if (typeof definition?.handler !== "function") {
-      throw new TypeError(
+      throw new ValidationError(
         `Invalid worker options: handlers.${type} must be a function or { handler, timeoutMs?, retry? }`,
       );
     }
@@ -67,11 +68,11 @@ export function workerSettings(queue: WorkerQueue, options: WorkerOptions): Work
   }
   const types = taskTypes === "*" ? undefined : taskTypes ?? [...definitions.keys()];
   if (types?.length === 0) {
-    throw new TypeError("Invalid worker options: no handlers and no taskTypes to claim");
+    throw new ValidationError("Invalid worker options: no handlers and no taskTypes to claim");
   }
   const clock = options.clock ?? queue.clock ?? systemClock;
   if (typeof clock?.now !== "function" || typeof clock.sleep !== "function") {
-    throw new TypeError("Invalid worker options: clock must be a Clock ({ now, sleep })");
+    throw new ValidationError("Invalid worker options: clock must be a Clock ({ now, sleep })");
   }
   const id = options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`;
   return {
