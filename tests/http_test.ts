@@ -423,4 +423,16 @@ describe("HTTP API: events", () => {
     assert.doesNotMatch(after, /"first"/, "events before Last-Event-ID are not sent again");
     await queue.close();
   });
+
+  test("an idle stream opens at once with a comment (Bun sends no headers before a byte)", async () => {
+    const { queue, app } = await setup();
+    const controller = new AbortController();
+    const response = await app.request("/queue/events", { signal: controller.signal });
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.equal(first, ": connected\n\n");
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    await queue.close();
+  });
 });

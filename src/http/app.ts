@@ -122,6 +122,9 @@ function toHttpError(error: unknown): { status: ContentfulStatusCode; body: Erro
 /** A task reference fenced by the lease the worker holds. */
 const fenced = (id: number, attempts: number): TaskRef => ({ id, attempts });
 
+/** How often an idle event stream sends a comment: under Bun's 10 s idle timeout. */
+const KEEP_ALIVE_MS = 5_000;
+
 /**
  * Builds the sub-app. Mount it with `app.route("/queue", createQueueApp(queue))`, or serve it as is.
  *
@@ -286,13 +289,16 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
         const closed = new AbortController();
         stream.onAbort(() => closed.abort());
         const signal = AbortSignal.any([c.req.raw.signal, closed.signal]);
+        // A first byte at once: Bun sends no response headers before one, and closes requests
+        // idle for 10 s, so an idle queue's stream would never open there.
+        await stream.write(": connected\n\n");
         while (!stream.aborted && !signal.aborted) {
           for (const event of events.after(lastId)) {
             await stream.writeSSE(event);
             lastId = event.id;
           }
           if (lastId === null) lastId = events.lastId;
-          await events.next(15_000, signal);
+          await events.next(KEEP_ALIVE_MS, signal);
           if (events.lastId === lastId) await stream.write(": keep-alive\n\n");
         }
       }))
