@@ -11,10 +11,17 @@ import type { Clock } from "./clock.ts";
  * A sleep on a clock that {@linkcode WakeableSleep.wake} ends early. A wake-up that comes while
  * nobody sleeps is kept: the next sleep returns at once, so a notification that arrives between a
  * claim and the sleep after it is not lost.
+ *
+ * It is on the hot path (a worker sleeps after every claim that fills its slots), so a sleep costs
+ * one promise: the clock's timer is armed once and outlives the sleeps that a wake-up ends, which
+ * means a sleep may end before its `ms` (at the timer armed by an earlier sleep), never after.
+ * {@linkcode WakeableSleep.close} disarms it.
  */
 export class WakeableSleep {
   readonly #clock: Clock;
-  #sleeping: AbortController | null = null;
+  /** The armed timer: aborting it disarms it. */
+  #timer: AbortController | null = null;
+  #waiter: (() => void) | null = null;
   #pending = false;
 
   /** @param clock The clock to sleep on. */
@@ -24,30 +31,57 @@ export class WakeableSleep {
 
   /** Ends the current sleep, or the next one if nobody sleeps. */
   wake(): void {
-    if (this.#sleeping) this.#sleeping.abort();
+    if (this.#waiter) this.#release();
     else this.#pending = true;
   }
 
   /**
-   * Sleeps `ms` on the clock, until woken, or until `signal` aborts.
+   * Sleeps at most `ms` on the clock, until woken, or until `signal` aborts.
    *
    * @param ms The longest sleep.
    * @param signal Ends the sleep early too.
+   * @returns When the sleep ends (it never rejects).
    */
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.#pending || signal?.aborted) {
       this.#pending = false;
-      return;
+      return Promise.resolve();
     }
-    const sleeping = (this.#sleeping = new AbortController());
-    const abort = () => sleeping.abort();
-    signal?.addEventListener("abort", abort, { once: true });
-    try {
-      await this.#clock.sleep(ms, sleeping.signal);
-    } finally {
-      signal?.removeEventListener("abort", abort);
-      if (this.#sleeping === sleeping) this.#sleeping = null;
+    if (this.#timer === null) {
+      const timer = (this.#timer = new AbortController());
+      void this.#clock.sleep(ms, timer.signal).then(() => {
+        if (this.#timer !== timer) return; // disarmed
+        this.#timer = null;
+        this.#release(); // a timer that fires while nobody sleeps is not kept
+      });
     }
+    return new Promise((resolve) => {
+      if (!signal) {
+        this.#waiter = resolve;
+        return;
+      }
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        if (this.#waiter === done) this.#waiter = null;
+        resolve();
+      };
+      this.#waiter = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Disarms the timer and ends the current sleep: no timer outlives the sleeper. */
+  close(): void {
+    this.#timer?.abort();
+    this.#timer = null;
+    this.#pending = false;
+    if (this.#waiter) this.#release();
+  }
+
+  #release(): void {
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.();
   }
 }
 

@@ -11,8 +11,15 @@
 import type { Clock } from "./clock.ts";
 import type { Task } from "./task.ts";
 import { concerns, WakeableSleep } from "./_wake.ts";
-import { Heartbeats } from "./worker/_heartbeats.ts";
-import { abortRun, executeRun, heartbeatRun, type Run, type RunEnv } from "./worker/_run.ts";
+import {
+  abortRun,
+  executeRun,
+  heartbeatRun,
+  newRun,
+  type Run,
+  type RunEnv,
+} from "./worker/_run.ts";
+import { RunTimers } from "./worker/_timers.ts";
 import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
 import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.ts";
 
@@ -54,8 +61,9 @@ export class Worker {
   readonly #settings: WorkerSettings;
   readonly #clock: Clock;
   readonly #env: RunEnv;
-  readonly #runs = new Map<number, Run & { done: Promise<void> }>();
-  readonly #heartbeats: Heartbeats;
+  readonly #runs = new Map<number, Run>();
+  /** Heartbeats and timeouts of the runs: one timer loop. */
+  readonly #timers: RunTimers;
   /** The poll sleep: a finished task, a notification, `onIdle()` or `stop()` ends it. */
   readonly #poll: WakeableSleep;
   #state: State = "idle";
@@ -79,17 +87,15 @@ export class Worker {
     this.#clock = settings.clock;
     this.#env = {
       queue,
-      clock: settings.clock,
       workerId: settings.id,
       handlers: settings.handlers,
       onDeadLetter: settings.onDeadLetter,
       onError: settings.onError,
     };
-    this.#heartbeats = new Heartbeats(
-      settings.clock,
-      this.#runs,
-      (run) => heartbeatRun(run, this.#env),
-    );
+    this.#timers = new RunTimers(settings.clock, this.#runs, {
+      beat: (run) => heartbeatRun(run, this.#env),
+      timeout: (run) => abortRun(run, "timeout", `Task timed out after ${run.timeoutMs} ms`),
+    });
     this.#poll = new WakeableSleep(settings.clock);
   }
 
@@ -144,7 +150,7 @@ export class Worker {
       }
     }
     await this.#settled();
-    this.#heartbeats.halt();
+    this.#timers.halt();
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
     }
@@ -228,7 +234,7 @@ export class Worker {
       ran += claimed.length;
       if (claimed.length === 0 && this.#runs.size === 0) {
         this.#setIdle(poll);
-        this.#heartbeats.halt();
+        this.#timers.halt();
         if (once) break;
       }
       if (claimed.length === 0 || this.#runs.size >= concurrency) {
@@ -237,8 +243,9 @@ export class Worker {
     }
     if (once) {
       await this.#settled();
-      this.#heartbeats.halt();
+      this.#timers.halt();
     }
+    this.#poll.close();
     return ran;
   }
 
@@ -267,17 +274,10 @@ export class Worker {
   }
 
   #launch(task: Task): void {
-    const { heartbeatIntervalMs } = this.#settings;
-    const run = {
-      task,
-      controller: new AbortController(),
-      every: heartbeatIntervalMs ?? Math.max(1, Math.floor((task.leaseMs ?? 30_000) / 3)),
-      sinceBeat: 0,
-      over: false,
-      done: Promise.resolve(),
-    };
+    const definition = this.#settings.handlers.get(task.taskType);
+    const run = newRun(task, definition, this.#settings.heartbeatIntervalMs);
     this.#runs.set(task.id, run);
-    this.#heartbeats.add(run);
+    this.#timers.add(run);
     run.done = executeRun(run, this.#env).finally(() => {
       this.#runs.delete(task.id);
       this.#poll.wake();

@@ -4,8 +4,8 @@ import { Hono } from "hono";
 import { type Task, TaskQueue, Worker, type WorkerQueue } from "../mod.ts";
 import { createQueueApp } from "../hono.ts";
 import { LocalNotifier, type NotifyListener } from "../src/notifier.ts";
-import { Heartbeats } from "../src/worker/_heartbeats.ts";
-import type { Run } from "../src/worker/_run.ts";
+import { newRun, type Run } from "../src/worker/_run.ts";
+import { RunTimers } from "../src/worker/_timers.ts";
 import { FakeClock, fakeTimeQueue, settle } from "./_helpers.ts";
 
 /** A notifier that counts its listeners. */
@@ -202,33 +202,41 @@ describe("the HTTP long poll", () => {
   });
 });
 
-describe("the heartbeat loop", () => {
-  const run = (id: number, every: number): Run => ({
-    task: { id } as Task,
-    controller: new AbortController(),
-    every,
-    sinceBeat: 0,
-    over: false,
-  });
+describe("the timer loop of a worker's runs", () => {
+  const run = (id: number, every: number, timeoutMs?: number): Run =>
+    newRun({ id, leaseMs: null, timeoutMs: timeoutMs ?? null } as Task, undefined, every);
+
+  function timers(clock: FakeClock) {
+    const runs = new Map<number, Run>();
+    const beats = new Map<number, number[]>();
+    const timeouts: [number, number][] = [];
+    const loop = new RunTimers(clock.clock, runs, {
+      beat: (r) => {
+        r.untilBeat = r.every;
+        beats.get(r.task.id)!.push(clock.now);
+      },
+      timeout: (r) => {
+        r.over = true; // as the worker does once the abort wins the race
+        timeouts.push([r.task.id, clock.now]);
+      },
+    });
+    const add = (r: Run) => {
+      runs.set(r.task.id, r);
+      beats.set(r.task.id, [clock.now]);
+      loop.add(r);
+    };
+    return { runs, beats, timeouts, loop, add };
+  }
 
   test("one loop beats every run within its own interval, and stops with the last run", async () => {
     const clock = new FakeClock();
-    const start = clock.now;
-    const runs = new Map<number, Run>();
-    const beats = new Map<number, number[]>([[1, [start]], [2, [start]], [3, []]]);
-    const loop = new Heartbeats(clock.clock, runs, (r) => {
-      r.sinceBeat = 0;
-      beats.get(r.task.id)!.push(clock.now);
-    });
-    const b = run(2, 35);
-    runs.set(2, b);
-    loop.add(b);
-    assert.deepEqual(clock.timers, [35]);
+    const { runs, beats, loop, add } = timers(clock);
+    add(run(2, 35));
+    assert.deepEqual(clock.timers, [35], "one timer");
     await clock.tick(5);
-    const a = run(1, 10);
-    runs.set(1, a);
-    loop.add(a); // shorter: the loop wakes sooner
-    beats.get(1)![0] = clock.now;
+    add(run(1, 10)); // due sooner: the loop wakes sooner
+    await settle();
+    assert.deepEqual(clock.timers, [10]);
     await clock.tick(200);
     for (const [id, every] of [[1, 10], [2, 35]] as const) {
       const times = [...beats.get(id)!, clock.now];
@@ -240,5 +248,40 @@ describe("the heartbeat loop", () => {
     loop.halt();
     await settle();
     assert.equal(clock.pending, 0, "no timer outlives the runs");
+  });
+
+  test("a timeout fires at its time, never early, however runs come and go", async () => {
+    const clock = new FakeClock();
+    const start = clock.now;
+    const { runs, timeouts, add } = timers(clock);
+    add(run(1, 10_000, 50));
+    await clock.tick(7);
+    add(run(2, 10_000, 20)); // due at 27, before the loop's wake at 50
+    await clock.tick(3);
+    add(run(3, 10_000, 100)); // due at 110
+    add(run(4, 10_000, 30)); // due at 40, but it ends at 35: no timeout for it
+    await clock.tick(25);
+    runs.delete(4);
+    await clock.tick(200);
+    assert.deepEqual(timeouts.map(([id, at]) => [id, at - start]), [[2, 27], [1, 50], [3, 110]]);
+    assert.equal(clock.pending, 0, "the loop ends when nothing is due");
+  });
+
+  test("on a clock whose now() stands still, whole sleeps still count", async () => {
+    const clock = new FakeClock();
+    const frozen = { now: () => 0, sleep: clock.clock.sleep };
+    const runs = new Map<number, Run>();
+    const timeouts: number[] = [];
+    const loop = new RunTimers(frozen, runs, {
+      beat: (r) => void (r.untilBeat = r.every),
+      timeout: (r) => void timeouts.push(r.task.id),
+    });
+    const r = run(1, 1_000_000, 30);
+    runs.set(1, r);
+    loop.add(r);
+    await clock.tick(29);
+    assert.deepEqual(timeouts, []);
+    await clock.tick(1);
+    assert.deepEqual(timeouts, [1]);
   });
 });

@@ -305,27 +305,35 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .post("/worker/claim", write, limit, json(ClaimBody), async (c) => {
       const { limit: count, waitMs, ...claim } = c.req.valid("json");
       await upkeep();
-      const until = queue.clock.now() + waitMs;
       const signal = c.req.raw.signal;
       // A notification (an enqueue, release or redrive of these types in this process) or a
-      // second passing (tasks that became due, or came from another process) is worth a claim.
+      // second passing (tasks that became due, or came from another process) is worth a claim,
+      // until waitMs of the queue's clock have passed.
       const poll = new WakeableSleep(queue.clock);
-      const unlisten = waitMs > 0
-        ? queue.notifier.listen((types) => {
+      const deadline = new AbortController();
+      let expired = waitMs === 0;
+      let unlisten: (() => void) | undefined;
+      if (!expired) {
+        void queue.clock.sleep(waitMs, deadline.signal).then(() => {
+          expired = true;
+          poll.wake();
+        });
+        unlisten = queue.notifier.listen((types) => {
           if (concerns(types, claim.taskTypes)) poll.wake();
-        })
-        : undefined;
+        });
+      }
       try {
         for (;;) {
           // A client that went away must not be handed tasks: they would sit leased to no one.
           if (signal.aborted) return c.json({ tasks: [] }, 200);
           const tasks = await queue.dequeueMany(count, claim);
-          const left = until - queue.clock.now();
-          if (tasks.length > 0 || left <= 0) return c.json({ tasks }, 200);
-          await poll.sleep(Math.min(left, 1000), signal);
+          if (tasks.length > 0 || expired) return c.json({ tasks }, 200);
+          await poll.sleep(1000, signal);
         }
       } finally {
         unlisten?.();
+        deadline.abort();
+        poll.close();
       }
     })
     .post(

@@ -1,12 +1,12 @@
 /**
- * Running one claimed task: its abort switch, its timeout, the handler raced against the abort
- * (a handler that ignores its signal is never awaited), and the one transition that ends the run:
- * `completeTask`, `failTask` (with the retry choice of {@linkcode failOptionsFor}) or `release`.
+ * Running one claimed task: its abort switch, the handler raced against the abort (a handler that
+ * ignores its signal is never awaited), and the one transition that ends the run: `completeTask`,
+ * `failTask` (with the retry choice of {@linkcode failOptionsFor}) or `release`. Its heartbeats
+ * and its timeout are the worker's timer loop's (`_timers.ts`).
  *
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import { failOptionsFor } from "../core/retry.ts";
 import { LeaseLostError, ValidationError } from "../errors.ts";
 import { failureMessage } from "../_failure.ts";
@@ -25,18 +25,57 @@ export interface Run {
   task: Task;
   /** Aborts the handler's `ctx.signal`. */
   readonly controller: AbortController;
+  /** Its run time limit, in ms, if it has one. */
+  readonly timeoutMs: number | undefined;
   /** How often its lease is extended, in ms. */
   readonly every: number;
-  /** Heartbeat-loop time since its last heartbeat, in ms (see `Heartbeats`). */
-  sinceBeat: number;
-  /** Set once the handler has settled or been abandoned: late heartbeat answers are ignored. */
+  /** Time left until its next heartbeat, in ms. */
+  untilBeat: number;
+  /** Time left until its timeout, in ms (`Infinity`: none). */
+  untilTimeout: number;
+  /** The timer loop's sleep it joined during, and `clock.now()` then (see `_timers.ts`). */
+  epoch: number;
+  joinedAt: number;
+  /** Set once the handler has settled or been abandoned: its timers stop, late answers are ignored. */
   over: boolean;
+  /** When the run has ended and its outcome is recorded (the worker sets it). */
+  done: Promise<void>;
+}
+
+const STARTING: Promise<void> = Promise.resolve();
+
+/**
+ * A run of a claimed task, before it starts.
+ *
+ * @param task The task as claimed.
+ * @param definition Its handler, if there is one (for the type's timeout).
+ * @param heartbeatIntervalMs The worker's heartbeat interval, if set.
+ * @returns The run.
+ */
+export function newRun(
+  task: Task,
+  definition: HandlerDefinition | undefined,
+  heartbeatIntervalMs: number | undefined,
+): Run {
+  const timeoutMs = task.timeoutMs ?? definition?.timeoutMs;
+  const every = heartbeatIntervalMs ?? Math.max(1, Math.floor((task.leaseMs ?? 30_000) / 3));
+  return {
+    task,
+    controller: new AbortController(),
+    timeoutMs,
+    every,
+    untilBeat: every,
+    untilTimeout: timeoutMs ?? Infinity,
+    epoch: 0,
+    joinedAt: 0,
+    over: false,
+    done: STARTING,
+  };
 }
 
 /** What running a task needs of its worker. */
 export interface RunEnv {
   readonly queue: WorkerQueue;
-  readonly clock: Clock;
   readonly workerId: string;
   readonly handlers: ReadonlyMap<string, HandlerDefinition>;
   readonly onDeadLetter: ((task: Task) => void | Promise<void>) | undefined;
@@ -61,7 +100,7 @@ export function abortRun(run: Run, cause: AbortCause, message: string): void {
  * @param env The worker.
  */
 export async function heartbeatRun(run: Run, env: RunEnv): Promise<void> {
-  run.sinceBeat = 0;
+  run.untilBeat = run.every;
   try {
     const task = await env.queue.heartbeat(run.task);
     if (run.over) return;
@@ -91,14 +130,6 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
     return finish(env, task, () => queue.failTask(task, message, { retry: false }));
   }
 
-  const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
-  let timer: AbortController | undefined;
-  if (timeoutMs !== undefined) {
-    const { signal } = (timer = new AbortController());
-    void env.clock.sleep(timeoutMs, signal).then(() => {
-      if (!signal.aborted) abortRun(run, "timeout", `Task timed out after ${timeoutMs} ms`);
-    });
-  }
   const context: TaskContext = {
     task,
     workerId: env.workerId,
@@ -120,7 +151,6 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
     .then((value) => ({ value }), (error: unknown) => ({ error }));
   const outcome = await Promise.race([settled, aborted]);
   run.over = true;
-  timer?.abort();
 
   if ("aborted" in outcome) {
     const reason = outcome.aborted;
