@@ -24,7 +24,6 @@ import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
 import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.ts";
 
 export * from "./worker_options.ts";
-export type { RetryStrategy } from "./core/retry.ts";
 
 type State = "idle" | "running" | "stopping";
 
