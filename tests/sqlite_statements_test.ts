@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
 import { type SqliteDriver, TaskQueue } from "../mod.ts";
+import { immediate } from "../src/drivers/_file.ts";
 import { claimWithQuotas, STATEMENTS } from "../src/sqlite/_statements.ts";
 import { FakeClock } from "./_helpers.ts";
 
@@ -28,15 +29,7 @@ function countingDriver(db = new DatabaseSync(":memory:")) {
     },
     transaction(fn) {
       counts.transactions++;
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const result = fn();
-        db.exec("COMMIT");
-        return result;
-      } catch (error) {
-        db.exec("ROLLBACK");
-        throw error;
-      }
+      return immediate(db, fn);
     },
   };
   return { db, driver, counts };

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Logger, type QueueEvents, TaskStatus } from "../../mod.ts";
+import { type Logger, QUEUE_EVENTS, type QueueEvents, TaskStatus } from "../../mod.ts";
 import type { Suite } from "./_harness.ts";
 
 /** Registers the event cases. */
@@ -14,17 +14,7 @@ export function events(suite: Suite): void {
   suite.test("every transition emits its typed event", async (h) => {
     const queue = await h.open();
     const log: string[] = [];
-    const names: (keyof QueueEvents)[] = [
-      "enqueued",
-      "started",
-      "completed",
-      "failed",
-      "dead",
-      "retried",
-      "cancelled",
-      "progress",
-    ];
-    for (const name of names) {
+    for (const name of QUEUE_EVENTS) {
       queue.on(name, (event) => {
         const id = "task" in event ? event.task.id : event.taskId;
         log.push(`${name} #${id}`);
