@@ -107,7 +107,7 @@ describe("the claim plan", () => {
     assert.equal(plan.blocked, true);
   });
 
-  test("paused and limited types are excluded from the free claim; limited ones get their room", () => {
+  test("paused types and limited ones without room are excluded; limited ones get their room", () => {
     const plan = planClaim({
       controls: [
         control("paused", { pausedAt: 1 }),
@@ -122,7 +122,7 @@ describe("the claim plan", () => {
       limit: 10,
     });
     assert.equal(plan.blocked, false);
-    assert.deepEqual(plan.excluded.sort(), ["api", "both", "full", "paused", "pool"]);
+    assert.deepEqual(plan.excluded.sort(), ["full", "paused"]);
     assert.deepEqual(plan.quotas, [
       { taskType: "pool", room: 2 },
       { taskType: "api", room: 1 },
@@ -144,6 +144,7 @@ describe("the claim plan", () => {
       limit: 4,
     });
     assert.deepEqual(plan.quotas, [{ taskType: "b", room: 4 }]);
+    assert.deepEqual(plan.excluded.sort(), ["a", "c"]);
   });
 });
 

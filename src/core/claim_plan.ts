@@ -22,11 +22,14 @@ export interface ClaimPlanInput {
   limit: number;
 }
 
-/** How to claim: nothing at all, or any type but `excluded`, plus at most `room` of each quota. */
+/**
+ * How to claim: nothing at all, or any type but `excluded`, taking at most `room` of each quota
+ * type.
+ */
 export interface ClaimPlan {
   /** The whole queue is paused: claim nothing. */
   blocked: boolean;
-  /** Types not to claim freely: paused ones and every limited one (those go through quotas). */
+  /** Types not to claim: paused ones and limited ones without room. */
   excluded: string[];
   /** Limited types with room left, and how many of each the claim may take. */
   quotas: { taskType: string; room: number }[];
@@ -51,7 +54,7 @@ export function isLimited(control: TypeControl): boolean {
  *   taskTypes: null,
  *   limit: 10,
  * });
- * // { blocked: false, excluded: ["api"], quotas: [{ taskType: "api", room: 1 }], rated: [] }
+ * // { blocked: false, excluded: [], quotas: [{ taskType: "api", room: 1 }], rated: [] }
  * ```
  *
  * @param input The controls, the counts and the request.
@@ -65,11 +68,12 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
   const rated: string[] = [];
   for (const control of controls) {
     if (control.taskType === "*") continue;
-    const paused = control.pausedAt !== null;
-    if (paused || isLimited(control)) excluded.push(control.taskType);
     if (control.rate !== null) rated.push(control.taskType);
-    if (paused || !isLimited(control)) continue;
-    if (taskTypes !== null && !taskTypes.includes(control.taskType)) continue;
+    if (control.pausedAt !== null) {
+      excluded.push(control.taskType);
+      continue;
+    }
+    if (!isLimited(control)) continue;
     let room = limit;
     if (control.concurrency !== null) {
       room = Math.min(room, control.concurrency - (running.get(control.taskType) ?? 0));
@@ -77,7 +81,9 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
     if (control.rate !== null) {
       room = Math.min(room, control.rate.max - (rateUsed.get(control.taskType) ?? 0));
     }
-    if (room > 0) quotas.push({ taskType: control.taskType, room });
+    const wanted = taskTypes === null || taskTypes.includes(control.taskType);
+    if (room > 0 && wanted) quotas.push({ taskType: control.taskType, room });
+    else excluded.push(control.taskType);
   }
   return { blocked, excluded, quotas, rated };
 }

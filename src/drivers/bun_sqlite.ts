@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConnectionOptions, SqliteDriver, SqliteRow } from "./driver.ts";
+import type { AdoptedDriver, ConnectionOptions, SqliteRow } from "./driver.ts";
 import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `bun:sqlite`'s `Database` the adapter uses. */
@@ -30,7 +30,7 @@ export interface BunSqliteDatabase {
 }
 
 /** Wraps an open bun:sqlite `Database` and configures the connection. */
-export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): SqliteDriver {
+export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): AdoptedDriver {
   configure(db, options);
   return {
     name: "bun:sqlite",
@@ -53,7 +53,7 @@ export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): SqliteD
 }
 
 /** Opens a file (or `:memory:`) with `bun:sqlite`. */
-export async function open(path: string, options: ConnectionOptions): Promise<SqliteDriver> {
+export async function open(path: string, options: ConnectionOptions): Promise<AdoptedDriver> {
   const specifier = "bun:sqlite";
   const { Database } = await import(specifier);
   const db = new Database(path, { create: true, strict: false }) as BunSqliteDatabase;

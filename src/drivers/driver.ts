@@ -75,9 +75,17 @@ export interface SqliteDriver {
    * Object. A driver without it gets `BEGIN IMMEDIATE`/`COMMIT` through `exec`.
    */
   transaction?<T>(fn: () => T): T;
+  /**
+   * Sets the connection up when the queue adopts it (the file drivers set WAL, the busy timeout
+   * and `synchronous`). A driver without it is used as it is.
+   */
+  configure?(options: ConnectionOptions): void;
   /** Closes the connection (absent where the platform owns it, as in a Durable Object). */
   close?(): void;
 }
+
+/** A driver as the engine uses it: its `transaction` is always there. */
+export type AdoptedDriver = SqliteDriver & { transaction<T>(fn: () => T): T };
 
 /** The built-in bindings `TaskQueue.open()` can choose from. */
 export type SqliteBinding = "node:sqlite" | "bun:sqlite";

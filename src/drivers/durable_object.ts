@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { SqliteDriver, SqliteRow, SqliteValue } from "./driver.ts";
+import type { AdoptedDriver, SqliteRow, SqliteValue } from "./driver.ts";
 
 /** A cursor over the rows `sql.exec` returned. */
 export interface DurableObjectCursor extends Iterable<Record<string, unknown>> {
@@ -35,7 +35,7 @@ export function isDurableObjectStorage(value: unknown): value is DurableObjectSt
 }
 
 /** Wraps a Durable Object's storage. */
-export function wrap(storage: DurableObjectStorage): SqliteDriver {
+export function wrap(storage: DurableObjectStorage): AdoptedDriver {
   const { sql } = storage;
   const first = (cursor: DurableObjectCursor): SqliteRow | undefined => {
     for (const row of cursor) return row;

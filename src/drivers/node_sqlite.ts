@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ConnectionOptions, SqliteDriver, SqliteRow } from "./driver.ts";
+import type { AdoptedDriver, ConnectionOptions, SqliteRow } from "./driver.ts";
 import { closeFile, configure, immediate } from "./_file.ts";
 
 /** The part of `node:sqlite`'s `DatabaseSync` the adapter uses. */
@@ -27,7 +27,7 @@ export interface NodeSqliteDatabase {
 }
 
 /** Wraps an open `DatabaseSync` and configures the connection. */
-export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): SqliteDriver {
+export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): AdoptedDriver {
   configure(db, options);
   return {
     name: "node:sqlite",
@@ -48,7 +48,7 @@ export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): Sqlite
 }
 
 /** Opens a file (or `:memory:`) with `node:sqlite`. */
-export async function open(path: string, options: ConnectionOptions): Promise<SqliteDriver> {
+export async function open(path: string, options: ConnectionOptions): Promise<AdoptedDriver> {
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(path) as unknown as NodeSqliteDatabase;
   try {

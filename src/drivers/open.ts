@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { ConnectionOptions, SqliteBinding, SqliteDriver } from "./driver.ts";
+import type { AdoptedDriver, ConnectionOptions, SqliteBinding, SqliteDriver } from "./driver.ts";
 import * as bunSqlite from "./bun_sqlite.ts";
 import * as durableObject from "./durable_object.ts";
-import { configure, immediate } from "./_file.ts";
+import { immediate } from "./_file.ts";
 import * as nodeSqlite from "./node_sqlite.ts";
 import { ValidationError } from "../errors.ts";
 
@@ -31,7 +31,7 @@ export function openDriver(
   path: string,
   binding: SqliteBinding | undefined,
   options: ConnectionOptions,
-): Promise<SqliteDriver> {
+): Promise<AdoptedDriver> {
   const onBun = "Bun" in globalThis;
   const chosen = binding ?? (onBun ? "bun:sqlite" : "node:sqlite");
   if (chosen === "bun:sqlite" && !onBun) {
@@ -44,26 +44,23 @@ export function openDriver(
 
 /**
  * Wraps a caller's open database, whichever binding it comes from, and configures it (a Durable
- * Object's storage needs no configuration). A driver without `transaction` gets `BEGIN IMMEDIATE`.
+ * Object's storage needs no configuration; a driver of your own is configured by its `configure`,
+ * if it has one). A driver without `transaction` gets `BEGIN IMMEDIATE`.
  *
  * @param database A `node:sqlite` `DatabaseSync`, a `bun:sqlite` `Database`, a Durable Object's
  * `ctx.storage`, or a driver.
  * @param options The connection's PRAGMAs.
  * @returns The driver.
  */
-export function adoptDriver(database: SqliteDatabase, options: ConnectionOptions): SqliteDriver {
+export function adoptDriver(database: SqliteDatabase, options: ConnectionOptions): AdoptedDriver {
   if (durableObject.isDurableObjectStorage(database)) return durableObject.wrap(database);
   if ("name" in database && typeof database.name === "string") {
     const driver = database as SqliteDriver;
-    if (driver.name !== "durable-object") configure(driver, options);
-    if (driver.transaction) return driver;
-    return {
-      name: driver.name,
-      exec: (sql) => driver.exec(sql),
-      prepare: (sql) => driver.prepare(sql),
-      transaction: (fn) => immediate(driver, fn),
-      ...(driver.close ? { close: () => driver.close!() } : {}),
-    };
+    driver.configure?.(options);
+    if (driver.transaction) return driver as AdoptedDriver;
+    return Object.assign(Object.create(driver), {
+      transaction: <T>(fn: () => T) => immediate(driver, fn),
+    }) as AdoptedDriver;
   }
   if ("query" in database && typeof database.query === "function") {
     return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase, options);

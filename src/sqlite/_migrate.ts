@@ -5,23 +5,18 @@
  * @module
  */
 
-import type { SqliteDriver } from "../drivers/driver.ts";
+import type { AdoptedDriver } from "../drivers/driver.ts";
 import { MIGRATIONS } from "./_migrations.ts";
 
 /**
  * Brings the schema up to the latest migration.
  *
  * @param driver The connection.
- * @param transaction Runs a function as one write transaction on it.
  * @param now Recorded as each migration's `applied_at`.
  * @throws {Error} The schema is newer than this tasklite.
  */
-export function migrate(
-  driver: SqliteDriver,
-  transaction: <T>(fn: () => T) => T,
-  now: number,
-): void {
-  transaction(() => {
+export function migrate(driver: AdoptedDriver, now: number): void {
+  driver.transaction(() => {
     driver.exec(`CREATE TABLE IF NOT EXISTS tasklite_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
     const row = driver.prepare("SELECT max(version) AS version FROM tasklite_migrations").get([]);

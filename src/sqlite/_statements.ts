@@ -109,30 +109,27 @@ function claim(byType: boolean, excluding: boolean): Compiled {
 }
 
 /**
- * The claim with quotas, still one statement: the free types (any but `excluded`) and, for each
- * of `quotas` limited types, at most `room<i>` of type `type<i>`, merged in claim order up to
- * `limit`. Built once per number of quotas and byType flag, then cached by the engine.
+ * The claim with per-type caps, in one statement: the first `limit` due tasks in claim order of any
+ * type but `excluded`, of which at most `rooms[type]` of each capped type (`rooms`, a JSON object).
+ * Capped tasks past their room are left pending; the engine claims again without the types that
+ * filled up, so a claim takes at most one more round per limited type, however many tasks it takes.
  */
-export function claimWithQuotas(quotas: number, byType: boolean): Compiled {
+function claimCapped(byType: boolean): Compiled {
   const only = byType
     ? sql`AND ${tasks.taskType} IN (SELECT value FROM json_each(${p("taskTypes")}))`
     : sql``;
-  const candidates = (where: SQL, limit: SQL) =>
-    sql`SELECT * FROM (SELECT ${tasks.id} AS cid, ${tasks.priority} AS cpri, ${tasks.scheduledAt} AS cat
-      FROM ${tasks} INDEXED BY tasks_dequeue_idx WHERE ${due} ${where} ${claimOrder} LIMIT ${limit})`;
-  const parts = [
-    candidates(
-      sql`${only} AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))`,
-      p("limit"),
-    ),
-  ];
-  for (let i = 0; i < quotas; i++) {
-    parts.push(candidates(sql`AND ${tasks.taskType} = ${p(`type${i}`)}`, p(`room${i}`)));
-  }
   return compile(
     db.update(tasks).set(claimSet).where(sql`${tasks.id} IN (
-      SELECT cid FROM (${sql.join(parts, sql` UNION ALL `)})
-      ORDER BY cpri DESC, cat, cid LIMIT ${p("limit")})`).returning(),
+      SELECT cid FROM (
+        SELECT cid, ctype, row_number() OVER (PARTITION BY ctype ORDER BY cpri DESC, cat, cid) AS rn
+        FROM (SELECT ${tasks.id} AS cid, ${tasks.taskType} AS ctype, ${tasks.priority} AS cpri,
+            ${tasks.scheduledAt} AS cat
+          FROM ${tasks} INDEXED BY tasks_dequeue_idx
+          WHERE ${due} ${only}
+            AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))
+          ${claimOrder} LIMIT ${p("limit")})
+      ) LEFT JOIN json_each(${p("rooms")}) AS room ON room.key = ctype
+      WHERE room.value IS NULL OR rn <= room.value)`).returning(),
   );
 }
 
@@ -223,6 +220,8 @@ export const STATEMENTS = {
   claimTypes: claim(true, false),
   claimExcept: claim(false, true),
   claimTypesExcept: claim(true, true),
+  claimCapped: claimCapped(false),
+  claimTypesCapped: claimCapped(true),
 
   /** Running tasks per type, for concurrency limits and metrics. */
   runningByType: compile(

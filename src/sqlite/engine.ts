@@ -21,17 +21,16 @@ import type {
   Outcome,
   Schedule,
   Transition,
-  TransitionKind,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";
-import type { SqliteDriver, SqliteRow, SqliteStatement, SqliteValue } from "../drivers/driver.ts";
-import { immediate } from "../drivers/_file.ts";
-import { type ClaimPlan, isLimited, planClaim } from "../core/claim_plan.ts";
+import type { SqliteRow, SqliteStatement, SqliteValue } from "../drivers/driver.ts";
+import type { AdoptedDriver } from "../drivers/driver.ts";
+import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
 import { toControl, toSchedule, toTask } from "./_rows.ts";
-import { claimWithQuotas, type Compiled, STATEMENTS } from "./_statements.ts";
+import { type Compiled, STATEMENTS } from "./_statements.ts";
 
 /** How the engine holds its connection. */
 export interface SqliteEngineOptions {
@@ -44,37 +43,23 @@ export interface SqliteEngineOptions {
 type Key = keyof typeof STATEMENTS;
 type Args = Record<string, SqliteValue>;
 
-/** Transitions that are one statement, so that alone they need no explicit transaction. */
-const SINGLE_STATEMENT: ReadonlySet<TransitionKind> = new Set([
-  "heartbeat",
-  "progress",
-  "complete",
-  "fail",
-  "release",
-  "cancel",
-  "retry",
-]);
-
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 
 /** The {@linkcode Engine} over one SQLite connection. */
 export class SqliteEngine implements Engine {
   /** `sqlite (<binding>)`. */
   readonly name: string;
-  readonly #driver: SqliteDriver;
+  readonly #driver: AdoptedDriver;
   readonly #ownsDriver: boolean;
   readonly #transaction: <T>(fn: () => T) => T;
   readonly #statements: { [K in Key]: SqliteStatement };
-  readonly #quotaClaims = new Map<string, { compiled: Compiled; statement: SqliteStatement }>();
 
-  private constructor(driver: SqliteDriver, options: SqliteEngineOptions) {
+  private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
     this.#ownsDriver = options.ownsDriver;
-    this.#transaction = driver.transaction
-      ? (fn) => driver.transaction!(fn)
-      : (fn) => immediate(driver, fn);
-    migrate(driver, this.#transaction, options.now);
+    this.#transaction = (fn) => driver.transaction(fn);
+    migrate(driver, options.now);
     const entries = Object.entries(STATEMENTS) as [Key, Compiled][];
     this.#statements = Object.fromEntries(
       entries.map(([key, compiled]) => [key, driver.prepare(compiled.sql)]),
@@ -88,7 +73,7 @@ export class SqliteEngine implements Engine {
    * @param options Whether the engine owns it, and the migration time.
    * @returns The engine.
    */
-  static create(driver: SqliteDriver, options: SqliteEngineOptions): SqliteEngine {
+  static create(driver: AdoptedDriver, options: SqliteEngineOptions): SqliteEngine {
     return new SqliteEngine(driver, options);
   }
 
@@ -156,10 +141,9 @@ export class SqliteEngine implements Engine {
     return this.#all(key, args).map(toTask);
   }
 
-  /** Reads the counts the plan needs, plans (in the core), claims in one statement, records rates. */
+  /** Reads the counts the plan needs, plans (in the core), claims, records rate-limited claims. */
   #claimPlanned(request: ClaimRequest, controls: TypeControl[]): Task[] {
-    const limited = controls.some(isLimited);
-    const running = limited
+    const running = controls.some((control) => control.concurrency !== null)
       ? new Map(
         this.#all("runningByType").map((row) => [row.task_type as string, Number(row.count)]),
       )
@@ -181,7 +165,7 @@ export class SqliteEngine implements Engine {
     if (plan.blocked) return [];
     const tasks = plan.quotas.length === 0
       ? this.#claim(request, plan.excluded)
-      : this.#claimWithQuotas(request, plan);
+      : this.#claimCapped(request, plan);
     const rated = tasks.filter((task) => plan.rated.includes(task.taskType));
     if (rated.length > 0) {
       this.#exec("rateRecord", {
@@ -192,26 +176,44 @@ export class SqliteEngine implements Engine {
     return tasks;
   }
 
-  #claimWithQuotas(request: ClaimRequest, plan: ClaimPlan): Task[] {
-    const cacheKey = `${plan.quotas.length}:${request.taskTypes ? 1 : 0}`;
-    let cached = this.#quotaClaims.get(cacheKey);
-    if (!cached) {
-      const compiled = claimWithQuotas(plan.quotas.length, request.taskTypes !== null);
-      cached = { compiled, statement: this.#driver.prepare(compiled.sql) };
-      this.#quotaClaims.set(cacheKey, cached);
+  /**
+   * Claims in rounds of one capped statement: a round that fills a type's room may have left
+   * tasks of other types behind it, so the next round excludes the types that filled up. Each
+   * extra round fills at least one more type: at most one round per limited type, plus one.
+   */
+  #claimCapped(request: ClaimRequest, plan: ClaimPlan): Task[] {
+    const rooms = new Map(plan.quotas.map((quota) => [quota.taskType, quota.room]));
+    const excluded = [...plan.excluded];
+    const claimed: Task[] = [];
+    const key = request.taskTypes ? "claimTypesCapped" : "claimCapped";
+    while (claimed.length < request.limit) {
+      const args = claimArgs(request);
+      args.limit = request.limit - claimed.length;
+      args.excluded = JSON.stringify(excluded);
+      args.rooms = JSON.stringify(Object.fromEntries(rooms));
+      const tasks = this.#all(key, args).map(toTask);
+      claimed.push(...tasks);
+      let filled = false;
+      for (const task of tasks) {
+        const room = rooms.get(task.taskType);
+        if (room === undefined) continue;
+        if (room > 1) rooms.set(task.taskType, room - 1);
+        else {
+          rooms.delete(task.taskType);
+          excluded.push(task.taskType);
+          filled = true;
+        }
+      }
+      // No type filled up: nothing was held back, so what is due has been claimed.
+      if (!filled || tasks.length === 0) break;
     }
-    const args = claimArgs(request);
-    args.excluded = JSON.stringify(plan.excluded);
-    plan.quotas.forEach((quota, i) => {
-      args[`type${i}`] = quota.taskType;
-      args[`room${i}`] = quota.room;
-    });
-    return cached.statement.all(cached.compiled.bind(args)).map(toTask);
+    return claimed;
   }
 
   apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
     const run = () => transitions.map((transition) => this.#apply(transition, now));
-    if (transitions.length === 1 && SINGLE_STATEMENT.has(transitions[0]!.kind)) return settle(run);
+    // Every transition is one statement: alone, it needs no explicit transaction.
+    if (transitions.length === 1) return settle(run);
     return this.#tx(run);
   }
 
