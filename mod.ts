@@ -62,6 +62,7 @@ export type {
   TypeLimits,
 } from "./src/engine.ts";
 export type {
+  ConnectionOptions,
   SqliteBinding,
   SqliteDriver,
   SqliteRow,

@@ -1,7 +1,7 @@
 /**
  * Picks the storage engine a queue opens, and loads it only then: importing `mod.ts` loads no
- * engine, no drizzle and no SQLite binding. Each engine is one branch (a `postgres://` URL will be
- * the next).
+ * engine, no drizzle and no SQLite binding. SQLite is the only engine today; the next one (a
+ * `postgres://` URL) is one more branch here.
  *
  * @module
  */

@@ -232,7 +232,7 @@ export const OpenOptionsSchema = v.strictObject({
   ),
   database: v.optional(v.custom<unknown>(
     (x) => typeof x === "object" && x !== null,
-    "must be a node:sqlite DatabaseSync, a bun:sqlite Database or a SqliteDriver",
+    "must be a node:sqlite DatabaseSync, a bun:sqlite Database, a Durable Object's storage or a SqliteDriver",
   )),
   driver: v.optional(
     v.picklist(["node:sqlite", "bun:sqlite"], 'must be "node:sqlite" or "bun:sqlite"'),

@@ -14,7 +14,8 @@ import type { Clock } from "./clock.ts";
  *
  * It is on the hot path (a worker sleeps after every claim that fills its slots), so a sleep costs
  * one promise: the clock's timer is armed once and outlives the sleeps that a wake-up ends, which
- * means a sleep may end before its `ms` (at the timer armed by an earlier sleep), never after.
+ * means a sleep may end before its `ms` (at the timer armed by an earlier sleep), never after, as
+ * long as every sleep asks for the same `ms` (both users do: a poll interval, a re-claim period).
  * {@linkcode WakeableSleep.close} disarms it.
  */
 export class WakeableSleep {

@@ -85,7 +85,13 @@ export class TaskQueue extends QueueOperations {
       ? { ...options, path: pathOrOptions }
       : { ...pathOrOptions, ...options };
     parse(OpenOptionsSchema, all, "open options");
-    return new TaskQueue(await openEngine(all, toClock(all.clock).now()), all);
+    const engine = await openEngine(all, toClock(all.clock).now());
+    try {
+      return new TaskQueue(engine, all);
+    } catch (error) {
+      await engine.close(); // such as a backoff curve exponentialBackoff refuses
+      throw error;
+    }
   }
 
   /**

@@ -81,7 +81,8 @@ runConformance(onFiles(
   (path, options, onCleanup) => {
     const storage = fakeDurableObjectStorage(path);
     onCleanup(() => storage.close());
-    return TaskQueue.open({ ...options, database: durableObjectDriver(storage) });
+    // As a Durable Object passes it: `ctx.storage` itself (the queue wraps it).
+    return TaskQueue.open({ ...options, database: storage });
   },
 ));
 

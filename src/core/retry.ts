@@ -9,6 +9,10 @@
  * backoff; it sends {@linkcode failOptionsFor}'s answer with the failure, and the queue finishes
  * the decision with {@linkcode decideRetry}. Engines receive the outcome as data.
  *
+ * One case is the engine's own: a lease that expired (the worker died, so no one is left to ask)
+ * is recovered under the engine's lock by a fixed rule: `cancelled` if a cancel was asked,
+ * `failed` when retries are spent, else `pending` and due at once.
+ *
  * @module
  */
 

@@ -1,6 +1,6 @@
 /**
  * The timers of a worker's runs, heartbeats and timeouts, as one loop per worker: a run costs no
- * timer, no promise and no abort controller of its own (this is the hot path).
+ * timer of its own (this is the hot path).
  *
  * The loop sleeps on the worker's clock until the soonest heartbeat or timeout among the running
  * tasks, then charges the time slept to every run: a whole sleep counts its full length (so a
