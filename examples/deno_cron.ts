@@ -9,13 +9,14 @@
  * Pass `--once` to run a single tick and exit.
  */
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskQueue, TaskStatus, Worker } from "../mod.ts";
 
 const once = process.argv.includes("--once");
-const path = once ? join(mkdtempSync(join(tmpdir(), "tasklite-cron-")), "tasks.db") : "tasks.db";
+const dir = once ? mkdtempSync(join(tmpdir(), "tasklite-cron-")) : null;
+const path = dir ? join(dir, "tasks.db") : "tasks.db";
 const queue = await TaskQueue.open(path);
 
 // Recurring schedules live in the database: every process sees them, each slot fires once.
@@ -47,6 +48,7 @@ if (once) {
   const done = await queue.getTasksByStatus(TaskStatus.COMPLETED);
   console.log(`completed: ${done.map((task) => task.name).join(", ")}`);
   await queue.close();
+  rmSync(dir!, { recursive: true, force: true });
 } else if ("Deno" in globalThis && typeof Deno.cron === "function") {
   Deno.cron("tasklite tick", "* * * * *", tick);
   console.log("Deno.cron drives the worker every minute");

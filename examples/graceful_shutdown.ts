@@ -9,12 +9,13 @@
  * With `--demo` the process sends itself SIGTERM after a moment.
  */
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shutdownOnSignals, TaskQueue, Worker } from "../mod.ts";
 
-const path = join(mkdtempSync(join(tmpdir(), "tasklite-shutdown-")), "tasks.db");
+const dir = mkdtempSync(join(tmpdir(), "tasklite-shutdown-"));
+const path = join(dir, "tasks.db");
 const queue = await TaskQueue.open(path);
 await queue.enqueueMany([
   { name: "Quick job", taskType: "work", payload: { ms: 100 } },
@@ -45,6 +46,7 @@ shutdownOnSignals(worker, {
     const stats = await queue.getQueueStats();
     console.log(`🛑 stopped: ${stats.completed} completed, ${stats.pending} given back (pending)`);
     await queue.close();
+    rmSync(dir, { recursive: true, force: true });
   },
 });
 console.log("🔧 worker started; send SIGINT or SIGTERM to stop it");

@@ -7,12 +7,13 @@
  *   bun examples/rate_limited_api.ts
  */
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskQueue, Worker } from "../mod.ts";
 
-const path = join(mkdtempSync(join(tmpdir(), "tasklite-limits-")), "tasks.db");
+const dir = mkdtempSync(join(tmpdir(), "tasklite-limits-"));
+const path = join(dir, "tasks.db");
 const queue = await TaskQueue.open(path);
 await queue.setLimits("external_api", { rate: { max: 5, intervalMs: 1000 } });
 await queue.setLimits("video_encode", { concurrency: 2 });
@@ -56,3 +57,4 @@ while (true) {
 await Promise.all(workers.map((worker) => worker.stop()));
 console.log(`${since()}  ✅ all ${(await queue.getQueueStats()).completed} tasks completed`);
 await queue.close();
+rmSync(dir, { recursive: true, force: true });
