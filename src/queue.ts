@@ -211,10 +211,10 @@ export class TaskQueue extends QueueOperations {
    * @returns The claimed tasks, possibly none.
    */
   async dequeueMany(limit: number, options: DequeueOptions = {}): Promise<Task[]> {
-    const engine = coreOf(this).engine("dequeue");
+    const core = coreOf(this);
+    const engine = core.engine("dequeue");
     parse(LimitSchema, limit, "dequeue limit");
     const parsed = parse(DequeueSchema, options, "dequeue options");
-    const core = coreOf(this);
     const now = core.now();
     const { tasks, recovered } = await engine.dequeue({
       now,
@@ -247,9 +247,10 @@ export class TaskQueue extends QueueOperations {
    * @throws {LeaseLostError} The lease was taken over or the task finished.
    */
   async heartbeat(task: TaskRef): Promise<Task> {
-    const engine = coreOf(this).engine("heartbeat");
+    const core = coreOf(this);
+    const engine = core.engine("heartbeat");
     const ref = toRef(task);
-    const [outcome] = await engine.apply([{ kind: "heartbeat", ref }], coreOf(this).now());
+    const [outcome] = await engine.apply([{ kind: "heartbeat", ref }], core.now());
     return expect(outcome, "heartbeat", ref);
   }
 
@@ -274,15 +275,16 @@ export class TaskQueue extends QueueOperations {
    * @throws {LeaseLostError} Given a task object whose lease was taken over.
    */
   async progress(task: TaskRef, progress: unknown): Promise<Task> {
-    const engine = coreOf(this).engine("report progress of");
+    const core = coreOf(this);
+    const engine = core.engine("report progress of");
     const ref = toRef(task);
     const value = parse(ProgressSchema, progress, "progress") as JsonValue;
     const [outcome] = await engine.apply(
       [{ kind: "progress", ref, progress: value }],
-      coreOf(this).now(),
+      core.now(),
     );
     const updated = expect(outcome, "report progress of", ref);
-    coreOf(this).events.emit("progress", { task: updated, progress: value });
+    core.events.emit("progress", { task: updated, progress: value });
     return updated;
   }
 
@@ -309,15 +311,16 @@ export class TaskQueue extends QueueOperations {
    * @throws {TaskNotFoundError} No such task.
    */
   async completeTask(task: TaskRef, result?: unknown): Promise<Task> {
-    const engine = coreOf(this).engine("complete");
+    const core = coreOf(this);
+    const engine = core.engine("complete");
     const ref = toRef(task);
     const value = parse(ResultSchema, result, "task result") as JsonValue;
     const [outcome] = await engine.apply(
       [{ kind: "complete", ref, result: value }],
-      coreOf(this).now(),
+      core.now(),
     );
     const done = expect(outcome, "complete", ref);
-    coreOf(this).events.emit("completed", { task: done });
+    core.events.emit("completed", { task: done });
     return done;
   }
 
@@ -393,12 +396,12 @@ export class TaskQueue extends QueueOperations {
    * @throws {TaskNotFoundError} No such task.
    */
   async failTask(task: TaskRef, error: string | Error, options: FailOptions = {}): Promise<Task> {
-    const engine = coreOf(this).engine("fail");
+    const core = coreOf(this);
+    const engine = core.engine("fail");
     const ref = toRef(task);
     const reason = parse(FailureSchema, error, "task error");
     const parsed = parse(FailOptionsSchema, options, "fail options");
     const message = failureMessage(reason);
-    const core = coreOf(this);
     // The decision needs the run's retry state; a fenced read is stable while the lease holds.
     const current = await engine.get(ref.id);
     if (!current) throw new TaskNotFoundError("fail", ref.id);
@@ -452,12 +455,13 @@ export class TaskQueue extends QueueOperations {
    * @throws {LeaseLostError} Given a task object whose lease was taken over.
    */
   async release(task: TaskRef): Promise<Task> {
-    const engine = coreOf(this).engine("release");
+    const core = coreOf(this);
+    const engine = core.engine("release");
     const ref = toRef(task);
-    const now = coreOf(this).now();
+    const now = core.now();
     const [outcome] = await engine.apply([{ kind: "release", ref }], now);
     const released = expect(outcome, "release", ref);
-    coreOf(this).wake([released], now);
+    core.wake([released], now);
     return released;
   }
 
