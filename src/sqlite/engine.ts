@@ -211,44 +211,40 @@ export class SqliteEngine implements Engine {
   }
 
   apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
-    const run = () => transitions.map((transition) => this.#apply(transition, now));
     // Every transition is one statement: alone, it needs no explicit transaction.
-    if (transitions.length === 1) return settle(run);
-    return this.#tx(run);
+    if (transitions.length === 1) return settle(() => [this.#apply(transitions[0]!, now)]);
+    return this.#tx(() => transitions.map((transition) => this.#apply(transition, now)));
   }
 
   /** One transition: its statement, and on no match, why not. */
   #apply(transition: Transition, now: number): Outcome {
+    if (transition.kind === "cancel" || transition.kind === "retry") {
+      return this.#byId(transition.id, transition.kind, now);
+    }
+    const { id, attempts } = transition.ref;
     switch (transition.kind) {
       case "heartbeat":
-        return this.#fenced(transition.ref, "heartbeat", { now });
-      case "progress":
-        return this.#fenced(transition.ref, "progress", {
-          progress: JSON.stringify(transition.progress),
-          now,
-        });
-      case "complete":
-        return this.#fenced(transition.ref, "complete", {
-          result: JSON.stringify(transition.result),
-          now,
-        });
-      case "fail":
-        return this.#fenced(transition.ref, "fail", {
-          error: transition.error,
-          retryAt: transition.retryAt,
-          now,
-        });
+        return this.#fenced(transition.ref, "heartbeat", { id, attempts, now });
+      case "progress": {
+        const progress = JSON.stringify(transition.progress);
+        return this.#fenced(transition.ref, "progress", { id, attempts, progress, now });
+      }
+      case "complete": {
+        const result = JSON.stringify(transition.result);
+        return this.#fenced(transition.ref, "complete", { id, attempts, result, now });
+      }
+      case "fail": {
+        const { error, retryAt } = transition;
+        return this.#fenced(transition.ref, "fail", { id, attempts, error, retryAt, now });
+      }
       case "release":
-        return this.#fenced(transition.ref, "release", { now });
-      case "cancel":
-        return this.#byId(transition.id, "cancel", now);
-      case "retry":
-        return this.#byId(transition.id, "retry", now);
+        return this.#fenced(transition.ref, "release", { id, attempts, now });
     }
   }
 
+  /** A lease-fenced statement (`args` carry the ref's `id` and `attempts`). */
   #fenced(ref: LeaseRef, key: Key, args: Args): Outcome {
-    const row = this.#get(key, { ...args, id: ref.id, attempts: ref.attempts });
+    const row = this.#get(key, args);
     if (row) return { ok: true, task: toTask(row) };
     return this.#explain(ref, this.#get("get", { id: ref.id }));
   }
