@@ -10,6 +10,7 @@ import { type BackoffOptions, exponentialBackoff } from "./backoff.ts";
 import { type Clock, toClock } from "./clock.ts";
 import type { Engine } from "./engine.ts";
 import { Emitter } from "./_emitter.ts";
+import { GroupCommit } from "./_group_commit.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { LocalNotifier, type Notifier } from "./notifier.ts";
@@ -39,7 +40,8 @@ export class QueueCore {
   readonly notifier: Notifier;
 
   constructor(engine: Engine, options: QueueOptions) {
-    this.#engine = engine;
+    // The queue's writes of one turn share a commit (see `_group_commit.ts`).
+    this.#engine = new GroupCommit(engine);
     this.clock = toClock(options.clock);
     this.leaseMs = options.leaseMs ?? 30_000;
     const backoff: BackoffOptions | ((retryCount: number) => number) | undefined = options.backoff;

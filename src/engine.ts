@@ -191,6 +191,20 @@ export interface LiveCount {
   count: number;
 }
 
+/**
+ * One write of a {@linkcode Engine.batch}: what {@linkcode Engine.enqueue},
+ * {@linkcode Engine.apply} or {@linkcode Engine.dequeue} would do alone.
+ */
+export type BatchOp =
+  | { readonly kind: "enqueue"; readonly tasks: readonly NewTask[]; readonly now: number }
+  | { readonly kind: "apply"; readonly transitions: readonly Transition[]; readonly now: number }
+  | { readonly kind: "dequeue"; readonly request: ClaimRequest };
+
+/** What a {@linkcode BatchOp} returns, by kind. */
+export type BatchResult<O extends BatchOp> = O extends { kind: "enqueue" } ? EnqueueResult[]
+  : O extends { kind: "apply" } ? Outcome[]
+  : ClaimResult;
+
 /** The behaviour every storage engine implements. */
 export interface Engine {
   /** The engine and its binding, for diagnostics: `sqlite (node:sqlite)`, `postgres` … */
@@ -210,6 +224,11 @@ export interface Engine {
    * order; an item that does not apply changes nothing and the others still commit.
    */
   apply(transitions: readonly Transition[], now: number): Promise<Outcome[]>;
+  /**
+   * Runs writes in order in ONE transaction (group commit): one result per op, each what the op
+   * would have returned alone. If it throws, nothing of it was committed.
+   */
+  batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]>;
   /** Of these running tasks, the ones asked to cancel. */
   cancelRequested(ids: readonly number[]): Promise<number[]>;
   /** Ids of failed tasks, of one type or all, oldest first. */

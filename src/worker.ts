@@ -21,6 +21,7 @@ import {
 } from "./worker/_run.ts";
 import { RunTimers } from "./worker/_timers.ts";
 import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
+import type { DequeueOptions } from "./queue_options.ts";
 import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.ts";
 
 export * from "./worker_options.ts";
@@ -70,6 +71,14 @@ export class Worker {
   #claims: AbortController = new AbortController();
   #unlisten: (() => void) | null = null;
   #polls = 0;
+  /** What the worker claims: its task types, lease and name. */
+  readonly #claim: DequeueOptions;
+  /** Slots held by claims in flight. */
+  #reserved = 0;
+  /** Whether a finished run claims for its slot at once (a started worker, not a `tick()`). */
+  #refilling = false;
+  /** Those claims, for `stop()` to wait for. */
+  readonly #refills = new Set<Promise<void>>();
   #idleWaiters: { after: number; resolve: () => void }[] = [];
 
   /**
@@ -90,12 +99,19 @@ export class Worker {
       handlers: settings.handlers,
       onDeadLetter: settings.onDeadLetter,
       onError: settings.onError,
+      freed: () => this.#refill(),
     };
     this.#timers = new RunTimers(settings.clock, this.#runs, {
       beat: (run) => heartbeatRun(run, this.#env),
       timeout: (run) => abortRun(run, "timeout", `Task timed out after ${run.timeoutMs} ms`),
     });
     this.#poll = new WakeableSleep(settings.clock);
+    const { taskTypes, leaseMs } = settings;
+    this.#claim = {
+      ...(taskTypes ? { taskTypes } : {}),
+      ...(leaseMs ? { leaseMs } : {}),
+      workerId: this.id,
+    };
   }
 
   /** How many tasks are running now. */
@@ -112,6 +128,7 @@ export class Worker {
     if (this.#state === "running") return;
     if (this.#state === "stopping") throw new Error("Cannot start the worker: it is stopping");
     this.#state = "running";
+    this.#refilling = true;
     this.#claims = new AbortController();
     this.#unlisten = this.#queue.notifier?.listen((types) => {
       // Only a free slot can take a task: a full worker is woken by the next one that finishes.
@@ -135,11 +152,13 @@ export class Worker {
     const { timeoutMs = Infinity } = options;
     if (!(timeoutMs >= 0)) throw new RangeError("Invalid stop options: timeoutMs must be >= 0");
     if (this.#state === "running") this.#state = "stopping";
+    this.#refilling = false;
     this.#unlisten?.();
     this.#unlisten = null;
     this.#claims.abort(); // a claim in flight (a remote long poll) ends now
     this.#poll.wake();
     await this.#loop;
+    await Promise.all(this.#refills);
     if (this.#runs.size > 0 && Number.isFinite(timeoutMs)) {
       const grace = new AbortController();
       await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
@@ -200,27 +219,29 @@ export class Worker {
 
   /** The claim loop; in `once` mode it returns when nothing is due and nothing runs. */
   async #run(once: boolean): Promise<number> {
-    const { concurrency, pollIntervalMs, maintenance, taskTypes, leaseMs } = this.#settings;
-    const claim = {
-      ...(taskTypes ? { taskTypes } : {}),
-      ...(leaseMs ? { leaseMs } : {}),
-      workerId: this.id,
-    };
+    const { pollIntervalMs, maintenance } = this.#settings;
     let ran = 0;
     let maintainedAt = -Infinity;
+    let checkedAt = -Infinity;
     while (this.#state === "running") {
       const poll = ++this.#polls;
       if (maintenance && this.#clock.now() - maintainedAt >= pollIntervalMs) {
         maintainedAt = this.#clock.now();
         await this.#guard(() => this.#queue.maintain());
       }
-      if (this.#runs.size > 0) await this.#guard(() => this.#checkCancellations());
-      const free = concurrency - this.#runs.size;
+      // Cancel marks, once per poll interval (heartbeats see them too).
+      if (this.#runs.size > 0 && this.#clock.now() - checkedAt >= pollIntervalMs) {
+        checkedAt = this.#clock.now();
+        await this.#guard(() => this.#checkCancellations());
+      }
+      const free = this.#free();
       let claimed: Task[] = [];
       if (free > 0) {
+        this.#reserved += free;
         const tasks = await this.#guard(() =>
-          this.#queue.dequeueMany(free, claim, { signal: this.#claims.signal, wait: !once })
+          this.#queue.dequeueMany(free, this.#claim, { signal: this.#claims.signal, wait: !once })
         );
+        this.#reserved -= free;
         if (tasks === undefined && once) break;
         claimed = tasks ?? [];
         if (this.#state !== "running") {
@@ -236,9 +257,7 @@ export class Worker {
         this.#timers.halt();
         if (once) break;
       }
-      if (claimed.length === 0 || this.#runs.size >= concurrency) {
-        await this.#poll.sleep(pollIntervalMs);
-      }
+      if (claimed.length === 0 || this.#free() <= 0) await this.#poll.sleep(pollIntervalMs);
     }
     if (once) {
       await this.#settled();
@@ -246,6 +265,37 @@ export class Worker {
     }
     this.#poll.close();
     return ran;
+  }
+
+  /** Slots neither running a handler nor held by a claim in flight. */
+  #free(): number {
+    let busy = this.#reserved;
+    for (const run of this.#runs.values()) if (!run.over) busy++;
+    return this.#settings.concurrency - busy;
+  }
+
+  /**
+   * Claims for the slots a finished run has just freed, in the turn its transition was issued, so
+   * that the claim and the transition share one commit (group commit) and the slot does not wait
+   * for the poll loop.
+   */
+  #refill(): void {
+    if (!this.#refilling || this.#state !== "running") return;
+    const free = this.#free();
+    if (free <= 0) return;
+    this.#reserved += free;
+    const control = { signal: this.#claims.signal, wait: false };
+    const refill = this.#guard(() => this.#queue.dequeueMany(free, this.#claim, control))
+      .then(async (tasks = []) => {
+        this.#reserved -= free;
+        if (this.#state !== "running") {
+          await Promise.all(tasks.map((task) => this.#guard(() => this.#queue.release(task))));
+          return;
+        }
+        for (const task of tasks) this.#launch(task);
+      });
+    this.#refills.add(refill);
+    refill.finally(() => this.#refills.delete(refill));
   }
 
   /** Runs a queue call; reports and swallows its error (returns `undefined`). */

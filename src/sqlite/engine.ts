@@ -8,6 +8,8 @@
  */
 
 import type {
+  BatchOp,
+  BatchResult,
   ClaimRequest,
   ClaimResult,
   Engine,
@@ -94,10 +96,29 @@ export class SqliteEngine implements Engine {
   }
 
   enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]> {
-    const insert = () => tasks.map((task) => this.#insert(task, now));
+    const insert = () => this.#enqueue(tasks, now);
     // One keyless task is one statement: atomic without an explicit transaction.
     if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return settle(insert);
     return this.#tx(insert);
+  }
+
+  #enqueue(tasks: readonly NewTask[], now: number): EnqueueResult[] {
+    return tasks.map((task) => this.#insert(task, now));
+  }
+
+  batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
+    return this.#tx(() =>
+      ops.map((op) => {
+        switch (op.kind) {
+          case "enqueue":
+            return this.#enqueue(op.tasks, op.now);
+          case "apply":
+            return op.transitions.map((transition) => this.#apply(transition, op.now));
+          case "dequeue":
+            return this.#dequeue(op.request);
+        }
+      })
+    );
   }
 
   #insert(task: NewTask, now: number): EnqueueResult {
@@ -119,15 +140,17 @@ export class SqliteEngine implements Engine {
   }
 
   dequeue(request: ClaimRequest): Promise<ClaimResult> {
-    return this.#tx(() => {
-      const recovered = this.#all("recover", { now: request.now }).map(toTask);
-      const controls = this.#all("controls").map(toControl);
-      const tasks = controls.length === 0
-        ? this.#claim(request, [])
-        : this.#claimPlanned(request, controls);
-      // RETURNING does not keep the subquery's order.
-      return { tasks: tasks.sort(claimOrder), recovered };
-    });
+    return this.#tx(() => this.#dequeue(request));
+  }
+
+  #dequeue(request: ClaimRequest): ClaimResult {
+    const recovered = this.#all("recover", { now: request.now }).map(toTask);
+    const controls = this.#all("controls").map(toControl);
+    const tasks = controls.length === 0
+      ? this.#claim(request, [])
+      : this.#claimPlanned(request, controls);
+    // RETURNING does not keep the subquery's order.
+    return { tasks: tasks.sort(claimOrder), recovered };
   }
 
   #claim(request: ClaimRequest, excluded: readonly string[]): Task[] {

@@ -80,6 +80,11 @@ export interface RunEnv {
   readonly handlers: ReadonlyMap<string, HandlerDefinition>;
   readonly onDeadLetter: ((task: Task) => void | Promise<void>) | undefined;
   readonly onError: (error: unknown, task: Task | null) => void;
+  /**
+   * Called once a run's handler has settled and the transition that ends it has been issued, in
+   * the same turn: a claim for the freed slot made now shares that transition's commit.
+   */
+  readonly freed: () => void;
 }
 
 /**
@@ -181,7 +186,9 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
 async function finish(env: RunEnv, task: Task, transition: () => Promise<Task>): Promise<void> {
   let after: Task;
   try {
-    after = await transition();
+    const recorded = transition();
+    env.freed();
+    after = await recorded;
   } catch (error) {
     env.onError(error, task);
     return;
