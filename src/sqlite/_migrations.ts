@@ -102,4 +102,87 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_due_idx ON schedules (next_run_at) WHERE paused = 0;
 `,
   },
+  {
+    version: 3,
+    name: "lean tasks: no AUTOINCREMENT, no index on every row's status, finished counts kept",
+    sql: `
+-- Rebuilt without AUTOINCREMENT (its sequence row was one more page written per insert) and with
+-- OR chains instead of IN lists (cheaper to check on every write). Same columns, same rows.
+CREATE TABLE tasks_v3 (
+  id               INTEGER PRIMARY KEY,
+  name             TEXT    NOT NULL,
+  task_type        TEXT    NOT NULL,
+  payload          TEXT    NOT NULL,
+  priority         INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+  status           TEXT    NOT NULL CHECK (status = 'pending' OR status = 'running'
+                   OR status = 'completed' OR status = 'failed' OR status = 'cancelled'),
+  result           TEXT,
+  error            TEXT,
+  retry_count      INTEGER NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+  max_retries      INTEGER NOT NULL CHECK (max_retries >= 0),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  unique_key       TEXT,
+  created_at       INTEGER NOT NULL,
+  scheduled_at     INTEGER NOT NULL,
+  started_at       INTEGER,
+  completed_at     INTEGER,
+  failed_at        INTEGER,
+  worker_id        TEXT,
+  lease_ms         INTEGER,
+  lease_expires_at INTEGER,
+  timeout_ms       INTEGER,
+  retry_policy     TEXT,
+  progress         TEXT,
+  errors           TEXT    NOT NULL DEFAULT '[]',
+  cancel_requested_at INTEGER
+);
+INSERT INTO tasks_v3 (
+  id, name, task_type, payload, priority, status,
+  result, error, retry_count, max_retries, attempts, unique_key,
+  created_at, scheduled_at, started_at, completed_at, failed_at, worker_id,
+  lease_ms, lease_expires_at, timeout_ms, retry_policy, progress, errors,
+  cancel_requested_at)
+SELECT
+  id, name, task_type, payload, priority, status,
+  result, error, retry_count, max_retries, attempts, unique_key,
+  created_at, scheduled_at, started_at, completed_at, failed_at, worker_id,
+  lease_ms, lease_expires_at, timeout_ms, retry_policy, progress, errors,
+  cancel_requested_at
+FROM tasks;
+-- Ids are never reused: an insert takes max(max(id), id_floor) + 1, and pruning raises the floor
+-- to the highest id before it deletes. It starts at the highest id AUTOINCREMENT ever gave.
+CREATE TABLE tasklite_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO tasklite_state (key, value) VALUES ('id_floor', coalesce(
+  (SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), (SELECT max(id) FROM tasks), 0));
+DROP TABLE tasks;
+ALTER TABLE tasks_v3 RENAME TO tasks;
+-- claim order over pending rows only; task_type makes it covering for typed claims and counts.
+CREATE INDEX tasks_dequeue_idx ON tasks (priority DESC, scheduled_at, id, task_type)
+  WHERE status = 'pending';
+-- recovery, and running counts and lists: running rows only, by lease expiry.
+CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 'running';
+-- finished rows by status and finish time: retention, lists of finished tasks.
+CREATE INDEX tasks_finished_idx ON tasks (status, completed_at)
+  WHERE status = 'completed' OR status = 'failed' OR status = 'cancelled';
+-- idempotent enqueue: one live task per key.
+CREATE UNIQUE INDEX tasks_unique_key_idx ON tasks (unique_key)
+  WHERE unique_key IS NOT NULL AND (status = 'pending' OR status = 'running');
+-- Finished counts, kept by triggers, so that stats never count finished rows one by one.
+CREATE TABLE task_counts (status TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO task_counts (status, count)
+  SELECT s.value, (SELECT count(*) FROM tasks WHERE status = s.value)
+  FROM json_each('["completed","failed","cancelled"]') AS s;
+CREATE TRIGGER tasks_counts_update AFTER UPDATE OF status ON tasks
+  WHEN OLD.status <> NEW.status BEGIN
+  UPDATE task_counts SET count = count + (status = NEW.status) - (status = OLD.status)
+    WHERE status = NEW.status OR status = OLD.status;
+END;
+CREATE TRIGGER tasks_counts_insert AFTER INSERT ON tasks WHEN NEW.status <> 'pending' BEGIN
+  UPDATE task_counts SET count = count + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER tasks_counts_delete AFTER DELETE ON tasks BEGIN
+  UPDATE task_counts SET count = count - 1 WHERE status = OLD.status;
+END;
+`,
+  },
 ];

@@ -16,7 +16,7 @@ import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/sqlite-proxy";
 import type { SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
-import { controls, rateEvents, schedules, tasks } from "./schema.ts";
+import { controls, rateEvents, schedules, state, taskCounts, tasks } from "./schema.ts";
 
 /** A statement's SQL text and how to bind its named parameters. */
 export interface Compiled {
@@ -65,8 +65,11 @@ function compile(query: { toSQL(): { sql: string; params: unknown[] } }): Compil
   };
 }
 
-const live = sql`${tasks.status} IN ('pending', 'running')`;
-const finished = sql`${tasks.status} IN ('completed', 'failed', 'cancelled')`;
+// Written as the partial indexes' predicates are (OR chains, same order), so that the planner sees
+// that a query's condition implies an index's.
+const live = sql`(${tasks.status} = 'pending' OR ${tasks.status} = 'running')`;
+const finished = sql`(${tasks.status} = 'completed' OR ${tasks.status} = 'failed'
+  OR ${tasks.status} = 'cancelled')`;
 const fenced = sql`${tasks.id} = ${p("id")} AND (${p("attempts")} IS NULL OR ${tasks.attempts} = ${
   p("attempts")
 })`;
@@ -164,19 +167,52 @@ const scheduleFields = {
   updatedAt: p("now"),
 };
 
-/** Tasks with a status and an extra condition, newest first, paged. */
-function listWhere(condition: SQL): Compiled {
+/** Which rows a list reads, through which index, in which order. */
+const LISTED = {
+  pending: {
+    from: sql`${tasks} INDEXED BY tasks_dequeue_idx`,
+    where: sql`${tasks.status} = 'pending'`,
+    order: sql`${tasks.id} DESC`,
+  },
+  running: {
+    from: sql`${tasks} INDEXED BY tasks_lease_idx`,
+    where: running,
+    order: sql`${tasks.id} DESC`,
+  },
+  finished: {
+    from: sql`${tasks} INDEXED BY tasks_finished_idx`,
+    where: sql`${tasks.status} = ${p("status")} AND ${finished}`,
+    order: sql`${tasks.completedAt} DESC, ${tasks.id} DESC`,
+  },
+};
+
+/**
+ * Tasks of one status (and an extra condition), paged, each list through its own partial index so
+ * that no list reads the rows of another status: live tasks newest first, finished tasks most
+ * recently finished first.
+ */
+function listWhere(rows: keyof typeof LISTED, condition: SQL): Compiled {
+  const { from, where, order } = LISTED[rows];
   return raw(
-    sql`SELECT * FROM ${tasks} WHERE ${tasks.status} = ${p("status")} ${condition}
-      ORDER BY ${tasks.id} DESC LIMIT ${count("limit")} OFFSET ${count("offset")}`,
+    sql`SELECT * FROM ${from} WHERE ${where} ${condition}
+      ORDER BY ${order} LIMIT ${count("limit")} OFFSET ${count("offset")}`,
   );
 }
 
+const searched = sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
+  OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`;
+
 /** The statements, by transition. */
 export const STATEMENTS = {
-  /** Inserts one pending task; returns nothing when its unique key is live already. */
+  /**
+   * Inserts one pending task; returns nothing when its unique key is live already. Its id is one
+   * more than both the highest id in the table and the floor pruning leaves, so that no id is
+   * ever given twice.
+   */
   insert: compile(
     db.insert(tasks).values({
+      id: sql`max(coalesce((SELECT max(${tasks.id}) FROM ${tasks}), 0),
+        coalesce((SELECT ${state.value} FROM ${state} WHERE ${state.key} = 'id_floor'), 0)) + 1`,
       name: p("name"),
       taskType: p("taskType"),
       payload: p("payload"),
@@ -230,18 +266,18 @@ export const STATEMENTS = {
   claimTypesCapped: claimCapped(true),
 
   /** Running tasks per type, for concurrency limits and metrics. */
-  runningByType: compile(
-    db.select({ taskType: tasks.taskType, count: sql<number>`count(*)`.as("count") }).from(tasks)
-      .where(running).groupBy(tasks.taskType),
+  runningByType: raw(
+    sql`SELECT ${tasks.taskType}, count(*) AS count FROM ${tasks} INDEXED BY tasks_lease_idx
+      WHERE ${running} GROUP BY ${tasks.taskType}`,
   ),
 
-  /** Live tasks per type and status, for metrics. */
-  liveByType: compile(
-    db.select({
-      taskType: tasks.taskType,
-      status: tasks.status,
-      count: sql<number>`count(*)`.as("count"),
-    }).from(tasks).where(live).groupBy(tasks.taskType, tasks.status),
+  /** Live tasks per type and status, for metrics (each status from its own index). */
+  liveByType: raw(
+    sql`SELECT ${tasks.taskType}, 'pending' AS status, count(*) AS count
+      FROM ${tasks} INDEXED BY tasks_dequeue_idx WHERE ${tasks.status} = 'pending'
+      GROUP BY ${tasks.taskType}
+      UNION ALL SELECT ${tasks.taskType}, 'running', count(*) FROM ${tasks} INDEXED BY tasks_lease_idx
+      WHERE ${running} GROUP BY ${tasks.taskType}`,
   ),
 
   /** Claims per rate-limited type still inside its window (after `rateForget`). */
@@ -378,43 +414,56 @@ export const STATEMENTS = {
     }).where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} IN ('failed', 'cancelled')
       AND (${tasks.uniqueKey} IS NULL OR NOT EXISTS (
         SELECT 1 FROM ${tasks} AS holder WHERE holder.unique_key = ${tasks.uniqueKey}
-          AND holder.status IN ('pending', 'running')))`)
+          AND holder.unique_key IS NOT NULL
+          AND (holder.status = 'pending' OR holder.status = 'running')))`)
       .returning(),
   ),
 
   /** Failed tasks (of a type, or all) that could be redriven. */
   failedIds: raw(
-    sql`SELECT ${tasks.id} FROM ${tasks} WHERE ${tasks.status} = 'failed'
-      AND (${p("taskType")} IS NULL OR ${tasks.taskType} = ${p("taskType")})
-      ORDER BY ${tasks.id} LIMIT ${count("limit")}`,
+    sql`SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_finished_idx
+      WHERE ${tasks.status} = 'failed' AND ${finished}
+        AND (${p("taskType")} IS NULL OR ${tasks.taskType} = ${p("taskType")})
+      ORDER BY ${tasks.completedAt}, ${tasks.id} LIMIT ${count("limit")}`,
   ),
 
-  /** Deletes finished tasks older than `before`, oldest first, at most `limit`. */
+  /** Raises the id floor to the highest id, before pruning may delete it. */
+  raiseIdFloor: raw(
+    sql`UPDATE ${state} SET value = max(value, coalesce((SELECT max(${tasks.id}) FROM ${tasks}), 0))
+      WHERE ${state.key} = 'id_floor'`,
+  ),
+
+  /** Deletes tasks of one finished status older than `before`, oldest first, at most `limit`. */
   prune: compile(
     db.delete(tasks).where(sql`${tasks.id} IN (
       SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_finished_idx
-      WHERE ${finished} AND ${tasks.status} IN (SELECT value FROM json_each(${p("statuses")}))
-        AND ${tasks.completedAt} <= ${p("before")}
+      WHERE ${tasks.status} = ${p("status")} AND ${finished} AND ${tasks.completedAt} <= ${
+      p("before")
+    }
       ORDER BY ${tasks.completedAt} LIMIT ${count("limit")})`),
   ),
 
   /** One task by id. */
   get: compile(db.select().from(tasks).where(sql`${tasks.id} = ${p("id")}`)),
 
-  /** Counts per status. */
-  stats: compile(
-    db.select({ status: tasks.status, count: sql<number>`count(*)`.as("count") }).from(tasks)
-      .groupBy(tasks.status),
+  /**
+   * Counts per status: live ones from their partial indexes, finished ones from `task_counts`
+   * (no finished row is read).
+   */
+  stats: raw(
+    sql`SELECT 'pending' AS status, count(*) AS count FROM ${tasks} INDEXED BY tasks_dequeue_idx
+        WHERE ${tasks.status} = 'pending'
+      UNION ALL SELECT 'running', count(*) FROM ${tasks} INDEXED BY tasks_lease_idx WHERE ${running}
+      UNION ALL SELECT ${taskCounts.status}, ${taskCounts.count} FROM ${taskCounts}`,
   ),
 
-  /** Tasks with a status whose name or type contains `pattern` (a LIKE pattern), newest first. */
-  search: listWhere(
-    sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
-      OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`,
-  ),
-
-  /** Tasks with a status, newest first. */
-  list: listWhere(sql``),
+  /** Lists, by status (see `listWhere`); `search*` keep names or types LIKE `pattern`. */
+  listPending: listWhere("pending", sql``),
+  listRunning: listWhere("running", sql``),
+  listFinished: listWhere("finished", sql``),
+  searchPending: listWhere("pending", searched),
+  searchRunning: listWhere("running", searched),
+  searchFinished: listWhere("finished", searched),
 
   /** Creates or replaces a schedule. */
   upsertSchedule: compile(

@@ -307,9 +307,15 @@ export class SqliteEngine implements Engine {
   }
 
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number> {
-    return this.#tx(() =>
-      this.#exec("prune", { before, statuses: JSON.stringify(statuses), limit })
-    );
+    return this.#tx(() => {
+      this.#exec("raiseIdFloor");
+      let pruned = 0;
+      for (const status of statuses) {
+        if (pruned >= limit) break;
+        pruned += this.#exec("prune", { status, before, limit: limit - pruned });
+      }
+      return pruned;
+    });
   }
 
   get(id: number): Promise<Task | null> {
@@ -339,9 +345,10 @@ export class SqliteEngine implements Engine {
 
   list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
     return settle(() => {
-      if (search === null) return this.#all("list", { status, limit, offset }).map(toTask);
+      const rows = status === "pending" ? "Pending" : status === "running" ? "Running" : "Finished";
+      if (search === null) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
       const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      return this.#all("search", { status, limit, offset, pattern }).map(toTask);
+      return this.#all(`search${rows}`, { status, limit, offset, pattern }).map(toTask);
     });
   }
 

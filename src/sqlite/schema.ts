@@ -9,7 +9,7 @@ import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** The drizzle definition of the `tasks` table. */
 export const tasks = sqliteTable("tasks", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
+  id: integer("id").primaryKey(),
   name: text("name").notNull(),
   taskType: text("task_type").notNull(),
   payload: text("payload").notNull(),
@@ -68,4 +68,16 @@ export const schedules = sqliteTable("schedules", {
   paused: integer("paused").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+});
+
+/** How many tasks are in each finished status (kept by triggers on `tasks`). */
+export const taskCounts = sqliteTable("task_counts", {
+  status: text("status").primaryKey(),
+  count: integer("count").notNull(),
+});
+
+/** The engine's own settings: `id_floor`, the highest task id ever given before a prune. */
+export const state = sqliteTable("tasklite_state", {
+  key: text("key").primaryKey(),
+  value: integer("value").notNull(),
 });

@@ -46,6 +46,76 @@ export function statsRetention(suite: Suite): void {
     assert.deepEqual(await queue.getTasksByStatus(TaskStatus.FAILED), []);
   });
 
+  suite.test("finished tasks are listed most recently finished first", async (h) => {
+    const queue = await h.open();
+    const [a, b, c] = await queue.enqueueMany(
+      ["a", "b", "c"].map((name) => ({ name, taskType: "t" })),
+    );
+    const tasks = await queue.dequeueMany(3);
+    for (const id of [b, c, a]) {
+      h.clock.advance(10);
+      await queue.completeTask(tasks.find((task) => task.id === id)!);
+    }
+    const listed = await queue.getTasksByStatus(TaskStatus.COMPLETED);
+    assert.deepEqual(listed.map((task) => task.id), [a, c, b]);
+  });
+
+  suite.test("stats stay exact through every transition and prune", async (h) => {
+    const queue = await h.open();
+    const ids = await queue.enqueueMany(
+      Array.from({ length: 8 }, (_, i) => ({ name: `${i}`, taskType: "t", maxRetries: 0 })),
+    );
+    const [t1, t2, t3, t4] = await queue.dequeueMany(4);
+    await queue.completeTask(t1!);
+    await queue.failTask(t2!, "x");
+    await queue.failTask(t3!, "y");
+    await queue.cancelTask(ids[7]!);
+    await queue.retryTask(t3!.id); // failed → pending
+    await queue.cancelTask(t4!.id); // a running task is only marked
+    const counted = async () => {
+      const stats = await queue.getQueueStats();
+      for (const status of Object.values(TaskStatus)) {
+        const listed = await queue.getTasksByStatus(status, 1000);
+        assert.equal(stats[status], listed.length, `${status} counted as listed`);
+      }
+      return stats;
+    };
+    assert.deepEqual(await counted(), {
+      pending: 4,
+      running: 1,
+      completed: 1,
+      failed: 1,
+      cancelled: 1,
+    });
+    h.clock.advance(1000);
+    assert.equal(await queue.prune({ olderThanMs: 0, statuses: ["completed", "cancelled"] }), 2);
+    assert.deepEqual(await counted(), {
+      pending: 4,
+      running: 1,
+      completed: 0,
+      failed: 1,
+      cancelled: 0,
+    });
+  });
+
+  suite.test("ids are never given twice, even after the newest tasks are pruned", async (h) => {
+    const queue = await h.open();
+    const ids = await queue.enqueueMany([1, 2, 3].map((n) => ({ name: `${n}`, taskType: "t" })));
+    for (const id of ids) await queue.cancelTask(id);
+    assert.equal(await queue.prune({ olderThanMs: 0 }), 3);
+    assert.deepEqual(await queue.getQueueStats(), {
+      pending: 0,
+      running: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+    });
+    const next = await queue.enqueue({ name: "after", taskType: "t" });
+    assert.ok(next > ids[2]!, `id ${next} comes after ${ids[2]}`);
+    const [more] = await queue.enqueueMany([{ name: "more", taskType: "t" }]);
+    assert.equal(more, next + 1);
+  });
+
   suite.test("getTasksByStatus searches names and task types, in any case", async (h) => {
     const queue = await h.open();
     const [welcome, resize, report] = await queue.enqueueMany([
