@@ -1,0 +1,296 @@
+/**
+ * The workloads: what each measures, on which subjects, with how many jobs in each mode, what its
+ * ratios are taken against; and {@linkcode runSubject}, which a child process calls to measure one
+ * subject of one workload on a fresh file.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { PeerId } from "./_peers.ts";
+import { PEER_GAPS, type PeerOp, runPeer } from "./_peer_subjects.ts";
+import * as raw from "./_raw.ts";
+import { childCommand } from "./_runtime.ts";
+import type { Measure } from "./_stats.ts";
+import * as tl from "./_tasklite.ts";
+
+/** The poll interval of the cross-process latency worker. */
+export const CROSS_POLL_MS = 50;
+
+/** One thing measured. */
+export interface Subject {
+  /** Its id within the workload. */
+  id: string;
+  /** Its name in the table. */
+  label: string;
+  /** The peer it is, if any (for n/a decisions and the "vs peer" columns). */
+  peer?: PeerId;
+}
+
+/** One workload. */
+export interface Workload {
+  /** Its id (`--only`). */
+  id: string;
+  /** Its name in the table. */
+  title: string;
+  /** Jobs (or samples) per measurement, by mode. */
+  n: { quick: number; full: number };
+  /** What it measures, in order. */
+  subjects: Subject[];
+  /** The subject id the "vs baseline" ratio divides by. */
+  baseline?: string;
+  /** The baseline's short name in the ratio cells. */
+  ref?: string;
+  /** The measure ids a child reports (default: the workload id). */
+  measures?: { id: string; title: string }[];
+  /** Only in full mode (or with `--scale`). */
+  fullOnly?: boolean;
+}
+
+const tasklite: Subject = { id: "tasklite", label: "tasklite" };
+const peer = (id: PeerId, label: string = id): Subject => ({ id, label, peer: id });
+const PEERS = [peer("plainjob"), peer("bunqueue"), peer("liteque"), peer("bullmq", "BullMQ")];
+
+/** Every workload, in table order. */
+export const WORKLOADS: readonly Workload[] = [
+  {
+    id: "process",
+    title: "process N no-op tasks, concurrency 8",
+    n: { quick: 10_000, full: 100_000 },
+    subjects: [{ id: "raw", label: "raw SQL floor, 128 per tx" }, tasklite, ...PEERS],
+    baseline: "raw",
+    ref: "raw",
+  },
+  {
+    id: "enqueue",
+    title: "enqueue, one await at a time",
+    n: { quick: 5_000, full: 50_000 },
+    subjects: [{ id: "raw", label: "raw INSERT, autocommit" }, tasklite, ...PEERS],
+    baseline: "raw",
+    ref: "raw",
+  },
+  {
+    id: "enqueue-1000",
+    title: "1,000 enqueues in flight",
+    n: { quick: 5_000, full: 50_000 },
+    subjects: [
+      { id: "one", label: "tasklite, one at a time" },
+      { id: "concurrent", label: "tasklite, Promise.all of 1,000" },
+    ],
+    baseline: "one",
+    ref: "one at a time",
+  },
+  {
+    id: "enqueue-many",
+    title: "enqueueMany, 1,000 per call",
+    n: { quick: 20_000, full: 100_000 },
+    subjects: [{ id: "raw", label: "raw INSERT, 1,000 per tx" }, tasklite, ...PEERS],
+    baseline: "raw",
+    ref: "raw",
+  },
+  {
+    id: "manual",
+    title: "dequeue + complete, one at a time",
+    n: { quick: 2_000, full: 20_000 },
+    subjects: [{ id: "raw", label: "raw claim + complete" }, tasklite, ...PEERS],
+    baseline: "raw",
+    ref: "raw",
+  },
+  {
+    id: "manual-batch",
+    title: "dequeueMany(128) + completeMany, one batch at a time",
+    n: { quick: 10_000, full: 100_000 },
+    subjects: [{ id: "raw", label: "raw SQL floor, 128 per tx" }, tasklite],
+    baseline: "raw",
+    ref: "raw",
+  },
+  {
+    id: "latency",
+    title: "latency: enqueue -> handler start, idle Worker, same process (poll 1 s)",
+    n: { quick: 200, full: 1_000 },
+    subjects: [tasklite],
+  },
+  {
+    id: "latency-cross",
+    title: `latency: the same, Worker in another process (poll ${CROSS_POLL_MS} ms)`,
+    n: { quick: 200, full: 1_000 },
+    subjects: [tasklite],
+  },
+  {
+    id: "responsiveness",
+    title: "timer lag (10 ms interval) while a Worker drains N sync handlers",
+    n: { quick: 10_000, full: 100_000 },
+    subjects: [tasklite],
+  },
+  {
+    id: "scale",
+    title: "scale: finished rows in the table",
+    n: { quick: 10_000, full: 20_000 },
+    subjects: [
+      { id: "empty", label: "tasklite, empty table" },
+      { id: "5m", label: "tasklite, 5M finished rows" },
+    ],
+    baseline: "empty",
+    ref: "empty",
+    measures: [
+      { id: "scale-enqueue", title: "scale: enqueue one at a time" },
+      { id: "scale-process", title: "scale: process, concurrency 8" },
+      { id: "scale-stats", title: "scale: getQueueStats() ms" },
+    ],
+    fullOnly: true,
+  },
+  {
+    id: "sync-full",
+    title: "process, synchronous=FULL vs NORMAL",
+    n: { quick: 10_000, full: 20_000 },
+    subjects: [
+      { id: "normal", label: "tasklite, synchronous=NORMAL" },
+      { id: "full", label: "tasklite, synchronous=FULL" },
+    ],
+    baseline: "normal",
+    ref: "NORMAL",
+    fullOnly: true,
+  },
+];
+
+/** The peer operation each peer-comparing workload maps to. */
+const PEER_OP: Record<string, PeerOp> = {
+  process: "process",
+  enqueue: "enqueue",
+  "enqueue-many": "enqueueMany",
+  manual: "manual",
+};
+
+/** Why `subject` of `workload` cannot run whatever the runtime (a missing API), or `null`. */
+export function subjectGap(workload: Workload, subject: Subject): string | null {
+  if (!subject.peer) return null;
+  return PEER_GAPS[subject.peer]?.[PEER_OP[workload.id]!] ?? null;
+}
+
+/** What a child is asked to measure. */
+export interface SubjectRequest {
+  /** The workload id. */
+  workload: string;
+  /** The subject id. */
+  subject: string;
+  /** Jobs or samples. */
+  n: number;
+  /** A fresh file (in a fresh folder) to work in; for `scale`/`5m`, the prebuilt file. */
+  path: string;
+}
+
+/** What a child reports. */
+export interface SubjectResult {
+  /** Measures by id. */
+  measures: Record<string, Measure>;
+  /** How the subject ran. */
+  note?: string;
+}
+
+/** Wraps one measure under the workload's id. */
+function one(workload: string, measure: Measure, note?: string): SubjectResult {
+  return { measures: { [workload]: measure }, ...(note ? { note } : {}) };
+}
+
+/** Measures `req.subject` of `req.workload` in this process. */
+export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
+  const { workload, subject, n, path } = req;
+  const wanted = WORKLOADS.find((w) => w.id === workload);
+  const who = wanted?.subjects.find((s) => s.id === subject);
+  if (!wanted || !who) throw new Error(`unknown subject ${workload}/${subject}`);
+  const gap = subjectGap(wanted, who);
+  if (gap) throw new Error(`${workload}/${subject} is n/a: ${gap}`);
+  if (who.peer) {
+    const { measure, note } = await runPeer(who.peer, PEER_OP[workload]!, path, n);
+    return one(workload, measure, note);
+  }
+  switch (`${workload}/${subject}`) {
+    case "process/raw":
+      return one(workload, await rawRate(path, n, (db) => raw.sqlFloor(db), true));
+    case "process/tasklite":
+      return one(workload, await tl.processTasks(path, n));
+    case "enqueue/raw":
+      return one(
+        workload,
+        await rawRate(path, n, (db) => ({ ms: raw.insertSingle(db, n), count: n })),
+      );
+    case "enqueue/tasklite":
+    case "enqueue-1000/one":
+      return one(workload, await tl.enqueueOne(path, n));
+    case "enqueue-1000/concurrent":
+      return one(workload, await tl.enqueueConcurrent(path, n));
+    case "enqueue-many/raw":
+      return one(
+        workload,
+        await rawRate(path, n, (db) => ({ ms: raw.insertBatch(db, n), count: n })),
+      );
+    case "enqueue-many/tasklite":
+      return one(workload, await tl.enqueueMany(path, n));
+    case "manual/raw":
+      return one(workload, await rawRate(path, n, (db) => raw.claimComplete(db), true));
+    case "manual/tasklite":
+      return one(workload, await tl.manualLoop(path, n));
+    case "manual-batch/raw":
+      return one(workload, await rawRate(path, n, (db) => raw.sqlFloor(db), true));
+    case "manual-batch/tasklite":
+      return one(workload, await tl.manualBatches(path, n));
+    case "latency/tasklite":
+      return one(workload, await tl.latencyInProcess(path, n));
+    case "latency-cross/tasklite":
+      return one(workload, await latencyCross(path, n));
+    case "responsiveness/tasklite":
+      return one(workload, await tl.responsiveness(path, n));
+    case "scale/empty":
+    case "scale/5m":
+      return { measures: await tl.scaleSequence(path, n) };
+    case "sync-full/normal":
+      return one(workload, await tl.processTasks(path, n, "NORMAL"));
+    case "sync-full/full":
+      return one(workload, await tl.processTasks(path, n, "FULL"));
+  }
+  throw new Error(`no runner for ${workload}/${subject}`);
+}
+
+/** Times a raw baseline; `seeded` ones get `n` pending rows first (untimed). */
+async function rawRate(
+  path: string,
+  n: number,
+  fn: (db: Awaited<ReturnType<typeof raw.openRaw>>) => { ms: number; count: number },
+  seeded = false,
+): Promise<Measure> {
+  const db = await raw.openRaw(path);
+  try {
+    if (seeded) raw.seed(db, n);
+    const { ms, count } = fn(db);
+    if (count !== n) throw new Error(`raw baseline handled ${count} of ${n}`);
+    return { jobsPerSec: (count / ms) * 1000 };
+  } finally {
+    db.close();
+  }
+}
+
+/** Cross-process latency: a worker child on the same file, this process enqueues. */
+async function latencyCross(path: string, samples: number): Promise<Measure> {
+  const script = fileURLToPath(new URL("./_child.ts", import.meta.url));
+  // the schema first, so that the two processes do not race to create it
+  await tl.createSchema(path);
+  const [cmd, args] = childCommand(script, ["latency-worker", path, String(CROSS_POLL_MS)]);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const received: number[] = [];
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    if (line === "ready") ready();
+    else if (line.startsWith("latency ")) received.push(Number(line.slice(8)));
+  });
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  try {
+    await Promise.race([isReady, exited.then(() => Promise.reject(new Error("worker exited")))]);
+    return await tl.latencyEnqueuer(path, samples, () => received);
+  } finally {
+    child.stdin!.end("stop\n");
+    await exited;
+  }
+}
