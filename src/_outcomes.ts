@@ -13,10 +13,20 @@ import { parse, TaskRefSchema } from "./_validation.ts";
 
 /** Validates a task reference: a claimed task is fenced by its `attempts`, a bare id is not. */
 export function toRef(task: TaskRef, what = "task"): LeaseRef {
+  // A task as the queue returned it (the worker's case) is checked without valibot.
+  if (typeof task === "object" && task !== null) {
+    const { id, attempts } = task as Partial<Task>;
+    if (isCount(id, 1) && isCount(attempts, 0)) return { id, attempts };
+  } else if (isCount(task, 1)) return { id: task, attempts: null };
   const ref = parse(TaskRefSchema, task, what);
   return typeof ref === "number"
     ? { id: ref, attempts: null }
     : { id: ref.id, attempts: ref.attempts };
+}
+
+/** An integer from `min` to `Number.MAX_SAFE_INTEGER`, as `TaskRefSchema` has it. */
+function isCount(value: unknown, min: number): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= min;
 }
 
 /** The named error for an outcome that did not apply. */

@@ -20,45 +20,78 @@ const MAX_TIME = 8.64e15;
  * `undefined` object properties are allowed (JSON drops them); anything else that JSON would
  * change or reject is not.
  */
-export function jsonProblem(value: unknown, path = "", ancestors: object[] = []): string | null {
-  const at = path || "value";
+export function jsonProblem(value: unknown): string | null {
+  const problem = findProblem(value, []);
+  if (!problem) return null;
+  // The path is spelled only once a problem is found: a valid payload costs no strings.
+  let at = "";
+  for (const step of problem.path.reverse()) {
+    at += typeof step === "number" ? `[${step}]` : at ? `.${step}` : step;
+  }
+  return problem.describe(at || "value");
+}
+
+interface JsonProblem {
+  /** From the problem up to the root (reversed when spelled). */
+  readonly path: (string | number)[];
+  readonly describe: (at: string) => string;
+}
+
+function findProblem(value: unknown, ancestors: object[]): JsonProblem | null {
   switch (typeof value) {
     case "string":
     case "boolean":
       return null;
     case "number":
-      return Number.isFinite(value) ? null : `${at} is ${value}, which JSON cannot hold`;
+      return Number.isFinite(value)
+        ? null
+        : { path: [], describe: (at) => `${at} is ${value}, which JSON cannot hold` };
     case "bigint":
-      return `${at} is a BigInt, which JSON cannot hold (pass a string or a number)`;
+      return {
+        path: [],
+        describe: (at) => `${at} is a BigInt, which JSON cannot hold (pass a string or a number)`,
+      };
     case "function":
     case "symbol":
-    case "undefined":
-      return `${at} is ${
-        typeof value === "undefined" ? "undefined" : `a ${typeof value}`
-      }, which JSON cannot hold`;
+    case "undefined": {
+      const kind = typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
+      return { path: [], describe: (at) => `${at} is ${kind}, which JSON cannot hold` };
+    }
   }
   if (value === null) return null;
   const object = value as object;
-  if (ancestors.includes(object)) return `${at} is a circular reference`;
-  if (ancestors.length >= 64) return `${at} is nested deeper than 64 levels`;
-  const inside = [...ancestors, object];
+  if (ancestors.includes(object)) {
+    return { path: [], describe: (at) => `${at} is a circular reference` };
+  }
+  if (ancestors.length >= 64) {
+    return { path: [], describe: (at) => `${at} is nested deeper than 64 levels` };
+  }
   if (Array.isArray(object)) {
+    ancestors.push(object);
     for (let i = 0; i < object.length; i++) {
-      const problem = jsonProblem(object[i], `${path}[${i}]`, inside);
-      if (problem) return problem;
+      const problem = findProblem(object[i], ancestors);
+      if (problem) return problem.path.push(i), problem;
     }
+    ancestors.pop();
     return null;
   }
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
     const kind = object.constructor?.name ?? "object";
-    return `${at} is a ${kind}, not a plain object (convert it to JSON data first)`;
+    return {
+      path: [],
+      describe: (at) => `${at} is a ${kind}, not a plain object (convert it to JSON data first)`,
+    };
   }
-  for (const [key, item] of Object.entries(object)) {
+  ancestors.push(object);
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const item = (object as Record<string, unknown>)[key];
     if (item === undefined) continue;
-    const problem = jsonProblem(item, path ? `${path}.${key}` : key, inside);
-    if (problem) return problem;
+    const problem = findProblem(item, ancestors);
+    if (problem) return problem.path.push(key), problem;
   }
+  ancestors.pop();
   return null;
 }
 
@@ -160,6 +193,19 @@ export const TaskRefSchema = v.union([
 
 /** A handler's result. */
 export const ResultSchema = v.optional(json, null);
+
+/**
+ * A handler's result, as {@linkcode ResultSchema} parses it, with the common answers (nothing, a
+ * scalar) checked without valibot: the worker completes every task through here.
+ */
+export function parseResult(input: unknown, what: string): unknown {
+  if (input === undefined || input === null) return null;
+  const kind = typeof input;
+  if (kind === "string" || kind === "boolean" || (kind === "number" && Number.isFinite(input))) {
+    return input;
+  }
+  return parse(ResultSchema, input, what);
+}
 
 /** A failure reason. */
 export const FailureSchema = v.union(

@@ -31,8 +31,8 @@ import {
   LimitSchema,
   OpenOptionsSchema,
   parse,
+  parseResult,
   ProgressSchema,
-  ResultSchema,
 } from "./_validation.ts";
 
 // The option types stay importable from here, where they used to live.
@@ -314,7 +314,7 @@ export class TaskQueue extends QueueOperations {
     const core = coreOf(this);
     const engine = core.engine("complete");
     const ref = toRef(task);
-    const value = parse(ResultSchema, result, "task result") as JsonValue;
+    const value = parseResult(result, "task result") as JsonValue;
     const [outcome] = await engine.apply(
       [{ kind: "complete", ref, result: value }],
       core.now(),
@@ -357,7 +357,7 @@ export class TaskQueue extends QueueOperations {
         throw new ValidationError(`Invalid completions[${i}]: must be an object { task, result }`);
       }
       const ref = toRef(item.task, `completions[${i}].task`);
-      const result = parse(ResultSchema, item.result, `completions[${i}].result`) as JsonValue;
+      const result = parseResult(item.result, `completions[${i}].result`) as JsonValue;
       return { kind: "complete", ref, result };
     });
     if (transitions.length === 0) return [];

@@ -1,8 +1,8 @@
 /**
  * What the SQLite engine costs, counted through a driver that records every statement and
  * transaction: claims with limits take a constant number of statements, a batch of transitions is
- * one transaction, a lone transition is one statement. And the plans of the statements added for
- * quotas and wake-up times.
+ * one transaction, a lone transition that finishes no task is one statement. And the plans of the
+ * statements added for quotas and wake-up times.
  */
 
 import assert from "node:assert/strict";
@@ -100,19 +100,22 @@ describe("the SQLite engine's statement counts", () => {
     db.close();
   });
 
-  test("a batch of 100 completions is one transaction; a lone completion is one statement", async () => {
+  test("a batch of 100 completions is one transaction; a lone heartbeat is one statement", async () => {
     const { db, queue, measure } = await countingQueue();
     await queue.enqueueMany(
       Array.from({ length: 101 }, (_, i) => ({ name: `t${i}`, taskType: "job" })),
     );
     const tasks = await queue.dequeueMany(101);
+    const beat = await measure(() => queue.heartbeat(tasks[0]!));
+    assert.deepEqual([beat.statements, beat.transactions], [1, 0]);
+    // A completion also counts the finished task: its statement and the count, in one transaction.
     const lone = await measure(() => queue.completeTask(tasks[0]!, "one"));
-    assert.deepEqual([lone.statements, lone.transactions], [1, 0]);
+    assert.deepEqual([lone.statements, lone.transactions], [2, 1]);
     const batch = await measure(() =>
       queue.completeMany(tasks.slice(1).map((task) => ({ task, result: task.id })))
     );
     assert.equal(batch.transactions, 1);
-    assert.equal(batch.statements, 100);
+    assert.equal(batch.statements, 101, "one per completion, one for the count");
     assert.ok(batch.value.every((settled) => settled.status === "fulfilled"));
     assert.equal((await queue.getQueueStats()).completed, 101);
     await queue.close();

@@ -273,16 +273,6 @@ describe("schema", () => {
     );
     assert.doesNotMatch(plan(STATEMENTS.prune.sql), /TEMP B-TREE/, "prune in order");
     console.log(`claim plan:\n${claim}`);
-    // The counts kept for finished rows agree with the rows, however they were written.
-    const queue = await TaskQueue.open({ database: db });
-    assert.deepEqual(await queue.getQueueStats(), {
-      pending: 100,
-      running: 0,
-      completed: 50_000,
-      failed: 0,
-      cancelled: 0,
-    });
-    await queue.close();
     db.close();
   });
 

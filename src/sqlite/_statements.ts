@@ -427,6 +427,13 @@ export const STATEMENTS = {
       ORDER BY ${tasks.completedAt}, ${tasks.id} LIMIT ${count("limit")}`,
   ),
 
+  /** Adds `delta` to a finished status's count. */
+  addCount: raw(
+    sql`UPDATE ${taskCounts} SET count = count + ${p("delta")} WHERE ${taskCounts.status} = ${
+      p("status")
+    }`,
+  ),
+
   /** Raises the id floor to the highest id, before pruning may delete it. */
   raiseIdFloor: raw(
     sql`UPDATE ${state} SET value = max(value, coalesce((SELECT max(${tasks.id}) FROM ${tasks}), 0))

@@ -70,7 +70,7 @@ export const schedules = sqliteTable("schedules", {
   updatedAt: integer("updated_at").notNull(),
 });
 
-/** How many tasks are in each finished status (kept by triggers on `tasks`). */
+/** How many tasks are in each finished status (kept by the engine with each change). */
 export const taskCounts = sqliteTable("task_counts", {
   status: text("status").primaryKey(),
   count: integer("count").notNull(),

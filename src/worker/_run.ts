@@ -144,17 +144,7 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
       run.task = await queue.progress(run.task, value);
     },
   };
-  const aborted = new Promise<{ aborted: TaskAbortedError }>((resolve) => {
-    controller.signal.addEventListener(
-      "abort",
-      () => resolve({ aborted: controller.signal.reason }),
-      { once: true },
-    );
-  });
-  const settled = Promise.resolve()
-    .then(() => definition.handler(task.payload, context))
-    .then((value) => ({ value }), (error: unknown) => ({ error }));
-  const outcome = await Promise.race([settled, aborted]);
+  const outcome = await settleHandler(definition, context);
   run.over = true;
 
   if ("aborted" in outcome) {
@@ -180,6 +170,38 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
       return await queue.failTask(task, error);
     }
   });
+}
+
+type HandlerOutcome = { value: unknown } | { error: unknown } | { aborted: TaskAbortedError };
+
+/**
+ * Calls the handler and waits for it, or for its abort: a handler that ignores its signal is not
+ * awaited. A handler that returns without a promise is done at once (no race, no listener).
+ */
+function settleHandler(
+  definition: HandlerDefinition,
+  context: TaskContext,
+): HandlerOutcome | Promise<HandlerOutcome> {
+  let returned: unknown;
+  try {
+    returned = definition.handler(context.task.payload, context);
+  } catch (error) {
+    return { error };
+  }
+  if (!isThenable(returned)) return { value: returned };
+  const { signal } = context;
+  const aborted = new Promise<HandlerOutcome>((resolve) => {
+    signal.addEventListener("abort", () => resolve({ aborted: signal.reason }), { once: true });
+  });
+  const settled = Promise.resolve(returned).then(
+    (value): HandlerOutcome => ({ value }),
+    (error: unknown): HandlerOutcome => ({ error }),
+  );
+  return Promise.race([settled, aborted]);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
 /** Records the end of a run; reports queue errors, calls the dead-letter hook. */
