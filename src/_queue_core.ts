@@ -8,13 +8,14 @@
 
 import { type BackoffOptions, exponentialBackoff } from "./backoff.ts";
 import { type Clock, toClock } from "./clock.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine, LeaseRef } from "./engine.ts";
+import { toRef } from "./_outcomes.ts";
 import { Emitter } from "./_emitter.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { LocalNotifier, type Notifier } from "./notifier.ts";
-import type { QueueOptions, RetentionOptions } from "./queue_options.ts";
+import type { QueueOptions, RetentionOptions, TaskRef } from "./queue_options.ts";
 import { type Task, TaskStatus } from "./task.ts";
 
 /** One queue's internals. */
@@ -53,6 +54,22 @@ export class QueueCore {
       this.logger.error(`A "${event}" listener threw`, { error: String(error) })
     );
     this.metrics = new MetricsCollector(this.events, this.clock.now());
+  }
+
+  /** Tasks this queue returned: see {@linkcode LeaseRef.known}. */
+  readonly #issued = new WeakSet<object>();
+
+  /** Marks a task the queue returns, so that a transition through it can reuse its fields. */
+  issue(task: Task): Task {
+    this.#issued.add(task);
+    return task;
+  }
+
+  /** A caller's task reference, validated; with the task itself when this queue returned it. */
+  ref(task: TaskRef, what?: string): LeaseRef {
+    const ref = toRef(task, what);
+    if (typeof task === "object" && this.#issued.has(task)) ref.known = task as Task;
+    return ref;
   }
 
   /** Now, on the queue's clock. */

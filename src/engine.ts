@@ -74,6 +74,12 @@ export interface LeaseRef {
   id: number;
   /** The lease's fencing token ({@linkcode Task.attempts}), or `null` to act on the id alone. */
   attempts: number | null;
+  /**
+   * The task as this queue last returned it, when the caller passed that object: an engine may
+   * take from it the fields no transition changes (payload, name, type, priority …) instead of
+   * reading them again. Every field a transition can change comes from the committed row.
+   */
+  known?: Task;
 }
 
 /** The result of a transition. */

@@ -18,7 +18,7 @@ import { failureMessage } from "./_failure.ts";
 import type { DequeueOptions, EnqueueOptions, OpenOptions, TaskRef } from "./queue_options.ts";
 import { QueueOperations } from "./queue_operations.ts";
 import { openEngine } from "./_open_engine.ts";
-import { expect, refusal, toRef } from "./_outcomes.ts";
+import { expect, refusal } from "./_outcomes.ts";
 import { coreOf } from "./_queue_core.ts";
 import { type JsonValue, type Task, TaskStatus } from "./task.ts";
 import {
@@ -224,7 +224,7 @@ export class TaskQueue extends QueueOperations {
       taskTypes: parsed.taskTypes ?? null,
     });
     core.announceRecovered(recovered, now);
-    for (const task of tasks) core.events.emit("started", { task });
+    for (const task of tasks) core.events.emit("started", { task: core.issue(task) });
     return tasks;
   }
 
@@ -249,9 +249,9 @@ export class TaskQueue extends QueueOperations {
   async heartbeat(task: TaskRef): Promise<Task> {
     const core = coreOf(this);
     const engine = core.engine("heartbeat");
-    const ref = toRef(task);
+    const ref = core.ref(task);
     const [outcome] = await engine.apply([{ kind: "heartbeat", ref }], core.now());
-    return expect(outcome, "heartbeat", ref);
+    return core.issue(expect(outcome, "heartbeat", ref));
   }
 
   /**
@@ -277,13 +277,13 @@ export class TaskQueue extends QueueOperations {
   async progress(task: TaskRef, progress: unknown): Promise<Task> {
     const core = coreOf(this);
     const engine = core.engine("report progress of");
-    const ref = toRef(task);
+    const ref = core.ref(task);
     const value = parse(ProgressSchema, progress, "progress") as JsonValue;
     const [outcome] = await engine.apply(
       [{ kind: "progress", ref, progress: value }],
       core.now(),
     );
-    const updated = expect(outcome, "report progress of", ref);
+    const updated = core.issue(expect(outcome, "report progress of", ref));
     core.events.emit("progress", { task: updated, progress: value });
     return updated;
   }
@@ -313,13 +313,13 @@ export class TaskQueue extends QueueOperations {
   async completeTask(task: TaskRef, result?: unknown): Promise<Task> {
     const core = coreOf(this);
     const engine = core.engine("complete");
-    const ref = toRef(task);
+    const ref = core.ref(task);
     const value = parseResult(result, "task result") as JsonValue;
     const [outcome] = await engine.apply(
       [{ kind: "complete", ref, result: value }],
       core.now(),
     );
-    const done = expect(outcome, "complete", ref);
+    const done = core.issue(expect(outcome, "complete", ref));
     core.events.emit("completed", { task: done });
     return done;
   }
@@ -356,7 +356,7 @@ export class TaskQueue extends QueueOperations {
       if (typeof item !== "object" || item === null) {
         throw new ValidationError(`Invalid completions[${i}]: must be an object { task, result }`);
       }
-      const ref = toRef(item.task, `completions[${i}].task`);
+      const ref = core.ref(item.task, `completions[${i}].task`);
       const result = parseResult(item.result, `completions[${i}].result`) as JsonValue;
       return { kind: "complete", ref, result };
     });
@@ -366,7 +366,7 @@ export class TaskQueue extends QueueOperations {
       if (!outcome.ok) {
         return { status: "rejected", reason: refusal(outcome, "complete", transitions[i]!.ref) };
       }
-      core.events.emit("completed", { task: outcome.task });
+      core.events.emit("completed", { task: core.issue(outcome.task) });
       return { status: "fulfilled", value: outcome.task };
     });
   }
@@ -398,7 +398,7 @@ export class TaskQueue extends QueueOperations {
   async failTask(task: TaskRef, error: string | Error, options: FailOptions = {}): Promise<Task> {
     const core = coreOf(this);
     const engine = core.engine("fail");
-    const ref = toRef(task);
+    const ref = core.ref(task);
     const reason = parse(FailureSchema, error, "task error");
     const parsed = parse(FailOptionsSchema, options, "fail options");
     const message = failureMessage(reason);
@@ -419,7 +419,12 @@ export class TaskQueue extends QueueOperations {
     });
     const retryAt = decision.retry ? now + decision.delayMs : null;
     const [outcome] = await engine.apply(
-      [{ kind: "fail", ref: { id: ref.id, attempts: fence }, error: message, retryAt }],
+      [{
+        kind: "fail",
+        ref: { id: ref.id, attempts: fence, known: current },
+        error: message,
+        retryAt,
+      }],
       now,
     );
     // Fenced on the attempt just read: a bare id that raced another transition is a state error.
@@ -430,6 +435,7 @@ export class TaskQueue extends QueueOperations {
       "fail",
       ref,
     );
+    core.issue(after);
     core.announceFailure(after, message);
     core.wake([after], now);
     return after;
@@ -457,10 +463,10 @@ export class TaskQueue extends QueueOperations {
   async release(task: TaskRef): Promise<Task> {
     const core = coreOf(this);
     const engine = core.engine("release");
-    const ref = toRef(task);
+    const ref = core.ref(task);
     const now = core.now();
     const [outcome] = await engine.apply([{ kind: "release", ref }], now);
-    const released = expect(outcome, "release", ref);
+    const released = core.issue(expect(outcome, "release", ref));
     core.wake([released], now);
     return released;
   }

@@ -40,6 +40,31 @@ export function toTask(row: SqliteRow): Task {
   };
 }
 
+/**
+ * A task after a lease-fenced transition: the fields it can change from the row (`changeable` in
+ * `_statements.ts`), the others from the copy the caller holds (as enqueued, never changed).
+ */
+export function withChanges(known: Task, row: SqliteRow): Task {
+  return {
+    ...known,
+    status: row.status as TaskStatus,
+    result: parseJson(row.result),
+    error: row.error as string | null,
+    retryCount: row.retry_count as number,
+    attempts: row.attempts as number,
+    scheduledAt: row.scheduled_at as number,
+    startedAt: row.started_at as number | null,
+    completedAt: row.completed_at as number | null,
+    failedAt: row.failed_at as number | null,
+    workerId: row.worker_id as string | null,
+    leaseMs: row.lease_ms as number | null,
+    leaseExpiresAt: row.lease_expires_at as number | null,
+    progress: parseJson(row.progress),
+    errors: JSON.parse(row.errors as string),
+    cancelRequestedAt: row.cancel_requested_at as number | null,
+  };
+}
+
 export function toControl(row: SqliteRow): TypeControl {
   return {
     taskType: row.task_type as string,

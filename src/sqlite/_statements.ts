@@ -84,6 +84,28 @@ const appendError = (error: SQL) =>
 const leaseError = sql`'Lease expired after ' || ${tasks.leaseMs} || ' ms (worker '
   || coalesce(${tasks.workerId}, 'unknown') || ' did not complete or heartbeat)'`;
 
+/**
+ * The columns a lease-fenced transition can change, which it returns: the others (payload, name,
+ * type, priority, …) are as the task was enqueued, and the engine takes them from the caller's copy.
+ */
+const changeable = {
+  status: tasks.status,
+  result: tasks.result,
+  error: tasks.error,
+  retryCount: tasks.retryCount,
+  attempts: tasks.attempts,
+  scheduledAt: tasks.scheduledAt,
+  startedAt: tasks.startedAt,
+  completedAt: tasks.completedAt,
+  failedAt: tasks.failedAt,
+  workerId: tasks.workerId,
+  leaseMs: tasks.leaseMs,
+  leaseExpiresAt: tasks.leaseExpiresAt,
+  progress: tasks.progress,
+  errors: tasks.errors,
+  cancelRequestedAt: tasks.cancelRequestedAt,
+};
+
 const retriesSpent = sql`${tasks.retryCount} + 1 > ${tasks.maxRetries}`;
 
 const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
@@ -335,13 +357,13 @@ export const STATEMENTS = {
   /** Extends a running task's lease, fenced by its token when one is given. */
   heartbeat: compile(
     db.update(tasks).set({ leaseExpiresAt: sql`${p("now")} + ${tasks.leaseMs}` })
-      .where(sql`${fenced} AND ${running}`).returning(),
+      .where(sql`${fenced} AND ${running}`).returning(changeable),
   ),
 
   /** Records a running task's progress. */
   progress: compile(
     db.update(tasks).set({ progress: p("progress") }).where(sql`${fenced} AND ${running}`)
-      .returning(),
+      .returning(changeable),
   ),
 
   /** Running → completed. */
@@ -351,7 +373,7 @@ export const STATEMENTS = {
       result: p("result"),
       completedAt: p("now"),
       leaseExpiresAt: null,
-    }).where(sql`${fenced} AND ${running}`).returning(),
+    }).where(sql`${fenced} AND ${running}`).returning(changeable),
   ),
 
   /**
@@ -371,13 +393,13 @@ export const STATEMENTS = {
       completedAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL OR ${p("retryAt")} IS NULL
         THEN ${p("now")} ELSE NULL END`,
       leaseExpiresAt: null,
-    }).where(sql`${fenced} AND ${running}`).returning(),
+    }).where(sql`${fenced} AND ${running}`).returning(changeable),
   ),
 
   /** Running → pending, due now, no attempt counted: a claim given back. */
   release: compile(
     db.update(tasks).set({ status: sql`'pending'`, scheduledAt: p("now"), leaseExpiresAt: null })
-      .where(sql`${fenced} AND ${running}`).returning(),
+      .where(sql`${fenced} AND ${running}`).returning(changeable),
   ),
 
   /** Pending → cancelled; running → marked for cancellation (its worker aborts it). */

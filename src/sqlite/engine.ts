@@ -31,7 +31,7 @@ import type { AdoptedDriver } from "../drivers/driver.ts";
 import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
-import { toControl, toSchedule, toTask } from "./_rows.ts";
+import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
 import { type Compiled, STATEMENTS } from "./_statements.ts";
 
 /** How the engine holds its connection. */
@@ -304,7 +304,12 @@ export class SqliteEngine implements Engine {
   /** A lease-fenced statement (`args` carry the ref's `id` and `attempts`). */
   #fenced(ref: LeaseRef, key: Key, args: Args): Outcome {
     const row = this.#get(key, args);
-    if (row) return { ok: true, task: this.#counted(row) };
+    if (row) {
+      this.#count(row.status as TaskStatus);
+      // It returned what it can change; the rest is the caller's copy, or read (a bare id).
+      const task = ref.known ? withChanges(ref.known, row) : toTask(this.#get("get", args)!);
+      return { ok: true, task };
+    }
     return this.#explain(ref, this.#get("get", { id: ref.id }));
   }
 

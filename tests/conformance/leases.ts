@@ -12,6 +12,21 @@ import type { Suite } from "./_harness.ts";
 
 /** Registers the lease and fencing cases. */
 export function leases(suite: Suite): void {
+  suite.test("a transition through a claimed task returns the committed row", async (h) => {
+    const queue = await h.open();
+    await queue.enqueue({ name: "n", taskType: "t", payload: { big: "x".repeat(1000) } });
+    const task = (await queue.dequeue())!;
+    await queue.progress(task.id, { step: 2 }); // through the id: the claimed copy is stale
+    await queue.cancelTask(task.id);
+    h.clock.advance(5);
+    const beat = await queue.heartbeat(task);
+    assert.deepEqual(beat.progress, { step: 2 });
+    assert.equal(beat.cancelRequestedAt, h.clock.now - 5);
+    assert.equal(beat.leaseExpiresAt, h.clock.now + task.leaseMs!);
+    const done = await queue.completeTask(beat, "ok");
+    assert.deepEqual(done, await queue.getTask(task.id), "the same as a fresh read");
+  });
+
   suite.test("heartbeat extends the lease by the claimed duration", async (h) => {
     const queue = await h.open();
     await queue.enqueue({ name: "n", taskType: "t" });
