@@ -218,16 +218,27 @@ interface Group {
 }
 
 /**
- * Claims in a row with the same worker, lease and task types become one claim of their summed
- * limit (one statement instead of one each); its tasks are dealt out in claim order, and the tasks
- * it recovered go to the first caller.
+ * The batch in the order the engine runs it: every other op as issued, then the claims, those
+ * with the same worker, lease and task types as one claim of their summed limit (one statement
+ * instead of one each; a worker's finished runs each claim for their own slot). Claims go last so
+ * that they see the slots and tasks the batch's completions and releases just freed: a claim made
+ * a moment later. Each claim's tasks are dealt out in claim order, and the tasks it recovered go
+ * to its first caller.
  */
 function mergeClaims(waiting: readonly Waiting[]): Group[] {
   const groups: Group[] = [];
-  let claims: { request: ClaimRequest; members: Waiting[] } | null = null;
-  const closeClaims = () => {
-    if (!claims) return;
-    const { request, members } = claims;
+  const claims: { request: ClaimRequest; members: Waiting[] }[] = [];
+  for (const item of waiting) {
+    if (item.op.kind !== "dequeue") {
+      groups.push({ op: item.op, settle: item.resolve });
+      continue;
+    }
+    const request = item.op.request;
+    const same = claims.find((claim) => sameClaim(claim.request, request));
+    if (same) same.members.push(item);
+    else claims.push({ request, members: [item] });
+  }
+  for (const { request, members } of claims) {
     const limit = members.reduce((sum, member) => sum + requestOf(member).limit, 0);
     groups.push({
       op: { kind: "dequeue", request: { ...request, limit } },
@@ -241,22 +252,7 @@ function mergeClaims(waiting: readonly Waiting[]): Group[] {
         });
       },
     });
-    claims = null;
-  };
-  for (const item of waiting) {
-    if (item.op.kind === "dequeue") {
-      if (claims && sameClaim(claims.request, item.op.request)) {
-        claims.members.push(item);
-        continue;
-      }
-      closeClaims();
-      claims = { request: item.op.request, members: [item] };
-      continue;
-    }
-    closeClaims();
-    groups.push({ op: item.op, settle: item.resolve });
   }
-  closeClaims();
   return groups;
 }
 
