@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
-import { type SqliteDriver, type SqliteValue, TaskQueue, ValidationError, Worker } from "../mod.ts";
+import {
+  LeaseLostError,
+  type SqliteDriver,
+  type SqliteValue,
+  TaskQueue,
+  ValidationError,
+  Worker,
+} from "../mod.ts";
 import { immediate } from "../src/drivers/_file.ts";
 import { tempDir } from "./_helpers.ts";
 
@@ -102,6 +109,37 @@ describe("group commit", () => {
       assert.equal(counts.transactions - before, 1, "the batch, rolled back; then one by one");
       const names = (await queue.getTasksByStatus("pending")).map((task) => task.name).sort();
       assert.deepEqual(names, ["a", "b", "c"], "nothing of the failed batch stayed twice");
+    } finally {
+      await close();
+    }
+  });
+
+  test("completions issued together share a commit and are fenced one by one", async () => {
+    const { queue, counts, close } = await openCounted();
+    try {
+      await queue.enqueueMany(["a", "b", "c"].map((name) => ({ name, taskType: "t" })));
+      const [a, b, c] = await queue.dequeueMany(3);
+      await queue.release(c!);
+      const stale = c!; // its claim was given back
+      const before = counts.transactions;
+      const results = await Promise.allSettled([
+        queue.completeTask(a!, "A"),
+        queue.completeTask(stale, "C"),
+        queue.completeTask(b!, "B"),
+        queue.completeTask(a!, "again"),
+      ]);
+      assert.equal(counts.transactions - before, 1);
+      assert.deepEqual(results.map((r) => r.status), [
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "rejected",
+      ]);
+      assert.ok((results[1] as PromiseRejectedResult).reason instanceof LeaseLostError);
+      assert.ok((results[3] as PromiseRejectedResult).reason instanceof LeaseLostError);
+      assert.equal((await queue.getTask(a!.id))!.result, "A", "the first completion applied");
+      assert.equal((await queue.getTask(c!.id))!.status, "pending");
+      assert.equal((await queue.getQueueStats()).completed, 2);
     } finally {
       await close();
     }

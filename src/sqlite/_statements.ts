@@ -377,6 +377,26 @@ export const STATEMENTS = {
   ),
 
   /**
+   * Running → completed for many tasks in one statement: `items` is a JSON array of
+   * `[id, attempts or null, result as JSON text]`, each fenced on its own. Returns the id and
+   * what changed of each task that matched.
+   */
+  completeAll: raw(
+    sql`UPDATE ${tasks} SET status = 'completed', result = item.value ->> 2,
+        completed_at = ${p("now")}, lease_expires_at = NULL
+      FROM json_each(${p("items")}) AS item
+      WHERE tasks.id = item.value ->> 0
+        AND (item.value ->> 1 IS NULL OR tasks.attempts = item.value ->> 1)
+        AND tasks.status = 'running'
+      RETURNING ${
+      sql.raw(
+        ["id", ...Object.values(changeable).map((column) => column.name)]
+          .map((name) => `tasks.${name}`).join(", "),
+      )
+    }`,
+  ),
+
+  /**
    * A failed attempt, with the core's decision: pending again at `retryAt`, or `failed` when it is
    * `null`; `cancelled` either way when a cancel was asked while it ran (cancel wins).
    */

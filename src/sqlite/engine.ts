@@ -47,6 +47,13 @@ type Args = Record<string, SqliteValue>;
 
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 
+type Completion = Transition & { kind: "complete" };
+
+function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
+  return op.kind === "apply" &&
+    op.transitions.every((transition) => transition.kind === "complete");
+}
+
 /** Transitions that never move a task into or out of a finished status. */
 const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set(["heartbeat", "progress", "release"]);
 
@@ -140,18 +147,31 @@ export class SqliteEngine implements Engine {
   }
 
   batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
-    return this.#tx(() =>
-      ops.map((op) => {
-        switch (op.kind) {
-          case "enqueue":
-            return this.#enqueue(op.tasks, op.now);
-          case "apply":
-            return op.transitions.map((transition) => this.#apply(transition, op.now));
-          case "dequeue":
-            return this.#dequeue(op.request);
+    return this.#tx(() => {
+      const results: BatchResult<BatchOp>[] = [];
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.kind === "enqueue") results.push(this.#enqueue(op.tasks, op.now));
+        else if (op.kind === "dequeue") results.push(this.#dequeue(op.request));
+        else if (!onlyCompletions(op)) results.push(this.#applyAll(op.transitions, op.now));
+        else {
+          // The completions of a run of ops (a worker's finished tasks) as one statement.
+          let end = i + 1;
+          while (end < ops.length && onlyCompletions(ops[end]!)) end++;
+          const run = ops.slice(i, end) as (BatchOp & { kind: "apply" })[];
+          const outcomes = this.#completeAll(
+            run.flatMap((o) => o.transitions) as Completion[],
+            op.now,
+          );
+          let from = 0;
+          for (const { transitions } of run) {
+            results.push(outcomes.slice(from, from += transitions.length));
+          }
+          i = end - 1;
         }
-      })
-    );
+      }
+      return results;
+    });
   }
 
   #insert(task: NewTask, now: number): EnqueueResult {
@@ -272,7 +292,44 @@ export class SqliteEngine implements Engine {
     if (transitions.length === 1 && COUNTLESS.has(only!.kind)) {
       return settle(() => [this.#apply(only!, now)]);
     }
-    return this.#tx(() => transitions.map((transition) => this.#apply(transition, now)));
+    return this.#tx(() => this.#applyAll(transitions, now));
+  }
+
+  /** Transitions in order; a run of completions is one statement. */
+  #applyAll(transitions: readonly Transition[], now: number): Outcome[] {
+    if (transitions.length > 1 && transitions.every((t) => t.kind === "complete")) {
+      return this.#completeAll(transitions as readonly Completion[], now);
+    }
+    return transitions.map((transition) => this.#apply(transition, now));
+  }
+
+  /** Many completions in one statement; each one that did not match is explained alone. */
+  #completeAll(completions: readonly Completion[], now: number): Outcome[] {
+    if (completions.length === 1) return [this.#apply(completions[0]!, now)];
+    // A task completed twice in one batch: the first completion applies, the next is explained.
+    const first = new Map<number, Completion>();
+    for (const completion of completions) {
+      if (!first.has(completion.ref.id)) first.set(completion.ref.id, completion);
+    }
+    const items = [...first.values()].map(({ ref, result }) => [
+      ref.id,
+      ref.attempts,
+      JSON.stringify(result),
+    ]);
+    const rows = new Map<number, SqliteRow>();
+    for (const row of this.#all("completeAll", { now, items: JSON.stringify(items) })) {
+      rows.set(row.id as number, row);
+    }
+    return completions.map((completion) => {
+      const { ref } = completion;
+      const row = first.get(ref.id) === completion ? rows.get(ref.id) : undefined;
+      if (!row) return this.#explain(ref, this.#get("get", { id: ref.id }));
+      this.#count("completed");
+      const task = ref.known
+        ? withChanges(ref.known, row)
+        : toTask(this.#get("get", { id: ref.id })!);
+      return { ok: true, task };
+    });
   }
 
   /** One transition: its statement, and on no match, why not. */
