@@ -164,7 +164,8 @@ export function peerNotes(runtime: RuntimeName): string[] {
         "the native addon does not load here); 8 workers in one process",
     `liteque: drizzle's better-sqlite3 driver over ${sqlite} (adapter with better-sqlite3 11's ` +
     "transactions, which liteque's lockfile pins; 12 rejects its async transaction); " +
-    "its Runner with concurrency 8; no bulk add",
+    "its Runner with concurrency 8; no bulk add; at most 10,000 jobs (its claim sorts every " +
+    "pending row, so its rate falls as N grows)",
     "bunqueue: embedded mode on a SQLite file; writes go through its write-behind buffer",
     `BullMQ: Redis at ${REDIS.host}:${REDIS.port} over ioredis; a Worker with concurrency 8; ` +
     "its RSS is the client's (the Redis server's memory is not counted)",

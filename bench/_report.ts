@@ -57,7 +57,8 @@ export interface Header {
 /** The median over rounds of each field. */
 export function medianMeasure(rounds: readonly Measure[]): Measure {
   const out: Measure = {};
-  for (const key of ["jobsPerSec", "p50Ms", "p99Ms", "maxMs", "ms"] as const) {
+  const keys = ["jobsPerSec", "p50Ms", "p99Ms", "maxMs", "ms", "rssFromMb", "rssToMb"] as const;
+  for (const key of keys) {
     const values = rounds.map((m) => m[key]).filter((v): v is number => typeof v === "number");
     if (values.length) out[key] = key === "maxMs" ? Math.max(...values) : median(values);
   }
@@ -92,8 +93,11 @@ function cells(rows: readonly Row[]): string[][] {
     const base = group.find((r) => r.baseline && !r.missing);
     const baseM = base ? medianMeasure(base.rounds) : undefined;
     const timed = m.ms !== undefined; // a duration: smaller is better, the ratio is of times
+    const rss = m.rssFromMb !== undefined
+      ? ` (RSS ${num(m.rssFromMb, 0)} -> ${num(m.rssToMb, 0)} MB)`
+      : "";
     const value = row.missing ??
-      (timed ? `${num(m.ms)} ms` : m.jobsPerSec !== undefined ? num(m.jobsPerSec) : "");
+      (timed ? `${num(m.ms)} ms` : m.jobsPerSec !== undefined ? num(m.jobsPerSec) + rss : "");
     const vsBase = row.missing || !base || row === base
       ? ""
       : timed

@@ -16,6 +16,10 @@ export interface Measure {
   maxMs?: number;
   /** A duration in ms, for workloads that time one call (such as `getQueueStats`). */
   ms?: number;
+  /** RSS (MB) early in a long run, for the flat-memory check. */
+  rssFromMb?: number;
+  /** RSS (MB) at the end of that run. */
+  rssToMb?: number;
 }
 
 /** What a child prints: its measures (by workload id) and its peak RSS. */

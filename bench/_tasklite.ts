@@ -76,6 +76,25 @@ export async function processTasks(
   }
 }
 
+/** Processes `n` tasks like {@linkcode processTasks}, noting RSS after 10% of them and at the end. */
+export async function processWatchingRss(path: string, n: number): Promise<Measure> {
+  const queue = await open(path);
+  try {
+    await seed(queue, n);
+    let ran = 0;
+    let rssFromMb = NaN;
+    const ms = await drain(queue, () => {
+      if (++ran === Math.ceil(n / 10)) rssFromMb = process.memoryUsage().rss / 2 ** 20;
+      return null;
+    });
+    const rssToMb = process.memoryUsage().rss / 2 ** 20;
+    await expectCompleted(queue, n);
+    return { jobsPerSec: rate(n, ms), rssFromMb, rssToMb };
+  } finally {
+    await queue.close();
+  }
+}
+
 /** `await queue.enqueue(...)` one at a time. */
 export async function enqueueOne(path: string, n: number): Promise<Measure> {
   const queue = await open(path);

@@ -27,6 +27,8 @@ export interface Subject {
   label: string;
   /** The peer it is, if any (for n/a decisions and the "vs peer" columns). */
   peer?: PeerId;
+  /** At most this many jobs per measurement (a subject whose cost grows with N). */
+  maxN?: number;
 }
 
 /** One workload. */
@@ -47,11 +49,28 @@ export interface Workload {
   measures?: { id: string; title: string }[];
   /** Only in full mode (or with `--scale`). */
   fullOnly?: boolean;
+  /** Rounds when `--rounds` is not given (a long check rather than a rate). */
+  rounds?: number;
 }
 
 const tasklite: Subject = { id: "tasklite", label: "tasklite" };
-const peer = (id: PeerId, label: string = id): Subject => ({ id, label, peer: id });
-const PEERS = [peer("plainjob"), peer("bunqueue"), peer("liteque"), peer("bullmq", "BullMQ")];
+const peer = (id: PeerId, label: string = id, maxN?: number): Subject => ({
+  id,
+  label,
+  peer: id,
+  ...(maxN ? { maxN } : {}),
+});
+/**
+ * liteque 0.8's claim sorts every pending row of its queue (no index serves its ORDER BY), so its
+ * rate falls as N grows (1,300/s at 5,000 tasks, 540/s at 20,000 on Bun): it runs at most 10,000.
+ */
+export const LITEQUE_MAX_N = 10_000;
+const PEERS = [
+  peer("plainjob"),
+  peer("bunqueue"),
+  peer("liteque", "liteque", LITEQUE_MAX_N),
+  peer("bullmq", "BullMQ"),
+];
 
 /** Every workload, in table order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -140,6 +159,14 @@ export const WORKLOADS: readonly Workload[] = [
       { id: "scale-stats", title: "scale: getQueueStats() ms" },
     ],
     fullOnly: true,
+  },
+  {
+    id: "rss",
+    title: "process N tasks: RSS at 10% -> at the end",
+    n: { quick: 100_000, full: 1_000_000 },
+    subjects: [tasklite],
+    fullOnly: true,
+    rounds: 1,
   },
   {
     id: "sync-full",
@@ -245,6 +272,8 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
     case "scale/empty":
     case "scale/5m":
       return { measures: await tl.scaleSequence(path, n) };
+    case "rss/tasklite":
+      return one(workload, await tl.processWatchingRss(path, n));
     case "sync-full/normal":
       return one(workload, await tl.processTasks(path, n, "NORMAL"));
     case "sync-full/full":

@@ -8,12 +8,13 @@
  *   node bench/run.ts [options]      (Node 22: types are stripped natively)
  *
  * Options:
- *   --quick            small N, fewer rounds, no scale or synchronous=FULL workloads, and the
+ *   --quick            small N, fewer rounds, no full-only workloads, and the
  *                      slow peers (bunqueue, liteque, BullMQ) only in process and enqueue (< 1 min)
  *   --rounds N         rounds per subject (default: full 3; quick 2, slow peers 1)
  *   --only a,b         only these workloads (ids: process, enqueue, enqueue-1000, enqueue-many,
- *                      manual, latency, latency-cross, responsiveness, scale, sync-full)
- *   --scale            also run the full-only workloads (scale, sync-full) in --quick
+ *                      manual, manual-batch, latency, latency-cross, responsiveness, and the
+ *                      full-only scale, rss, sync-full)
+ *   --scale            also run the full-only workloads (scale, rss, sync-full) in --quick
  *   --no-scale         skip them in full mode
  *   --scale-rows N     finished rows in the scale file (default 5,000,000)
  *   --n N              jobs (or samples) per measurement, overriding every workload's
@@ -50,7 +51,7 @@ import {
   sqliteVersion,
 } from "./_runtime.ts";
 import { type ChildReport, REPORT_MARKER } from "./_stats.ts";
-import { subjectGap, type Workload, WORKLOADS } from "./_workloads.ts";
+import { type Subject, subjectGap, type Workload, WORKLOADS } from "./_workloads.ts";
 
 /** Parsed command line. */
 interface Options {
@@ -176,15 +177,20 @@ async function main(): Promise<void> {
         if (missing || gap) row.forEach((r) => (r.missing = `n/a (${gap ?? missing})`));
         return !missing && !gap;
       });
-      const maxRounds = Math.max(...active.map((s) => roundsOf(isSlow(s.peer))));
+      const rounds = (s: Subject) => options.rounds ?? workload.rounds ?? roundsOf(isSlow(s.peer));
+      const maxRounds = Math.max(...active.map(rounds));
       for (let round = 0; round < maxRounds; round++) {
         const line: string[] = [];
         for (const subject of active) {
-          if (round >= roundsOf(isSlow(subject.peer))) continue;
+          if (round >= rounds(subject)) continue;
           const dir = mkdtempSync(join(scratch, "m-"));
           const path = subject.id === "5m" ? scaleFile! : join(dir, "bench.db");
-          const request = { workload: workload.id, subject: subject.id, n, path };
-          const result = await runChild(["measure", JSON.stringify(request)], timeoutFor(n, mode));
+          const size = Math.min(n, subject.maxN ?? n);
+          const request = { workload: workload.id, subject: subject.id, n: size, path };
+          const result = await runChild(
+            ["measure", JSON.stringify(request)],
+            timeoutFor(size, mode),
+          );
           rmSync(dir, { recursive: true, force: true });
           const targets = [...group.values()].filter((r) => r.subject === subject.id);
           if ("error" in result) {
@@ -250,12 +256,14 @@ function measureRows(workload: Workload, n: number, scaleRows: number): Map<stri
         subject: s.id,
         label: s.id === "5m"
           ? `tasklite, ${scaleRows.toLocaleString("en-US")} finished rows`
+          : s.maxN && s.maxN < n
+          ? `${s.label} (N=${s.maxN.toLocaleString("en-US")})`
           : s.label,
         ...(s.peer ? { peer: s.peer } : {}),
         baseline: s.id === workload.baseline,
         ...(workload.ref ? { ref: workload.ref } : {}),
         rounds: [],
-        n,
+        n: Math.min(n, s.maxN ?? n),
       });
     }
   }
