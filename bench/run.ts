@@ -174,7 +174,10 @@ async function main(): Promise<void> {
             ? "full mode only"
             : null);
         const row = [...group.values()].filter((r) => r.subject === s.id);
-        if (missing || gap) row.forEach((r) => (r.missing = `n/a (${gap ?? missing})`));
+        for (const r of missing || gap ? row : []) {
+          r.missing = `n/a (${gap ?? missing})`;
+          r.label = s.label;
+        }
         return !missing && !gap;
       });
       const rounds = (s: Subject) => options.rounds ?? workload.rounds ?? roundsOf(isSlow(s.peer));
