@@ -79,6 +79,10 @@ export class Worker {
   #refilling = false;
   /** Those claims, for `stop()` to wait for. */
   readonly #refills = new Set<Promise<void>>();
+  /** Prefetched runs, claimed and heartbeated, waiting for a slot (oldest first). */
+  #waiting: Run[] = [];
+  /** Whether `#startWaiting` is on the stack (a synchronous handler frees its slot inside it). */
+  #starting = false;
   #idleWaiters: { after: number; resolve: () => void }[] = [];
 
   /**
@@ -114,9 +118,9 @@ export class Worker {
     };
   }
 
-  /** How many tasks are running now. */
+  /** How many tasks are running now (prefetched ones waiting for a slot are not). */
   get running(): number {
-    return this.#runs.size;
+    return this.#runs.size - this.#waiting.length;
   }
 
   /**
@@ -159,6 +163,7 @@ export class Worker {
     this.#poll.wake();
     await this.#loop;
     await Promise.all(this.#refills);
+    await this.#releaseWaiting();
     if (this.#runs.size > 0 && Number.isFinite(timeoutMs)) {
       const grace = new AbortController();
       await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
@@ -267,11 +272,45 @@ export class Worker {
     return ran;
   }
 
-  /** Slots neither running a handler nor held by a claim in flight. */
+  /**
+   * How many more tasks to claim: slots (and prefetch places) neither running a handler, nor
+   * taken by a prefetched run, nor held by a claim in flight.
+   */
   #free(): number {
     let busy = this.#reserved;
     for (const run of this.#runs.values()) if (!run.over) busy++;
-    return this.#settings.concurrency - busy;
+    return this.#settings.concurrency + this.#settings.prefetch - busy;
+  }
+
+  /** Handlers running now. */
+  #handling(): number {
+    let running = -this.#waiting.length;
+    for (const run of this.#runs.values()) if (!run.over) running++;
+    return running;
+  }
+
+  /** Starts prefetched runs while slots are free. */
+  #startWaiting(): void {
+    if (this.#starting) return; // the call below us continues the loop
+    this.#starting = true;
+    try {
+      while (this.#waiting.length > 0 && this.#handling() < this.#settings.concurrency) {
+        this.#start(this.#waiting.shift()!);
+      }
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  /** Gives back the prefetched runs that never started (the worker is stopping). */
+  async #releaseWaiting(): Promise<void> {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const run of waiting) {
+      run.over = true;
+      this.#runs.delete(run.task.id);
+    }
+    await Promise.all(waiting.map((run) => this.#guard(() => this.#queue.release(run.task))));
   }
 
   /**
@@ -280,6 +319,7 @@ export class Worker {
    * for the poll loop.
    */
   #refill(): void {
+    this.#startWaiting();
     if (!this.#refilling || this.#state !== "running") return;
     const free = this.#free();
     if (free <= 0) return;
@@ -322,13 +362,24 @@ export class Worker {
     return Promise.all([...this.#runs.values()].map((run) => run.done));
   }
 
+  /** A claimed task: it starts now if a slot is free, else it waits (prefetched), heartbeated. */
   #launch(task: Task): void {
     const definition = this.#settings.handlers.get(task.taskType);
     const run = newRun(task, definition, this.#settings.heartbeatIntervalMs);
     this.#runs.set(task.id, run);
+    if (this.#handling() <= this.#settings.concurrency && this.#waiting.length === 0) {
+      return this.#start(run);
+    }
+    run.untilTimeout = Infinity; // its time limit counts from its start
+    this.#waiting.push(run);
+    this.#timers.add(run);
+  }
+
+  #start(run: Run): void {
+    run.untilTimeout = run.timeoutMs ?? Infinity;
     this.#timers.add(run);
     run.done = executeRun(run, this.#env).finally(() => {
-      this.#runs.delete(task.id);
+      this.#runs.delete(run.task.id);
       this.#poll.wake();
     });
   }

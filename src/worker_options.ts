@@ -162,6 +162,15 @@ export interface WorkerOptions {
    */
   concurrency?: number;
   /**
+   * How many tasks to claim beyond `concurrency`: they wait in the worker, their leases
+   * heartbeated, and start the moment a slot frees (their time limit counts from then); `stop()`
+   * gives back the ones that never started. For many short tasks: each claim and commit then
+   * covers more of them. Keep it 0 when tasks are long and other workers could take them sooner.
+   *
+   * @default {0}
+   */
+  prefetch?: number;
+  /**
    * How often to poll for due tasks when idle, and for cancellations while busy. An idle worker
    * whose queue has a notifier also wakes at once when a task of its types is enqueued, released
    * or redriven in the same process.

@@ -123,6 +123,66 @@ describe("Worker", () => {
     await queue.close();
   });
 
+  test("prefetch claims beyond concurrency, runs `concurrency` at once, gives back the rest", async () => {
+    const { queue } = await memoryQueue();
+    await queue.enqueueMany(
+      Array.from({ length: 10 }, (_, i) => ({ name: `${i}`, taskType: "t" })),
+    );
+    const release = gate();
+    let running = 0;
+    let peak = 0;
+    let started = 0;
+    const worker = new Worker(queue, {
+      concurrency: 2,
+      prefetch: 3,
+      pollIntervalMs: 10,
+      handlers: {
+        t: async () => {
+          started++;
+          peak = Math.max(peak, ++running);
+          await release.promise;
+          running--;
+        },
+      },
+    });
+    worker.start();
+    while (started < 2) await settle(1);
+    await settle(5);
+    assert.equal(worker.running, 2, "two handlers; three prefetched tasks wait");
+    assert.equal((await queue.getQueueStats()).running, 5, "claimed: two running, three waiting");
+    const stopped = worker.stop(); // gives the waiting three back at once
+    await settle(5);
+    assert.equal((await queue.getQueueStats()).pending, 8);
+    release.open();
+    await stopped;
+    assert.equal(peak, 2);
+    assert.deepEqual(await queue.getQueueStats(), {
+      pending: 8,
+      running: 0,
+      completed: 2,
+      failed: 0,
+      cancelled: 0,
+    });
+    await queue.close();
+  });
+
+  test("prefetched tasks all run, in claim order, when handlers return at once", async () => {
+    const { queue } = await memoryQueue();
+    const ids = await queue.enqueueMany(
+      Array.from({ length: 50 }, (_, i) => ({ name: `${i}`, taskType: "t" })),
+    );
+    const order: number[] = [];
+    const worker = new Worker(queue, {
+      concurrency: 1,
+      prefetch: 16,
+      handlers: { t: (_payload, ctx) => void order.push(ctx.task.id) },
+    });
+    assert.equal(await worker.tick(), 50);
+    assert.deepEqual(order, ids);
+    assert.equal((await queue.getQueueStats()).completed, 50);
+    await queue.close();
+  });
+
   test("start() polls until stop(); stop() lets the running task finish", async () => {
     const { queue } = await fakeTimeQueue();
     const started = gate();
@@ -239,6 +299,10 @@ describe("Worker", () => {
     assert.throws(
       () => new Worker(queue, { handlers: { t: () => 1 }, concurrency: 0 }),
       /concurrency/,
+    );
+    assert.throws(
+      () => new Worker(queue, { handlers: { t: () => 1 }, prefetch: -1 }),
+      RangeError,
     );
     assert.throws(() => new Worker(queue, { handlers: {} }), /no handlers/);
     assert.throws(() => new Worker(queue, null as never), TypeError);

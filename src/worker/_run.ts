@@ -144,7 +144,10 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
       run.task = await queue.progress(run.task, value);
     },
   };
-  const outcome = await settleHandler(definition, context);
+  // A handler that returned at once is recorded in this turn: its completion joins the batch of
+  // the others that did (an await would put it behind their commit).
+  const settling = settleHandler(definition, context);
+  const outcome = settling instanceof Promise ? await settling : settling;
   run.over = true;
 
   if ("aborted" in outcome) {
@@ -182,6 +185,8 @@ function settleHandler(
   definition: HandlerDefinition,
   context: TaskContext,
 ): HandlerOutcome | Promise<HandlerOutcome> {
+  // Aborted before it started (a prefetched task cancelled while it waited): not run at all.
+  if (context.signal.aborted) return { aborted: context.signal.reason };
   let returned: unknown;
   try {
     returned = definition.handler(context.task.payload, context);

@@ -14,6 +14,8 @@ export interface WorkerSettings {
   readonly id: string;
   readonly handlers: ReadonlyMap<string, HandlerDefinition>;
   readonly concurrency: number;
+  /** Tasks claimed beyond `concurrency`, waiting for a slot. */
+  readonly prefetch: number;
   readonly pollIntervalMs: number;
   readonly leaseMs: number | undefined;
   readonly heartbeatIntervalMs: number | undefined;
@@ -41,6 +43,10 @@ export function workerSettings(queue: WorkerQueue, options: WorkerOptions): Work
     throw new ValidationError("Invalid worker options: must be an object with handlers");
   }
   const { handlers, concurrency = 1, pollIntervalMs = 1000, leaseMs, taskTypes } = options;
+  const { prefetch = 0 } = options;
+  if (!(Number.isInteger(prefetch) && prefetch >= 0)) {
+    throw new RangeError("Invalid worker options: prefetch must be an integer >= 0");
+  }
   const { heartbeatIntervalMs } = options;
   if (typeof handlers !== "object" || handlers === null) {
     throw new ValidationError("Invalid worker options: handlers must be an object of functions");
@@ -79,6 +85,7 @@ export function workerSettings(queue: WorkerQueue, options: WorkerOptions): Work
     id,
     handlers: definitions,
     concurrency,
+    prefetch,
     pollIntervalMs,
     leaseMs,
     heartbeatIntervalMs,
