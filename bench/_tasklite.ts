@@ -40,15 +40,20 @@ async function expectCompleted(queue: TaskQueue, n: number): Promise<void> {
   }
 }
 
+/** What {@linkcode processTasks} sets beyond concurrency 8: the Worker's `prefetch`. */
+export const PREFETCH = 120;
+
 /** Runs every pending task with one started Worker (concurrency 8) and times it until idle. */
 async function drain(
   queue: TaskQueue,
   handler: () => unknown = () => null,
   pollIntervalMs?: number,
+  prefetch = 0,
 ): Promise<number> {
   const worker = new Worker(queue, {
     handlers: { [TASK_TYPE]: handler },
     concurrency: 8,
+    prefetch,
     ...(pollIntervalMs ? { pollIntervalMs } : {}),
   });
   const start = performance.now();
@@ -59,16 +64,20 @@ async function drain(
   return ms;
 }
 
-/** `n` pre-enqueued no-op tasks, one Worker with concurrency 8, until all are completed. */
+/**
+ * `n` pre-enqueued no-op tasks, one Worker with concurrency 8 (and `prefetch`), until all are
+ * completed.
+ */
 export async function processTasks(
   path: string,
   n: number,
   synchronous: Synchronous = "NORMAL",
+  prefetch = 0,
 ): Promise<Measure> {
   const queue = await open(path, synchronous);
   try {
     await seed(queue, n);
-    const ms = await drain(queue);
+    const ms = await drain(queue, undefined, undefined, prefetch);
     await expectCompleted(queue, n);
     return { jobsPerSec: rate(n, ms) };
   } finally {

@@ -78,7 +78,12 @@ export const WORKLOADS: readonly Workload[] = [
     id: "process",
     title: "process N no-op tasks, concurrency 8",
     n: { quick: 10_000, full: 100_000 },
-    subjects: [{ id: "raw", label: "raw SQL floor, 128 per tx" }, tasklite, ...PEERS],
+    subjects: [
+      { id: "raw", label: "raw SQL floor, 128 per tx" },
+      tasklite,
+      { id: "prefetch", label: `tasklite, prefetch ${tl.PREFETCH}` },
+      ...PEERS,
+    ],
     baseline: "raw",
     ref: "raw",
   },
@@ -238,6 +243,8 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
       return one(workload, await rawRate(path, n, (db) => raw.sqlFloor(db), true));
     case "process/tasklite":
       return one(workload, await tl.processTasks(path, n));
+    case "process/prefetch":
+      return one(workload, await tl.processTasks(path, n, "NORMAL", tl.PREFETCH));
     case "enqueue/raw":
       return one(
         workload,
