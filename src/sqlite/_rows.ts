@@ -17,26 +17,12 @@ export function toTask(row: SqliteRow): Task {
     taskType: row.task_type as string,
     payload: JSON.parse(row.payload as string),
     priority: row.priority as TaskPriority,
-    status: row.status as TaskStatus,
-    result: parseJson(row.result),
-    error: row.error as string | null,
-    retryCount: row.retry_count as number,
     maxRetries: row.max_retries as number,
-    attempts: row.attempts as number,
     uniqueKey: row.unique_key as string | null,
     createdAt: row.created_at as number,
-    scheduledAt: row.scheduled_at as number,
-    startedAt: row.started_at as number | null,
-    completedAt: row.completed_at as number | null,
-    failedAt: row.failed_at as number | null,
-    workerId: row.worker_id as string | null,
-    leaseMs: row.lease_ms as number | null,
-    leaseExpiresAt: row.lease_expires_at as number | null,
     timeoutMs: row.timeout_ms as number | null,
     retryPolicy: parseJson(row.retry_policy),
-    progress: parseJson(row.progress),
-    errors: JSON.parse(row.errors as string),
-    cancelRequestedAt: row.cancel_requested_at as number | null,
+    ...changes(row),
   };
 }
 
@@ -45,8 +31,12 @@ export function toTask(row: SqliteRow): Task {
  * `_statements.ts`), the others from the copy the caller holds (as enqueued, never changed).
  */
 export function withChanges(known: Task, row: SqliteRow): Task {
+  return { ...known, ...changes(row) };
+}
+
+/** The fields of a task that transitions change. */
+function changes(row: SqliteRow): Omit<Task, Immutable> {
   return {
-    ...known,
     status: row.status as TaskStatus,
     result: parseJson(row.result),
     error: row.error as string | null,
@@ -64,6 +54,19 @@ export function withChanges(known: Task, row: SqliteRow): Task {
     cancelRequestedAt: row.cancel_requested_at as number | null,
   };
 }
+
+/** The fields set at enqueue that no transition changes. */
+type Immutable =
+  | "id"
+  | "name"
+  | "taskType"
+  | "payload"
+  | "priority"
+  | "maxRetries"
+  | "uniqueKey"
+  | "createdAt"
+  | "timeoutMs"
+  | "retryPolicy";
 
 export function toControl(row: SqliteRow): TypeControl {
   return {

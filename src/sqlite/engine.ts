@@ -32,7 +32,7 @@ import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
 import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
-import { type Compiled, STATEMENTS } from "./_statements.ts";
+import { type Compiled, insertRows, ROW_CHUNKS, STATEMENTS } from "./_statements.ts";
 
 /** How the engine holds its connection. */
 export interface SqliteEngineOptions {
@@ -65,6 +65,8 @@ export class SqliteEngine implements Engine {
   readonly #ownsDriver: boolean;
   readonly #transaction: <T>(fn: () => T) => T;
   readonly #statements: { [K in Key]: SqliteStatement };
+  /** The multi-row inserts, by how many tasks they take. */
+  readonly #rows: ReadonlyMap<number, SqliteStatement>;
   /** Changes to the finished counts in the current transaction, by status. */
   readonly #deltas = new Map<TaskStatus, number>();
 
@@ -78,6 +80,9 @@ export class SqliteEngine implements Engine {
     this.#statements = Object.fromEntries(
       entries.map(([key, compiled]) => [key, driver.prepare(compiled.sql)]),
     ) as { [K in Key]: SqliteStatement };
+    this.#rows = new Map(
+      [...ROW_CHUNKS, 1].map((size) => [size, driver.prepare(insertRows(size))]),
+    );
   }
 
   /**
@@ -143,7 +148,49 @@ export class SqliteEngine implements Engine {
   }
 
   #enqueue(tasks: readonly NewTask[], now: number): EnqueueResult[] {
-    return tasks.map((task) => this.#insert(task, now));
+    return this.#enqueueAt(tasks.map((task) => ({ task, now })));
+  }
+
+  /**
+   * Inserts in order: a task with a unique key alone (its conflict is its own), a run of keyless
+   * ones in multi-row statements with consecutive ids from one `nextId` read (the caller holds the
+   * write lock: a transaction, or a lone statement).
+   */
+  #enqueueAt(items: readonly { task: NewTask; now: number }[]): EnqueueResult[] {
+    const results: EnqueueResult[] = [];
+    for (let i = 0; i < items.length;) {
+      let end = i;
+      while (end < items.length && items[end]!.task.uniqueKey === null) end++;
+      if (end - i < 2) {
+        const { task, now } = items[i]!;
+        results.push(this.#insert(task, now));
+        i++;
+        continue;
+      }
+      let id = Number(this.#get("nextId")!.id);
+      while (i < end) {
+        const size = ROW_CHUNKS.find((chunk) => chunk <= end - i) ?? 1;
+        const args: SqliteValue[] = [];
+        for (const { task, now } of items.slice(i, i + size)) {
+          results.push({ id, inserted: true });
+          args.push(
+            id++,
+            task.name,
+            task.taskType,
+            JSON.stringify(task.payload),
+            task.priority,
+            task.maxRetries,
+            now,
+            task.scheduledAt,
+            task.timeoutMs,
+            task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
+          );
+        }
+        this.#rows.get(size)!.run(args);
+        i += size;
+      }
+    }
+    return results;
   }
 
   batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
@@ -151,8 +198,17 @@ export class SqliteEngine implements Engine {
       const results: BatchResult<BatchOp>[] = [];
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
-        if (op.kind === "enqueue") results.push(this.#enqueue(op.tasks, op.now));
-        else if (op.kind === "dequeue") results.push(this.#dequeue(op.request));
+        if (op.kind === "enqueue") {
+          // The enqueues of a run of ops (calls in flight together) as one multi-row insert.
+          let end = i + 1;
+          while (end < ops.length && ops[end]!.kind === "enqueue") end++;
+          const run = ops.slice(i, end) as (BatchOp & { kind: "enqueue" })[];
+          const items = run.flatMap((o) => o.tasks.map((task) => ({ task, now: o.now })));
+          const stored = this.#enqueueAt(items);
+          let from = 0;
+          for (const { tasks } of run) results.push(stored.slice(from, from += tasks.length));
+          i = end - 1;
+        } else if (op.kind === "dequeue") results.push(this.#dequeue(op.request));
         else if (!onlyCompletions(op)) results.push(this.#applyAll(op.transitions, op.now));
         else {
           // The completions of a run of ops (a worker's finished tasks) as one statement.

@@ -12,7 +12,8 @@
  * - A `PRAGMA` outside the few the platform allows throws `not authorized: SQLITE_AUTH`, as do
  *   `ATTACH` and `DETACH`.
  * - Bindings are strings, numbers, `null` or bytes (`ArrayBuffer` or a view); anything else throws a
- *   `TypeError`, and so does a count that does not match the statement's parameters.
+ *   `TypeError`, and so does a count that does not match the statement's parameters; more than 100
+ *   bindings throw, as on the platform.
  * - Blobs come back as `ArrayBuffer`s; rows are plain objects.
  *
  * Unlike the platform, it runs each statement eagerly (the cursor holds the rows already),
@@ -24,6 +25,9 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+
+/** The most bindings one `sql.exec` call takes on the platform. */
+const MAX_BOUND_PARAMETERS = 100;
 
 /** A value the Durable Object SQL API stores and returns. */
 export type SqlStorageValue = ArrayBuffer | string | number | null;
@@ -182,6 +186,10 @@ export function fakeDurableObjectStorage(path: string): FakeDurableObjectStorage
   const exec = (query: string, ...bindings: unknown[]): FakeSqlCursor => {
     counters.exec++;
     if (typeof query !== "string") throw new TypeError("sql.exec() needs a query string");
+    // The platform's limit (developers.cloudflare.com/durable-objects/platform/limits/).
+    if (bindings.length > MAX_BOUND_PARAMETERS) {
+      throw new Error(`Too many SQL variables: ${bindings.length} (at most 100)`);
+    }
     const values = bindings.map(toBinding);
     const statements = splitStatements(query);
     if (statements.length === 0) return new FakeSqlCursor([], 0);
