@@ -44,6 +44,8 @@ export * from "./src/worker.ts";
 export * from "./src/signals.ts";
 export * from "./src/http/client.ts";
 export type {
+  BatchOp,
+  BatchResult,
   ClaimRequest,
   ClaimResult,
   Engine,
