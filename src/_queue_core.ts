@@ -59,7 +59,11 @@ export class QueueCore {
   /** Tasks this queue returned: see {@linkcode LeaseRef.known}. */
   readonly #issued = new WeakSet<object>();
 
-  /** Marks a task the queue returns, so that a transition through it can reuse its fields. */
+  /**
+   * Marks a task the queue returns still running (claimed, heartbeated, with progress), so that a
+   * transition through it can reuse its fields. A finished or given-back task is not marked: no
+   * fenced transition applies to it any more.
+   */
   issue(task: Task): Task {
     this.#issued.add(task);
     return task;

