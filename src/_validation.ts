@@ -164,6 +164,62 @@ export const EnqueueSchema = v.strictObject({
   retry: v.optional(RetryPolicySchema),
 });
 
+type Enqueued = v.InferOutput<typeof EnqueueSchema>;
+
+/** The fields {@linkcode enqueueFast} checks itself; any other sends a task to valibot. */
+const PLAIN_FIELDS = new Set(["name", "taskType", "payload", "priority", "maxRetries"]);
+
+/**
+ * The common task (a name, a type, a JSON payload, maybe a priority and a retry count) checked
+ * without valibot, with {@linkcode EnqueueSchema}'s rules and defaults; `undefined` for anything
+ * else, valid or not, which valibot then decides. A test checks that the two agree.
+ */
+function enqueueFast(input: unknown): Enqueued | undefined {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return undefined;
+  if (Object.getPrototypeOf(input) !== Object.prototype) return undefined;
+  const task = input as Record<string, unknown>;
+  for (const key in task) if (!PLAIN_FIELDS.has(key)) return undefined;
+  const { name, taskType, payload, priority = TaskPriority.NORMAL, maxRetries = 3 } = task;
+  if (!isText(name, 1000) || !isText(taskType, 200)) return undefined;
+  if (priority !== 1 && priority !== 2 && priority !== 3 && priority !== 4) return undefined;
+  if (
+    !Number.isInteger(maxRetries) || (maxRetries as number) < 0 || (maxRetries as number) > 1000
+  ) {
+    return undefined;
+  }
+  if (payload !== undefined && jsonProblem(payload) !== null) return undefined;
+  return {
+    name,
+    taskType,
+    payload: payload === undefined ? {} : payload,
+    priority,
+    maxRetries: maxRetries as number,
+  };
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === "string" && value.length <= max && value.trim().length > 0;
+}
+
+/** One task's enqueue options, parsed as {@linkcode EnqueueSchema} does (faster when plain). */
+export function parseEnqueue(input: unknown, what: string): Enqueued {
+  return enqueueFast(input) ?? parse(EnqueueSchema, input, what);
+}
+
+/** A batch's enqueue options, parsed as {@linkcode EnqueueManySchema} does (faster when plain). */
+export function parseEnqueueMany(input: unknown, what: string): Enqueued[] {
+  if (Array.isArray(input) && input.length <= 10_000) {
+    const parsed: Enqueued[] = [];
+    for (const item of input) {
+      const fast = enqueueFast(item);
+      if (!fast) return parse(EnqueueManySchema, input, what); // its errors name the item
+      parsed.push(fast);
+    }
+    return parsed;
+  }
+  return parse(EnqueueManySchema, input, what);
+}
+
 /** A batch at enqueue. */
 export const EnqueueManySchema = v.pipe(
   v.array(EnqueueSchema, "must be an array of task options"),

@@ -23,14 +23,14 @@ import { coreOf } from "./_queue_core.ts";
 import { type JsonValue, type Task, TaskStatus } from "./task.ts";
 import {
   DequeueSchema,
-  EnqueueManySchema,
-  EnqueueSchema,
   FailOptionsSchema,
   FailureSchema,
   IdSchema,
   LimitSchema,
   OpenOptionsSchema,
   parse,
+  parseEnqueue,
+  parseEnqueueMany,
   parseResult,
   ProgressSchema,
 } from "./_validation.ts";
@@ -117,7 +117,7 @@ export class TaskQueue extends QueueOperations {
    */
   async enqueue(options: EnqueueOptions): Promise<number> {
     const engine = coreOf(this).engine("enqueue");
-    const [id] = await this.#store(engine, [parse(EnqueueSchema, options, "enqueue options")]);
+    const [id] = await this.#store(engine, [parseEnqueue(options, "enqueue options")]);
     return id!;
   }
 
@@ -142,7 +142,7 @@ export class TaskQueue extends QueueOperations {
    */
   async enqueueMany(list: readonly EnqueueOptions[]): Promise<number[]> {
     const engine = coreOf(this).engine("enqueue");
-    return await this.#store(engine, parse(EnqueueManySchema, list, "enqueue options"));
+    return await this.#store(engine, parseEnqueueMany(list, "enqueue options"));
   }
 
   async #store(engine: Engine, parsed: ParsedEnqueue[]): Promise<number[]> {

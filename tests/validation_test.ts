@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type EnqueueOptions, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
 import { createQueueApp } from "../hono.ts";
+import fc from "fast-check";
+import {
+  EnqueueManySchema,
+  EnqueueSchema,
+  parse,
+  parseEnqueue,
+  parseEnqueueMany,
+} from "../src/_validation.ts";
 import { memoryQueue } from "./_helpers.ts";
 
 const cyclic: Record<string, unknown> = { a: 1 };
@@ -211,3 +219,65 @@ function describeInput(input: unknown): string {
     return "<cyclic>";
   }
 }
+
+describe("the enqueue fast path", () => {
+  // Plain tasks skip valibot (src/_validation.ts, enqueueFast): whatever the input, the result
+  // must be what valibot's EnqueueSchema gives, or the same refusal.
+  const outcome = (fn: () => unknown) => {
+    try {
+      return { ok: fn() };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+  const field = fc.oneof(
+    fc.string({ maxLength: 3 }),
+    fc.constantFrom("", "  ", "x".repeat(1001), "t".repeat(201)),
+    fc.integer({ min: -2, max: 1002 }),
+    fc.double(),
+    fc.constantFrom(undefined, null, true, -1, 0, 1, 2, 3, 4, 5, 2.5, 1000, 1001, NaN, Infinity),
+    fc.jsonValue(),
+    fc.constantFrom({ a: undefined }, [undefined], { d: new Date(0) }, 10n),
+  );
+  // Mostly valid, so that each rule is often the only one broken.
+  const mostly = <T>(valid: fc.Arbitrary<T>) =>
+    fc.oneof({ arbitrary: valid, weight: 4 }, { arbitrary: field, weight: 1 });
+  const input = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record(
+        {
+          name: mostly(fc.constantFrom("n", " n ", "x".repeat(1000))),
+          taskType: mostly(fc.constantFrom("t", "t".repeat(200))),
+          payload: mostly(fc.jsonValue()),
+          priority: mostly(fc.constantFrom(1, 2, 3, 4)),
+          maxRetries: mostly(fc.integer({ min: 0, max: 1000 })),
+        },
+        { requiredKeys: ["name", "taskType"] },
+      ),
+    },
+    { weight: 1, arbitrary: fc.record({ name: field, taskType: field, extra: field }) },
+    { weight: 1, arbitrary: field },
+  );
+
+  test("agrees with EnqueueSchema, one task and batches", () => {
+    fc.assert(
+      fc.property(input, (value) => {
+        assert.deepEqual(
+          outcome(() => parseEnqueue(value, "enqueue options")),
+          outcome(() => parse(EnqueueSchema, value, "enqueue options")),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+    fc.assert(
+      fc.property(fc.array(input, { maxLength: 4 }), (list) => {
+        assert.deepEqual(
+          outcome(() => parseEnqueueMany(list, "enqueue options")),
+          outcome(() => parse(EnqueueManySchema, list, "enqueue options")),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
