@@ -289,9 +289,9 @@ export class Worker {
     return running;
   }
 
-  /** Starts prefetched runs while slots are free. */
+  /** Starts prefetched runs while slots are free (not once `stop()` began: it gives them back). */
   #startWaiting(): void {
-    if (this.#starting) return; // the call below us continues the loop
+    if (this.#starting || this.#state !== "running") return; // below us, the loop continues
     this.#starting = true;
     try {
       while (this.#waiting.length > 0 && this.#handling() < this.#settings.concurrency) {
