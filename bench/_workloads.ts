@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import type { PeerId } from "./_peers.ts";
 import { PEER_GAPS, type PeerOp, runPeer } from "./_peer_subjects.ts";
 import * as raw from "./_raw.ts";
-import { childCommand } from "./_runtime.ts";
+import * as rawTable from "./_raw_schema.ts";
+import { childCommand, type Db } from "./_runtime.ts";
 import type { Measure } from "./_stats.ts";
 import * as tl from "./_tasklite.ts";
 
@@ -91,7 +92,12 @@ export const WORKLOADS: readonly Workload[] = [
     id: "enqueue",
     title: "enqueue, one await at a time",
     n: { quick: 5_000, full: 50_000 },
-    subjects: [{ id: "raw", label: "raw INSERT, autocommit" }, tasklite, ...PEERS],
+    subjects: [
+      { id: "raw", label: "raw INSERT, autocommit" },
+      { id: "raw-table", label: "raw INSERT, tasklite's table" },
+      tasklite,
+      ...PEERS,
+    ],
     baseline: "raw",
     ref: "raw",
   },
@@ -110,7 +116,12 @@ export const WORKLOADS: readonly Workload[] = [
     id: "enqueue-many",
     title: "enqueueMany, 1,000 per call",
     n: { quick: 20_000, full: 100_000 },
-    subjects: [{ id: "raw", label: "raw INSERT, 1,000 per tx" }, tasklite, ...PEERS],
+    subjects: [
+      { id: "raw", label: "raw INSERT, 1,000 per tx" },
+      { id: "raw-table", label: "raw INSERT, tasklite's table" },
+      tasklite,
+      ...PEERS,
+    ],
     baseline: "raw",
     ref: "raw",
   },
@@ -118,7 +129,12 @@ export const WORKLOADS: readonly Workload[] = [
     id: "manual",
     title: "dequeue + complete, one at a time",
     n: { quick: 2_000, full: 20_000 },
-    subjects: [{ id: "raw", label: "raw claim + complete" }, tasklite, ...PEERS],
+    subjects: [
+      { id: "raw", label: "raw claim + complete" },
+      { id: "raw-table", label: "raw claim + complete, tasklite's table" },
+      tasklite,
+      ...PEERS,
+    ],
     baseline: "raw",
     ref: "raw",
   },
@@ -250,6 +266,20 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
         workload,
         await rawRate(path, n, (db) => ({ ms: raw.insertSingle(db, n), count: n })),
       );
+    case "enqueue/raw-table":
+      return one(workload, await tableRate(path, n, (db) => rawTable.insertSingle(db, n)));
+    case "enqueue-many/raw-table":
+      return one(workload, await tableRate(path, n, (db) => rawTable.insertBatch(db, n)));
+    case "manual/raw-table":
+      return one(
+        workload,
+        await tableRate(path, n, (db) => {
+          rawTable.insertBatch(db, n); // the pending rows, untimed
+          const { ms, count } = rawTable.claimComplete(db);
+          if (count !== n) throw new Error(`raw baseline handled ${count} of ${n}`);
+          return ms;
+        }),
+      );
     case "enqueue/tasklite":
     case "enqueue-1000/one":
       return one(workload, await tl.enqueueOne(path, n));
@@ -287,6 +317,16 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
       return one(workload, await tl.processTasks(path, n, "FULL"));
   }
   throw new Error(`no runner for ${workload}/${subject}`);
+}
+
+/** Times a raw baseline on tasklite's own table: `fn` returns the timed ms for `n` jobs. */
+async function tableRate(path: string, n: number, fn: (db: Db) => number): Promise<Measure> {
+  const db = await rawTable.openTaskliteTable(path);
+  try {
+    return { jobsPerSec: (n / fn(db)) * 1000 };
+  } finally {
+    db.close();
+  }
 }
 
 /** Times a raw baseline; `seeded` ones get `n` pending rows first (untimed). */

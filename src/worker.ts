@@ -257,6 +257,11 @@ export class Worker {
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
+      if (claimed.length === 0 && this.#runs.size === 0 && this.#refills.size > 0) {
+        // A refill claim in flight may bring tasks: idle only once it has come back empty.
+        await Promise.all(this.#refills);
+        if (this.#runs.size > 0) continue;
+      }
       if (claimed.length === 0 && this.#runs.size === 0) {
         this.#setIdle(poll);
         this.#timers.halt();
@@ -335,7 +340,7 @@ export class Worker {
         for (const task of tasks) this.#launch(task);
       });
     this.#refills.add(refill);
-    refill.finally(() => this.#refills.delete(refill));
+    void refill.finally(() => this.#refills.delete(refill));
   }
 
   /** Runs a queue call; reports and swallows its error (returns `undefined`). */
