@@ -77,9 +77,12 @@ export function seed(db: Db, n: number): void {
   insertBatch(db, n);
 }
 
-/** One prepared INSERT per row, autocommit. */
-export function insertSingle(db: Db, n: number): number {
-  const insert = db.prepare(INSERT);
+/**
+ * One prepared INSERT per row, autocommit. `sql` binds name, payload, created at and scheduled
+ * at (the lean table's INSERT by default).
+ */
+export function insertSingle(db: Db, n: number, sql: string = INSERT): number {
+  const insert = db.prepare(sql);
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const now = Date.now();
@@ -88,9 +91,9 @@ export function insertSingle(db: Db, n: number): number {
   return performance.now() - start;
 }
 
-/** 1,000 rows per `BEGIN IMMEDIATE` transaction. */
-export function insertBatch(db: Db, n: number): number {
-  const insert = db.prepare(INSERT);
+/** 1,000 rows per `BEGIN IMMEDIATE` transaction (`sql` as for {@linkcode insertSingle}). */
+export function insertBatch(db: Db, n: number, sql: string = INSERT): number {
+  const insert = db.prepare(sql);
   const start = performance.now();
   for (let i = 0; i < n; i += 1000) {
     immediate(db, () => {

@@ -9,8 +9,10 @@
  */
 
 import { TaskQueue } from "../mod.ts";
+import * as raw from "./_raw.ts";
 import { configureLikeTasklite, type Db, openDb } from "./_runtime.ts";
 
+/** Binds name, payload, created at and scheduled at, as the lean table's INSERT does. */
 const INSERT = `INSERT INTO tasks (name, task_type, payload, priority, status, retry_count,
   max_retries, attempts, created_at, scheduled_at, errors)
   VALUES (?, 'bench', ?, 2, 'pending', 0, 3, 0, ?, ?, '[]')`;
@@ -32,30 +34,14 @@ export async function openTaskliteTable(path: string): Promise<Db> {
   return db;
 }
 
-/** One prepared INSERT per row, autocommit. */
+/** One prepared INSERT per row into tasklite's table, autocommit. */
 export function insertSingle(db: Db, n: number): number {
-  const insert = db.prepare(INSERT);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const now = Date.now();
-    insert.run(`t${i}`, JSON.stringify({ i }), now, now);
-  }
-  return performance.now() - start;
+  return raw.insertSingle(db, n, INSERT);
 }
 
-/** 1,000 rows per `BEGIN IMMEDIATE` transaction. */
+/** 1,000 rows per transaction into tasklite's table. */
 export function insertBatch(db: Db, n: number): number {
-  const insert = db.prepare(INSERT);
-  const start = performance.now();
-  for (let i = 0; i < n; i += 1000) {
-    db.exec("BEGIN IMMEDIATE");
-    const now = Date.now();
-    for (let j = i; j < Math.min(n, i + 1000); j++) {
-      insert.run(`t${j}`, JSON.stringify({ i: j }), now, now);
-    }
-    db.exec("COMMIT");
-  }
-  return performance.now() - start;
+  return raw.insertBatch(db, n, INSERT);
 }
 
 /** Claims then completes (fenced) one row at a time, each statement autocommit, until none. */
