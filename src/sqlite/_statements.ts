@@ -1,69 +1,23 @@
 /**
- * Every SQL statement of the SQLite engine, built once by drizzle from the schema and prepared
- * once per connection. Named placeholders (`p("now")`) become positional `?` parameters; a
- * statement's `bind()` turns named arguments into the positional array.
+ * Every SQL statement of the SQLite engine that moves tasks, built once by drizzle from the schema
+ * and prepared once per connection (`_control_statements.ts` holds those of pauses, limits and
+ * schedules; `_sql.ts` the builder).
  *
  * Status literals are written inline (not bound) so that SQLite can use the partial indexes, and
- * the claim, recovery and pruning name their index (`INDEXED BY`): without statistics the planner
- * would rather walk `tasks_status_idx`, which costs O(pending) per claim and O(running) per
- * recovery.
+ * the claim, recovery, counts, lists and pruning name their index (`INDEXED BY`): without
+ * statistics the planner might rather walk the table.
  *
  * @module
  */
 
-import { is, Param, Placeholder, type SQL, sql } from "drizzle-orm";
-import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
-import { drizzle } from "drizzle-orm/sqlite-proxy";
-import type { SqliteValue } from "../drivers/driver.ts";
+import { type SQL, sql } from "drizzle-orm";
+import type { SqliteRow, SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
-import { controls, rateEvents, schedules, state, taskCounts, tasks } from "./schema.ts";
+import { CONTROL_STATEMENTS } from "./_control_statements.ts";
+import { compile, type Compiled, count, db, p, raw } from "./_sql.ts";
+import { schedules, state, taskCounts, tasks } from "./schema.ts";
 
-/** A statement's SQL text and how to bind its named parameters. */
-export interface Compiled {
-  /** SQL with positional `?` parameters. */
-  readonly sql: string;
-  /** Turns named arguments into the positional parameter array. */
-  bind(args: Readonly<Record<string, SqliteValue>>): SqliteValue[];
-}
-
-// drizzle used as a statement builder only: the proxy callback never runs.
-const db = drizzle(() => {
-  throw new Error("tasklite: the drizzle builder does not execute statements");
-});
-
-const dialect = new SQLiteSyncDialect();
-
-const p = (name: string) => sql`${sql.placeholder(name)}`;
-
-/**
- * A bound row count for `LIMIT`/`OFFSET`. A bare `LIMIT ?` lets SQLite read the bound value while
- * planning, which marks the statement to be re-prepared at every bind (about 40 µs per call); the
- * cast keeps the plan independent of the value.
- */
-const count = (name: string) => sql`CAST(${sql.placeholder(name)} AS INTEGER)`;
-
-/** A statement written as plain SQL (with drizzle's columns and placeholders). */
-const raw = (query: SQL) => compile({ toSQL: () => dialect.sqlToQuery(query) });
-
-function compile(query: { toSQL(): { sql: string; params: unknown[] } }): Compiled {
-  const { sql: text, params } = query.toSQL();
-  const slots = params.map((param): { name: string } | { value: SqliteValue } => {
-    const inner = is(param, Param) ? param.value : param;
-    if (is(inner, Placeholder)) return { name: inner.name };
-    return { value: inner as SqliteValue };
-  });
-  return {
-    sql: text,
-    bind(args) {
-      return slots.map((slot) => {
-        if (!("name" in slot)) return slot.value;
-        const value = args[slot.name];
-        if (value === undefined) throw new TypeError(`Missing SQL parameter "${slot.name}"`);
-        return value;
-      });
-    },
-  };
-}
+export type { Compiled };
 
 // Written as the partial indexes' predicates are (OR chains, same order), so that the planner sees
 // that a query's condition implies an index's.
@@ -174,21 +128,6 @@ const earliestPending = sql.join(
   sql` UNION ALL `,
 );
 
-/** A schedule's columns as `upsertSchedule` writes them, on insert and on replace alike. */
-const scheduleFields = {
-  cron: p("cron"),
-  timezone: p("timezone"),
-  taskType: p("taskType"),
-  taskName: p("taskName"),
-  payload: p("payload"),
-  priority: p("priority"),
-  maxRetries: p("maxRetries"),
-  timeoutMs: p("timeoutMs"),
-  nextRunAt: p("nextRunAt"),
-  paused: p("paused"),
-  updatedAt: p("now"),
-};
-
 /** Which rows a list reads, through which index, in which order. */
 const LISTED = {
   pending: {
@@ -249,8 +188,9 @@ export function insertRows(count: number): string {
     VALUES ${Array.from({ length: count }, () => row).join(", ")}`;
 }
 
-/** The statements, by transition. */
+/** The statements, by transition (and those of controls and schedules). */
 export const STATEMENTS = {
+  ...CONTROL_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.
@@ -326,58 +266,6 @@ export const STATEMENTS = {
       GROUP BY ${tasks.taskType}
       UNION ALL SELECT ${tasks.taskType}, 'running', count(*) FROM ${tasks} INDEXED BY tasks_lease_idx
       WHERE ${running} GROUP BY ${tasks.taskType}`,
-  ),
-
-  /** Claims per rate-limited type still inside its window (after `rateForget`). */
-  rateCounts: compile(
-    db.select({ taskType: rateEvents.taskType, count: sql<number>`count(*)`.as("count") })
-      .from(rateEvents).groupBy(rateEvents.taskType),
-  ),
-
-  /** Records one claim per entry of `types` (a JSON array) at `now`. */
-  rateRecord: raw(
-    sql`INSERT INTO ${rateEvents} (task_type, claimed_at) SELECT value, ${p("now")}
-      FROM json_each(${p("types")})`,
-  ),
-
-  /** Forgets claims that left their type's window (all of a type that is no longer rated). */
-  rateForget: raw(
-    sql`DELETE FROM ${rateEvents} WHERE claimed_at <= ${p("now")} - coalesce(
-      (SELECT c.rate_window_ms FROM ${controls} c WHERE c.task_type = rate_events.task_type), 0)`,
-  ),
-
-  /** Every pause flag and limit. */
-  controls: compile(db.select().from(controls)),
-
-  /** Pauses or resumes a task type (`*`: the whole queue). */
-  setPaused: compile(
-    db.insert(controls).values({ taskType: p("taskType"), pausedAt: p("pausedAt") })
-      .onConflictDoUpdate({ target: controls.taskType, set: { pausedAt: p("pausedAt") } }),
-  ),
-
-  /** Sets a task type's limits. */
-  setLimits: compile(
-    db.insert(controls).values({
-      taskType: p("taskType"),
-      maxConcurrency: p("maxConcurrency"),
-      rateMax: p("rateMax"),
-      rateWindowMs: p("rateWindowMs"),
-    }).onConflictDoUpdate({
-      target: controls.taskType,
-      set: {
-        maxConcurrency: p("maxConcurrency"),
-        rateMax: p("rateMax"),
-        rateWindowMs: p("rateWindowMs"),
-      },
-    }),
-  ),
-
-  /** Drops control rows that no longer say anything. */
-  tidyControls: compile(
-    db.delete(controls).where(
-      sql`${controls.pausedAt} IS NULL AND ${controls.maxConcurrency} IS NULL
-        AND ${controls.rateMax} IS NULL`,
-    ),
   ),
 
   /** Extends a running task's lease, fenced by its token when one is given. */
@@ -540,57 +428,6 @@ export const STATEMENTS = {
   searchRunning: listWhere("running", searched),
   searchFinished: listWhere("finished", searched),
 
-  /** Creates or replaces a schedule. */
-  upsertSchedule: compile(
-    db.insert(schedules).values({ name: p("name"), ...scheduleFields, createdAt: p("now") })
-      .onConflictDoUpdate({
-        target: schedules.name,
-        set: {
-          ...scheduleFields,
-          // Re-declaring a schedule (as apps do at every boot) keeps its pending slot, so that a
-          // slot due now still fires and one that fired does not come back.
-          nextRunAt: sql`CASE WHEN ${schedules.cron} = excluded.cron
-            AND ${schedules.timezone} IS excluded.timezone AND ${schedules.paused} = excluded.paused
-            THEN ${schedules.nextRunAt} ELSE excluded.next_run_at END`,
-        },
-      }).returning(),
-  ),
-
-  /** Removes a schedule. */
-  deleteSchedule: compile(
-    db.delete(schedules).where(sql`${schedules.name} = ${p("name")}`).returning({
-      name: schedules.name,
-    }),
-  ),
-
-  /** Every schedule, by name. */
-  listSchedules: compile(db.select().from(schedules).orderBy(schedules.name)),
-
-  /** Schedules whose next slot has come. */
-  dueSchedules: compile(
-    db.select().from(schedules).where(
-      sql`${schedules.paused} = 0 AND ${schedules.nextRunAt} <= ${p("now")}`,
-    ).orderBy(schedules.nextRunAt),
-  ),
-
-  /** Whether a schedule is still at a slot (so that it fires once). */
-  scheduleAt: compile(
-    db.select({ name: schedules.name }).from(schedules).where(
-      sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}
-        AND ${schedules.paused} = 0`,
-    ),
-  ),
-
-  /** Moves a schedule past the slot it fired for. */
-  advanceSchedule: compile(
-    db.update(schedules).set({
-      nextRunAt: p("nextRunAt"),
-      lastRunAt: p("slot"),
-      lastTaskId: p("taskId"),
-      updatedAt: p("now"),
-    }).where(sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}`),
-  ),
-
   /** The earliest due time, lease expiry or schedule slot. */
   nextWake: raw(
     sql`SELECT min(at) AS at FROM (${earliestPending}
@@ -599,3 +436,19 @@ export const STATEMENTS = {
       UNION ALL SELECT min(${schedules.nextRunAt}) FROM ${schedules} WHERE ${schedules.paused} = 0)`,
   ),
 } as const;
+
+/** A statement's name. */
+export type StatementKey = keyof typeof STATEMENTS;
+
+/** Named arguments of a statement. */
+export type Args = Record<string, SqliteValue>;
+
+/** How the engine's helpers run its prepared statements. */
+export interface Statements {
+  /** Every row. */
+  all(key: StatementKey, args?: Args): SqliteRow[];
+  /** The first row, if any. */
+  get(key: StatementKey, args?: Args): SqliteRow | undefined;
+  /** Runs it; how many rows it changed. */
+  exec(key: StatementKey, args?: Args): number;
+}

@@ -26,13 +26,22 @@ import type {
   TypeControl,
   TypeLimits,
 } from "../engine.ts";
-import type { SqliteRow, SqliteStatement, SqliteValue } from "../drivers/driver.ts";
+import type { SqliteRow, SqliteStatement } from "../drivers/driver.ts";
 import type { AdoptedDriver } from "../drivers/driver.ts";
-import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
 import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
-import { type Compiled, insertRows, ROW_CHUNKS, STATEMENTS } from "./_statements.ts";
+import { claimTasks } from "./_claim.ts";
+import { insertTask, insertTasks } from "./_insert.ts";
+import {
+  type Args,
+  type Compiled,
+  insertRows,
+  ROW_CHUNKS,
+  type StatementKey,
+  STATEMENTS,
+  type Statements,
+} from "./_statements.ts";
 
 /** How the engine holds its connection. */
 export interface SqliteEngineOptions {
@@ -42,10 +51,7 @@ export interface SqliteEngineOptions {
   now: number;
 }
 
-type Key = keyof typeof STATEMENTS;
-type Args = Record<string, SqliteValue>;
-
-const NO_COUNTS: ReadonlyMap<string, number> = new Map();
+type Key = StatementKey;
 
 type Completion = Transition & { kind: "complete" };
 
@@ -95,6 +101,13 @@ export class SqliteEngine implements Engine {
   static create(driver: AdoptedDriver, options: SqliteEngineOptions): SqliteEngine {
     return new SqliteEngine(driver, options);
   }
+
+  /** The statements, for the helpers in `_claim.ts` and `_insert.ts`. */
+  readonly #run: Statements = {
+    all: (key, args) => this.#all(key, args),
+    get: (key, args) => this.#get(key, args),
+    exec: (key, args) => this.#exec(key, args),
+  };
 
   #all(key: Key, args: Args = {}): SqliteRow[] {
     return this.#statements[key].all(STATEMENTS[key].bind(args));
@@ -148,49 +161,7 @@ export class SqliteEngine implements Engine {
   }
 
   #enqueue(tasks: readonly NewTask[], now: number): EnqueueResult[] {
-    return this.#enqueueAt(tasks.map((task) => ({ task, now })));
-  }
-
-  /**
-   * Inserts in order: a task with a unique key alone (its conflict is its own), a run of keyless
-   * ones in multi-row statements with consecutive ids from one `nextId` read (the caller holds the
-   * write lock: a transaction, or a lone statement).
-   */
-  #enqueueAt(items: readonly { task: NewTask; now: number }[]): EnqueueResult[] {
-    const results: EnqueueResult[] = [];
-    for (let i = 0; i < items.length;) {
-      let end = i;
-      while (end < items.length && items[end]!.task.uniqueKey === null) end++;
-      if (end - i < 2) {
-        const { task, now } = items[i]!;
-        results.push(this.#insert(task, now));
-        i++;
-        continue;
-      }
-      let id = Number(this.#get("nextId")!.id);
-      while (i < end) {
-        const size = ROW_CHUNKS.find((chunk) => chunk <= end - i) ?? 1;
-        const args: SqliteValue[] = [];
-        for (const { task, now } of items.slice(i, i + size)) {
-          results.push({ id, inserted: true });
-          args.push(
-            id++,
-            task.name,
-            task.taskType,
-            JSON.stringify(task.payload),
-            task.priority,
-            task.maxRetries,
-            now,
-            task.scheduledAt,
-            task.timeoutMs,
-            task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
-          );
-        }
-        this.#rows.get(size)!.run(args);
-        i += size;
-      }
-    }
-    return results;
+    return insertTasks(this.#run, this.#rows, tasks.map((task) => ({ task, now })));
   }
 
   batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
@@ -204,7 +175,7 @@ export class SqliteEngine implements Engine {
           while (end < ops.length && ops[end]!.kind === "enqueue") end++;
           const run = ops.slice(i, end) as (BatchOp & { kind: "enqueue" })[];
           const items = run.flatMap((o) => o.tasks.map((task) => ({ task, now: o.now })));
-          const stored = this.#enqueueAt(items);
+          const stored = insertTasks(this.#run, this.#rows, items);
           let from = 0;
           for (const { tasks } of run) results.push(stored.slice(from, from += tasks.length));
           i = end - 1;
@@ -230,24 +201,6 @@ export class SqliteEngine implements Engine {
     });
   }
 
-  #insert(task: NewTask, now: number): EnqueueResult {
-    const inserted = this.#get("insert", {
-      name: task.name,
-      taskType: task.taskType,
-      payload: JSON.stringify(task.payload),
-      priority: task.priority,
-      maxRetries: task.maxRetries,
-      uniqueKey: task.uniqueKey,
-      now,
-      scheduledAt: task.scheduledAt,
-      timeoutMs: task.timeoutMs,
-      retryPolicy: task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
-    });
-    if (inserted) return { id: inserted.id as number, inserted: true };
-    const live = this.#get("findLiveByKey", { uniqueKey: task.uniqueKey })!;
-    return { id: live.id as number, inserted: false };
-  }
-
   dequeue(request: ClaimRequest): Promise<ClaimResult> {
     return this.#tx(() => this.#dequeue(request));
   }
@@ -255,91 +208,7 @@ export class SqliteEngine implements Engine {
   #dequeue(request: ClaimRequest): ClaimResult {
     const recovered = this.#all("recover", { now: request.now }).map(this.#counted);
     const controls = this.#all("controls").map(toControl);
-    const tasks = controls.length === 0
-      ? this.#claim(request, [])
-      : this.#claimPlanned(request, controls);
-    // RETURNING does not keep the subquery's order.
-    return { tasks: tasks.sort(claimOrder), recovered };
-  }
-
-  #claim(request: ClaimRequest, excluded: readonly string[]): Task[] {
-    const args = claimArgs(request);
-    if (excluded.length > 0) args.excluded = JSON.stringify(excluded);
-    const key = request.taskTypes
-      ? excluded.length ? "claimTypesExcept" : "claimTypes"
-      : excluded.length
-      ? "claimExcept"
-      : "claim";
-    return this.#all(key, args).map(toTask);
-  }
-
-  /** Reads the counts the plan needs, plans (in the core), claims, records rate-limited claims. */
-  #claimPlanned(request: ClaimRequest, controls: TypeControl[]): Task[] {
-    const running = controls.some((control) => control.concurrency !== null)
-      ? new Map(
-        this.#all("runningByType").map((row) => [row.task_type as string, Number(row.count)]),
-      )
-      : NO_COUNTS;
-    let rateUsed = NO_COUNTS;
-    if (controls.some((control) => control.rate !== null)) {
-      this.#exec("rateForget", { now: request.now });
-      rateUsed = new Map(
-        this.#all("rateCounts").map((row) => [row.task_type as string, Number(row.count)]),
-      );
-    }
-    const plan = planClaim({
-      controls,
-      running,
-      rateUsed,
-      taskTypes: request.taskTypes,
-      limit: request.limit,
-    });
-    if (plan.blocked) return [];
-    const tasks = plan.quotas.length === 0
-      ? this.#claim(request, plan.excluded)
-      : this.#claimCapped(request, plan);
-    const rated = tasks.filter((task) => plan.rated.includes(task.taskType));
-    if (rated.length > 0) {
-      this.#exec("rateRecord", {
-        types: JSON.stringify(rated.map((task) => task.taskType)),
-        now: request.now,
-      });
-    }
-    return tasks;
-  }
-
-  /**
-   * Claims in rounds of one capped statement: a round that fills a type's room may have left
-   * tasks of other types behind it, so the next round excludes the types that filled up. Each
-   * extra round fills at least one more type: at most one round per limited type, plus one.
-   */
-  #claimCapped(request: ClaimRequest, plan: ClaimPlan): Task[] {
-    const rooms = new Map(plan.quotas.map((quota) => [quota.taskType, quota.room]));
-    const excluded = [...plan.excluded];
-    const claimed: Task[] = [];
-    const key = request.taskTypes ? "claimTypesCapped" : "claimCapped";
-    while (claimed.length < request.limit) {
-      const args = claimArgs(request);
-      args.limit = request.limit - claimed.length;
-      args.excluded = JSON.stringify(excluded);
-      args.rooms = JSON.stringify(Object.fromEntries(rooms));
-      const tasks = this.#all(key, args).map(toTask);
-      claimed.push(...tasks);
-      let filled = false;
-      for (const task of tasks) {
-        const room = rooms.get(task.taskType);
-        if (room === undefined) continue;
-        if (room > 1) rooms.set(task.taskType, room - 1);
-        else {
-          rooms.delete(task.taskType);
-          excluded.push(task.taskType);
-          filled = true;
-        }
-      }
-      // No type filled up: nothing was held back, so what is due has been claimed.
-      if (!filled || tasks.length === 0) break;
-    }
-    return claimed;
+    return { tasks: claimTasks(this.#run, request, controls), recovered };
   }
 
   apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
@@ -576,7 +445,7 @@ export class SqliteEngine implements Engine {
       for (const { name, slot, nextRunAt, task } of firings) {
         // Another process fired this slot first (or the schedule changed): nothing to do.
         if (!this.#get("scheduleAt", { name, slot })) continue;
-        const { id: taskId } = this.#insert(task, now);
+        const { id: taskId } = insertTask(this.#run, task, now);
         this.#exec("advanceSchedule", { name, slot, nextRunAt, taskId, now });
         const { name: taskName, taskType, priority } = task;
         fired.push({ name, slot, taskId, taskName, taskType, priority });
@@ -596,18 +465,6 @@ export class SqliteEngine implements Engine {
   }
 }
 
-function claimArgs(request: ClaimRequest): Args {
-  const args: Args = {
-    now: request.now,
-    workerId: request.workerId,
-    leaseMs: request.leaseMs,
-    leaseExpiresAt: request.now + request.leaseMs,
-    limit: request.limit,
-  };
-  if (request.taskTypes) args.taskTypes = JSON.stringify(request.taskTypes);
-  return args;
-}
-
 /** Turns a synchronous call into a promise, so a throw becomes a rejection. */
 function settle<T>(fn: () => T): Promise<T> {
   try {
@@ -615,8 +472,4 @@ function settle<T>(fn: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-function claimOrder(a: Task, b: Task): number {
-  return b.priority - a.priority || a.scheduledAt - b.scheduledAt || a.id - b.id;
 }

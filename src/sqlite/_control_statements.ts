@@ -1,0 +1,132 @@
+/**
+ * The SQL statements of pauses, limits and rate windows (`task_type_controls`, `rate_events`) and
+ * of recurring schedules, built once like the task statements (`_statements.ts`, which merges
+ * these into `STATEMENTS`).
+ *
+ * @module
+ */
+
+import { sql } from "drizzle-orm";
+import { compile, db, p, raw } from "./_sql.ts";
+import { controls, rateEvents, schedules } from "./schema.ts";
+
+/** A schedule's columns as `upsertSchedule` writes them, on insert and on replace alike. */
+const scheduleFields = {
+  cron: p("cron"),
+  timezone: p("timezone"),
+  taskType: p("taskType"),
+  taskName: p("taskName"),
+  payload: p("payload"),
+  priority: p("priority"),
+  maxRetries: p("maxRetries"),
+  timeoutMs: p("timeoutMs"),
+  nextRunAt: p("nextRunAt"),
+  paused: p("paused"),
+  updatedAt: p("now"),
+};
+
+/** The statements of controls and schedules, by name. */
+export const CONTROL_STATEMENTS = {
+  /** Claims per rate-limited type still inside its window (after `rateForget`). */
+  rateCounts: compile(
+    db.select({ taskType: rateEvents.taskType, count: sql<number>`count(*)`.as("count") })
+      .from(rateEvents).groupBy(rateEvents.taskType),
+  ),
+
+  /** Records one claim per entry of `types` (a JSON array) at `now`. */
+  rateRecord: raw(
+    sql`INSERT INTO ${rateEvents} (task_type, claimed_at) SELECT value, ${p("now")}
+      FROM json_each(${p("types")})`,
+  ),
+
+  /** Forgets claims that left their type's window (all of a type that is no longer rated). */
+  rateForget: raw(
+    sql`DELETE FROM ${rateEvents} WHERE claimed_at <= ${p("now")} - coalesce(
+      (SELECT c.rate_window_ms FROM ${controls} c WHERE c.task_type = rate_events.task_type), 0)`,
+  ),
+
+  /** Every pause flag and limit. */
+  controls: compile(db.select().from(controls)),
+
+  /** Pauses or resumes a task type (`*`: the whole queue). */
+  setPaused: compile(
+    db.insert(controls).values({ taskType: p("taskType"), pausedAt: p("pausedAt") })
+      .onConflictDoUpdate({ target: controls.taskType, set: { pausedAt: p("pausedAt") } }),
+  ),
+
+  /** Sets a task type's limits. */
+  setLimits: compile(
+    db.insert(controls).values({
+      taskType: p("taskType"),
+      maxConcurrency: p("maxConcurrency"),
+      rateMax: p("rateMax"),
+      rateWindowMs: p("rateWindowMs"),
+    }).onConflictDoUpdate({
+      target: controls.taskType,
+      set: {
+        maxConcurrency: p("maxConcurrency"),
+        rateMax: p("rateMax"),
+        rateWindowMs: p("rateWindowMs"),
+      },
+    }),
+  ),
+
+  /** Drops control rows that no longer say anything. */
+  tidyControls: compile(
+    db.delete(controls).where(
+      sql`${controls.pausedAt} IS NULL AND ${controls.maxConcurrency} IS NULL
+        AND ${controls.rateMax} IS NULL`,
+    ),
+  ),
+
+  /** Creates or replaces a schedule. */
+  upsertSchedule: compile(
+    db.insert(schedules).values({ name: p("name"), ...scheduleFields, createdAt: p("now") })
+      .onConflictDoUpdate({
+        target: schedules.name,
+        set: {
+          ...scheduleFields,
+          // Re-declaring a schedule (as apps do at every boot) keeps its pending slot, so that a
+          // slot due now still fires and one that fired does not come back.
+          nextRunAt: sql`CASE WHEN ${schedules.cron} = excluded.cron
+            AND ${schedules.timezone} IS excluded.timezone AND ${schedules.paused} = excluded.paused
+            THEN ${schedules.nextRunAt} ELSE excluded.next_run_at END`,
+        },
+      }).returning(),
+  ),
+
+  /** Removes a schedule. */
+  deleteSchedule: compile(
+    db.delete(schedules).where(sql`${schedules.name} = ${p("name")}`).returning({
+      name: schedules.name,
+    }),
+  ),
+
+  /** Every schedule, by name. */
+  listSchedules: compile(db.select().from(schedules).orderBy(schedules.name)),
+
+  /** Schedules whose next slot has come. */
+  dueSchedules: compile(
+    db.select().from(schedules).where(
+      sql`${schedules.paused} = 0 AND ${schedules.nextRunAt} <= ${p("now")}`,
+    ).orderBy(schedules.nextRunAt),
+  ),
+
+  /** Whether a schedule is still at a slot (so that it fires once). */
+  scheduleAt: compile(
+    db.select({ name: schedules.name }).from(schedules).where(
+      sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}
+        AND ${schedules.paused} = 0`,
+    ),
+  ),
+
+  /** Moves a schedule past the slot it fired for. */
+  advanceSchedule: compile(
+    db.update(schedules).set({
+      nextRunAt: p("nextRunAt"),
+      lastRunAt: p("slot"),
+      lastTaskId: p("taskId"),
+      updatedAt: p("now"),
+    }).where(sql`${schedules.name} = ${p("name")} AND ${schedules.nextRunAt} = ${p("slot")}`),
+  ),
+} as const;
