@@ -15,7 +15,7 @@
  * @module
  */
 
-import { configureLikeTasklite, type Db, openDb } from "./_runtime.ts";
+import { configureLikeTasklite, type Db, openDb, type Value } from "./_runtime.ts";
 
 /** How many rows the SQL floor claims and completes per transaction. */
 export const FLOOR_BATCH = 128;
@@ -106,16 +106,27 @@ export function insertBatch(db: Db, n: number, sql: string = INSERT): number {
   return performance.now() - start;
 }
 
-/** Claims then completes one row at a time, each statement its own transaction, until none. */
-export function claimComplete(db: Db): { ms: number; count: number } {
-  const claim = db.prepare(CLAIM_ONE);
-  const complete = db.prepare(COMPLETE);
+/**
+ * Claims then completes one row at a time, each statement its own transaction, until none. The
+ * claim binds now and returns the row; the completion binds what `completeArgs` gives (the lean
+ * table's statements by default).
+ */
+export function claimComplete(
+  db: Db,
+  statements: {
+    claim: string;
+    complete: string;
+    completeArgs: (now: number, row: Record<string, unknown>) => Value[];
+  } = { claim: CLAIM_ONE, complete: COMPLETE, completeArgs: (now, row) => [now, row.id as number] },
+): { ms: number; count: number } {
+  const claim = db.prepare(statements.claim);
+  const complete = db.prepare(statements.complete);
   let count = 0;
   const start = performance.now();
   for (;;) {
     const row = claim.get(Date.now());
     if (!row) break;
-    complete.run(Date.now(), row.id as number);
+    complete.run(...statements.completeArgs(Date.now(), row));
     count++;
   }
   return { ms: performance.now() - start, count };

@@ -46,15 +46,9 @@ export function insertBatch(db: Db, n: number): number {
 
 /** Claims then completes (fenced) one row at a time, each statement autocommit, until none. */
 export function claimComplete(db: Db): { ms: number; count: number } {
-  const claim = db.prepare(CLAIM_ONE);
-  const complete = db.prepare(COMPLETE);
-  let count = 0;
-  const start = performance.now();
-  for (;;) {
-    const row = claim.get(Date.now());
-    if (!row) break;
-    complete.run(Date.now(), row.id as number, row.attempts as number);
-    count++;
-  }
-  return { ms: performance.now() - start, count };
+  return raw.claimComplete(db, {
+    claim: CLAIM_ONE,
+    complete: COMPLETE,
+    completeArgs: (now, row) => [now, row.id as number, row.attempts as number],
+  });
 }

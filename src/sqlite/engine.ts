@@ -54,6 +54,21 @@ export interface SqliteEngineOptions {
 type Key = StatementKey;
 
 type Completion = Transition & { kind: "complete" };
+type EnqueueOp = BatchOp & { kind: "enqueue" };
+type ApplyOp = BatchOp & { kind: "apply" };
+
+/** The ops from `from` on that pass `test`, in a row. */
+function runOf(ops: readonly BatchOp[], from: number, test: (op: BatchOp) => boolean): BatchOp[] {
+  let end = from + 1;
+  while (end < ops.length && test(ops[end]!)) end++;
+  return ops.slice(from, end);
+}
+
+/** Deals the results of a run's merged statement back out, `sizes[i]` to its op `i`. */
+function deal<T>(results: unknown[], sizes: readonly number[], merged: readonly T[]): void {
+  let from = 0;
+  for (const size of sizes) results.push(merged.slice(from, from += size));
+}
 
 function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
   return op.kind === "apply" &&
@@ -167,34 +182,30 @@ export class SqliteEngine implements Engine {
   batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
     return this.#tx(() => {
       const results: BatchResult<BatchOp>[] = [];
-      for (let i = 0; i < ops.length; i++) {
+      for (let i = 0; i < ops.length;) {
         const op = ops[i]!;
-        if (op.kind === "enqueue") {
-          // The enqueues of a run of ops (calls in flight together) as one multi-row insert.
-          let end = i + 1;
-          while (end < ops.length && ops[end]!.kind === "enqueue") end++;
-          const run = ops.slice(i, end) as (BatchOp & { kind: "enqueue" })[];
+        if (op.kind === "dequeue") {
+          results.push(this.#dequeue(op.request));
+          i++;
+        } else if (op.kind === "enqueue") {
+          // A run of enqueues (calls in flight together): one multi-row insert.
+          const run = runOf(ops, i, (o) => o.kind === "enqueue") as EnqueueOp[];
           const items = run.flatMap((o) => o.tasks.map((task) => ({ task, now: o.now })));
-          const stored = insertTasks(this.#run, this.#rows, items);
-          let from = 0;
-          for (const { tasks } of run) results.push(stored.slice(from, from += tasks.length));
-          i = end - 1;
-        } else if (op.kind === "dequeue") results.push(this.#dequeue(op.request));
-        else if (!onlyCompletions(op)) results.push(this.#applyAll(op.transitions, op.now));
-        else {
-          // The completions of a run of ops (a worker's finished tasks) as one statement.
-          let end = i + 1;
-          while (end < ops.length && onlyCompletions(ops[end]!)) end++;
-          const run = ops.slice(i, end) as (BatchOp & { kind: "apply" })[];
-          const outcomes = this.#completeAll(
-            run.flatMap((o) => o.transitions) as Completion[],
-            op.now,
+          deal(results, run.map((o) => o.tasks.length), insertTasks(this.#run, this.#rows, items));
+          i += run.length;
+        } else if (onlyCompletions(op)) {
+          // A run of completions (a worker's finished tasks): one statement.
+          const run = runOf(ops, i, onlyCompletions) as ApplyOp[];
+          const completions = run.flatMap((o) => o.transitions) as Completion[];
+          deal(
+            results,
+            run.map((o) => o.transitions.length),
+            this.#completeAll(completions, op.now),
           );
-          let from = 0;
-          for (const { transitions } of run) {
-            results.push(outcomes.slice(from, from += transitions.length));
-          }
-          i = end - 1;
+          i += run.length;
+        } else {
+          results.push(this.#applyAll(op.transitions, op.now));
+          i++;
         }
       }
       return results;
