@@ -260,3 +260,84 @@ export class PermanentError extends Error {
     this.name = "PermanentError";
   }
 }
+
+/**
+ * The storage conditions a {@linkcode StorageError} reports, one source for its `code`:
+ *
+ * - `full`: the disk (or `PRAGMA max_page_count`) is full; nothing of the failed call was written.
+ *   The queue works again once space frees, without reopening.
+ * - `busy`: another connection held the write lock longer than `busyTimeoutMs`.
+ * - `corrupt`: the file is not a tasklite queue, not SQLite at all, or fails its integrity check.
+ * - `io`: the operating system reported an I/O error.
+ * - `readonly`: the file or its folder cannot be written.
+ *
+ * @example Usage
+ * ```ts
+ * import { STORAGE_ERROR_CODES } from "@tasklite/tasklite";
+ *
+ * console.log(STORAGE_ERROR_CODES.includes("full")); // true
+ * ```
+ */
+export const STORAGE_ERROR_CODES = ["full", "busy", "corrupt", "io", "readonly"] as const;
+
+/**
+ * The condition behind a {@linkcode StorageError}: one of {@linkcode STORAGE_ERROR_CODES}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { StorageErrorCode } from "@tasklite/tasklite";
+ *
+ * const transient: StorageErrorCode[] = ["busy", "full"];
+ * ```
+ */
+export type StorageErrorCode = typeof STORAGE_ERROR_CODES[number];
+
+/**
+ * Thrown when the storage, not the call, failed: the disk is full, the database stayed locked
+ * longer than `busyTimeoutMs`, the file is corrupt or not a queue, an I/O error, a read-only file.
+ * `code` says which (match on it, never on the message); the driver's own error is the `cause`.
+ * The failed call wrote nothing (its transaction was rolled back), so it can be retried as is
+ * once the condition clears (`busy`, `full`), on the same queue object.
+ *
+ * @example Usage
+ * ```ts
+ * import { StorageError, TaskQueue } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * try {
+ *   await queue.enqueue({ name: "Job", taskType: "job" });
+ * } catch (error) {
+ *   if (!(error instanceof StorageError)) throw error;
+ *   if (error.code === "busy" || error.code === "full") {
+ *     // transient: try again later
+ *   }
+ * }
+ * await queue.close();
+ * ```
+ */
+export class StorageError extends Error {
+  /** The storage condition, one of {@linkcode STORAGE_ERROR_CODES}. */
+  readonly code: StorageErrorCode;
+  /**
+   * Creates the error. The message reads `Storage failed (full): database or disk is full`,
+   * or `Cannot complete task 42: database or disk is full` when `action` and `taskId` are given.
+   *
+   * @param code The storage condition.
+   * @param detail What the storage said, such as the driver's message.
+   * @param options The driver's error as `cause`, and optionally the refused `action` and
+   * `taskId`.
+   */
+  constructor(
+    code: StorageErrorCode,
+    detail: string,
+    options: ErrorOptions & { action?: string; taskId?: number } = {},
+  ) {
+    const { action, taskId, ...errorOptions } = options;
+    const subject = action === undefined
+      ? `Storage failed (${code})`
+      : `Cannot ${action}${taskId === undefined ? "" : ` task ${taskId}`}`;
+    super(`${subject}: ${detail}`, errorOptions);
+    this.name = "StorageError";
+    this.code = code;
+  }
+}
