@@ -14,7 +14,7 @@ import { type ParsedEnqueue, toNewTask } from "./core/new_task.ts";
 import { decideRetry, type FailOptions } from "./core/retry.ts";
 import type { Engine, Transition } from "./engine.ts";
 import { TaskNotFoundError, ValidationError } from "./errors.ts";
-import { failureMessage } from "./_failure.ts";
+import { failureMessage, withReason } from "./_failure.ts";
 import type { DequeueOptions, EnqueueOptions, OpenOptions, TaskRef } from "./queue_options.ts";
 import { QueueOperations } from "./queue_operations.ts";
 import { openEngine } from "./_open_engine.ts";
@@ -418,11 +418,12 @@ export class TaskQueue extends QueueOperations {
       backoff: core.backoff,
     });
     const retryAt = decision.retry ? now + decision.delayMs : null;
+    const recorded = decision.retry ? message : withReason(message, decision.reason);
     const [outcome] = await engine.apply(
       [{
         kind: "fail",
         ref: { id: ref.id, attempts: fence, known: current },
-        error: message,
+        error: recorded,
         retryAt,
       }],
       now,
@@ -435,7 +436,7 @@ export class TaskQueue extends QueueOperations {
       "fail",
       ref,
     );
-    core.announceFailure(after, message);
+    core.announceFailure(after, recorded);
     core.wake([after], now);
     return after;
   }

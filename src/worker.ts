@@ -61,7 +61,11 @@ export class Worker {
   readonly #settings: WorkerSettings;
   readonly #clock: Clock;
   readonly #env: RunEnv;
-  readonly #runs = new Map<number, Run>();
+  /**
+   * Its runs, one per claim (a task claimed again is a new run): from the claim until its outcome
+   * is recorded and its handler has settled.
+   */
+  readonly #runs = new Set<Run>();
   /** Heartbeats and timeouts of the runs: one timer loop. */
   readonly #timers: RunTimers;
   /** The poll sleep: a finished task, a notification, `onIdle()` or `stop()` ends it. */
@@ -103,11 +107,12 @@ export class Worker {
       handlers: settings.handlers,
       onDeadLetter: settings.onDeadLetter,
       onError: settings.onError,
+      clock: settings.clock,
       freed: () => this.#refill(),
     };
     this.#timers = new RunTimers(settings.clock, this.#runs, {
       beat: (run) => heartbeatRun(run, this.#env),
-      timeout: (run) => abortRun(run, "timeout", `Task timed out after ${run.timeoutMs} ms`),
+      timeout: (run) => this.#timeout(run),
     });
     this.#poll = new WakeableSleep(settings.clock);
     const { taskTypes, leaseMs } = settings;
@@ -118,9 +123,13 @@ export class Worker {
     };
   }
 
-  /** How many tasks are running now (prefetched ones waiting for a slot are not). */
+  /**
+   * How many handlers are running now: prefetched tasks waiting for a slot are not counted; a
+   * handler whose attempt already ended (timeout, cancel, lost lease) but which has not returned
+   * yet is, as it still holds its slot.
+   */
   get running(): number {
-    return this.#runs.size - this.#waiting.length;
+    return this.#handling();
   }
 
   /**
@@ -136,7 +145,7 @@ export class Worker {
     this.#claims = new AbortController();
     this.#unlisten = this.#queue.notifier?.listen((types) => {
       // Only a free slot can take a task: a full worker is woken by the next one that finishes.
-      if (this.#runs.size < this.#settings.concurrency && concerns(types, this.#settings.wanted)) {
+      if (this.#free() > 0 && concerns(types, this.#settings.wanted)) {
         this.#poll.wake();
       }
     }) ?? null;
@@ -168,11 +177,21 @@ export class Worker {
       const grace = new AbortController();
       await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
       grace.abort();
-      for (const run of this.#runs.values()) {
-        abortRun(run, "shutdown", "The worker is shutting down");
+      for (const run of this.#runs) abortRun(run, "shutdown", "The worker is shutting down");
+      // Their leases are given back; a handler that ignores its abort is not waited for.
+      await this.#recorded();
+      const stuck = [...this.#runs].filter((run) => !run.settled).map((run) => run.task.id);
+      if (stuck.length > 0) {
+        this.#queue.logger.warn(
+          "Worker stopped while handlers that ignored their abort still run",
+          {
+            workerId: this.id,
+            taskIds: stuck,
+          },
+        );
       }
     }
-    await this.#settled();
+    await (Number.isFinite(timeoutMs) ? this.#recorded() : this.#settled());
     this.#timers.halt();
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
@@ -239,6 +258,9 @@ export class Worker {
         checkedAt = this.#clock.now();
         await this.#guard(() => this.#checkCancellations());
       }
+      // A lease about to run out is extended before the claim, whose recovery would take it back.
+      const overdue = this.#overdue();
+      if (overdue.length > 0) await Promise.all(overdue.map((run) => heartbeatRun(run, this.#env)));
       const free = this.#free();
       let claimed: Task[] = [];
       if (free > 0) {
@@ -257,12 +279,12 @@ export class Worker {
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
-      if (claimed.length === 0 && this.#runs.size === 0 && this.#refills.size > 0) {
+      if (claimed.length === 0 && this.#unrecorded() === 0 && this.#refills.size > 0) {
         // A refill claim in flight may bring tasks: idle only once it has come back empty.
         await Promise.all(this.#refills);
-        if (this.#runs.size > 0) continue;
+        if (this.#unrecorded() > 0) continue;
       }
-      if (claimed.length === 0 && this.#runs.size === 0) {
+      if (claimed.length === 0 && this.#unrecorded() === 0) {
         this.#setIdle(poll);
         this.#timers.halt();
         if (once) break;
@@ -270,7 +292,7 @@ export class Worker {
       if (claimed.length === 0 || this.#free() <= 0) await this.#poll.sleep(pollIntervalMs);
     }
     if (once) {
-      await this.#settled();
+      await this.#recorded();
       this.#timers.halt();
     }
     this.#poll.close();
@@ -278,20 +300,48 @@ export class Worker {
   }
 
   /**
-   * How many more tasks to claim: slots (and prefetch places) neither running a handler, nor
-   * taken by a prefetched run, nor held by a claim in flight.
+   * How many more tasks to claim: slots (and prefetch places) neither running a handler (even
+   * one whose attempt has ended), nor taken by a prefetched run, nor held by a claim in flight.
    */
   #free(): number {
     let busy = this.#reserved;
-    for (const run of this.#runs.values()) if (!run.over) busy++;
+    for (const run of this.#runs) if (!run.settled) busy++;
     return this.#settings.concurrency + this.#settings.prefetch - busy;
   }
 
-  /** Handlers running now. */
+  /** Handlers running now (started and not settled, whether or not their attempt has ended). */
   #handling(): number {
-    let running = -this.#waiting.length;
-    for (const run of this.#runs.values()) if (!run.over) running++;
+    let running = 0;
+    for (const run of this.#runs) if (run.started && !run.settled) running++;
     return running;
+  }
+
+  /** Runs whose outcome is not recorded yet (a handler that outlived its attempt is not one). */
+  #unrecorded(): number {
+    let count = 0;
+    for (const run of this.#runs) if (!run.recorded) count++;
+    return count;
+  }
+
+  /** Live runs whose lease runs out within a quarter of a heartbeat interval. */
+  #overdue(): Run[] {
+    const overdue: Run[] = [];
+    const now = this.#clock.now();
+    for (const run of this.#runs) {
+      const expiresAt = run.task.leaseExpiresAt;
+      if (!run.over && expiresAt !== null && expiresAt - now <= run.every / 4) overdue.push(run);
+    }
+    return overdue;
+  }
+
+  /** Whether an earlier run of this task still runs its handler here. */
+  #blocked(run: Run): boolean {
+    for (const other of this.#runs) {
+      if (other !== run && other.task.id === run.task.id && other.started && !other.settled) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Starts prefetched runs while slots are free (not once `stop()` began: it gives them back). */
@@ -299,11 +349,42 @@ export class Worker {
     if (this.#starting || this.#state !== "running") return; // below us, the loop continues
     this.#starting = true;
     try {
-      while (this.#waiting.length > 0 && this.#handling() < this.#settings.concurrency) {
-        this.#start(this.#waiting.shift()!);
+      for (let i = 0; i < this.#waiting.length;) {
+        if (this.#handling() >= this.#settings.concurrency) break;
+        const run = this.#waiting[i]!;
+        if (this.#blocked(run)) {
+          i++;
+          continue;
+        }
+        this.#waiting.splice(i, 1);
+        this.#start(run);
       }
     } finally {
       this.#starting = false;
+    }
+  }
+
+  /**
+   * A run's time limit passed: its signal aborts; one still waiting (behind an earlier run of the
+   * same task) starts now, which fails it without calling its handler.
+   */
+  #timeout(run: Run): void {
+    if (run.over) {
+      // Its attempt ended (a lost lease, a cancel) but its handler ignored the abort: past its
+      // time limit, it no longer holds a slot.
+      if (run.settled) return;
+      this.#queue.logger.warn("Handler still running past its time limit; its slot is freed", {
+        workerId: this.id,
+        taskId: run.task.id,
+      });
+      run.markSettled();
+      return this.#refill();
+    }
+    abortRun(run, "timeout", `Task timed out after ${run.timeoutMs} ms`);
+    const index = this.#waiting.indexOf(run);
+    if (index >= 0 && this.#state === "running") {
+      this.#waiting.splice(index, 1);
+      this.#start(run);
     }
   }
 
@@ -313,7 +394,8 @@ export class Worker {
     this.#waiting = [];
     for (const run of waiting) {
       run.over = true;
-      this.#runs.delete(run.task.id);
+      run.markSettled();
+      this.#runs.delete(run);
     }
     await Promise.all(waiting.map((run) => this.#guard(() => this.#queue.release(run.task))));
   }
@@ -328,6 +410,10 @@ export class Worker {
     if (!this.#refilling || this.#state !== "running") return;
     const free = this.#free();
     if (free <= 0) return;
+    if (this.#overdue().length > 0) {
+      this.#poll.wake(); // the loop extends those leases first, then claims
+      return;
+    }
     this.#reserved += free;
     const control = { signal: this.#claims.signal, wait: false };
     const refill = this.#guard(() => this.#queue.dequeueMany(free, this.#claim, control))
@@ -355,38 +441,58 @@ export class Worker {
   }
 
   async #checkCancellations(): Promise<void> {
-    const ids = await this.#queue.cancelRequested([...this.#runs.keys()]);
-    for (const id of ids) {
-      const run = this.#runs.get(id);
-      if (run) abortRun(run, "cancelled", "The task was cancelled");
+    const live = [...this.#runs].filter((run) => !run.over);
+    if (live.length === 0) return;
+    const ids = new Set(await this.#queue.cancelRequested(live.map((run) => run.task.id)));
+    for (const run of live) {
+      if (ids.has(run.task.id)) abortRun(run, "cancelled", "The task was cancelled");
     }
   }
 
-  /** When every running task has settled. */
+  /** When every run's outcome is recorded. */
+  #recorded(): Promise<unknown> {
+    return Promise.all([...this.#runs].map((run) => run.done));
+  }
+
+  /** When every run's outcome is recorded and every handler has settled. */
   #settled(): Promise<unknown> {
-    return Promise.all([...this.#runs.values()].map((run) => run.done));
+    return Promise.all([...this.#runs].map((run) => Promise.all([run.done, run.handled])));
   }
 
   /** A claimed task: it starts now if a slot is free, else it waits (prefetched), heartbeated. */
   #launch(task: Task): void {
     const definition = this.#settings.handlers.get(task.taskType);
-    const run = newRun(task, definition, this.#settings.heartbeatIntervalMs);
-    this.#runs.set(task.id, run);
-    if (this.#handling() <= this.#settings.concurrency && this.#waiting.length === 0) {
+    const { heartbeatIntervalMs, maxRunMs } = this.#settings;
+    const run = newRun(task, definition, heartbeatIntervalMs, maxRunMs);
+    // Claimed again while an earlier run's handler still runs here (its lease was lost): it waits
+    // for that handler, its time limit counting from now, so that a task never runs twice at once.
+    const blocked = this.#blocked(run);
+    this.#runs.add(run);
+    if (
+      !blocked && this.#handling() < this.#settings.concurrency && this.#waiting.length === 0
+    ) {
       return this.#start(run);
     }
-    run.untilTimeout = Infinity; // its time limit counts from its start
+    if (!blocked) run.untilTimeout = Infinity; // its time limit counts from its start
     this.#waiting.push(run);
     this.#timers.add(run);
   }
 
   #start(run: Run): void {
-    run.untilTimeout = run.timeoutMs ?? Infinity;
+    if (run.untilTimeout === Infinity) run.untilTimeout = run.timeoutMs ?? Infinity;
     this.#timers.add(run);
-    run.done = executeRun(run, this.#env).finally(() => {
-      this.#runs.delete(run.task.id);
-      this.#poll.wake();
+    run.done = executeRun(run, this.#env).then(() => {
+      run.recorded = true;
+      if (run.settled) return this.#remove(run);
+      this.#poll.wake(); // a loop waiting for this outcome (a tick()) goes on
+      void run.handled.then(() => this.#remove(run));
     });
+  }
+
+  /** A run is over and its handler has settled: it leaves the worker. */
+  #remove(run: Run): void {
+    this.#runs.delete(run);
+    this.#poll.wake();
   }
 
   /** Resolves the idle waiters registered before this poll started. */

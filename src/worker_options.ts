@@ -191,6 +191,15 @@ export interface WorkerOptions {
    */
   heartbeatIntervalMs?: number;
   /**
+   * The time limit of a task whose own `timeoutMs` and handler's `timeoutMs` are unset, in ms: it
+   * then fails like any timeout (`Task timed out after … ms`, retried by its policy), so that a
+   * handler that never settles does not hold its task forever. `Infinity` sets no limit. A
+   * handler that ignores its `ctx.signal` keeps its slot until it settles, since it still runs.
+   *
+   * @default {3_600_000 (one hour)}
+   */
+  maxRunMs?: number;
+  /**
    * The name recorded on claimed tasks.
    *
    * @default {a random "worker-…" id}

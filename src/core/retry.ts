@@ -9,9 +9,8 @@
  * backoff; it sends {@linkcode failOptionsFor}'s answer with the failure, and the queue finishes
  * the decision with {@linkcode decideRetry}. Engines receive the outcome as data.
  *
- * One case is the engine's own: a lease that expired (the worker died, so no one is left to ask)
- * is recovered under the engine's lock by a fixed rule: `cancelled` if a cancel was asked,
- * `failed` when retries are spent, else `pending` and due at once.
+ * A lease that expired (the worker died, so no one is left to ask) gets the same decision without
+ * an error or a strategy: `recoveryRetryAt` (`recovery.ts`), which the engine calls under its lock.
  *
  * @module
  */
@@ -66,10 +65,74 @@ export interface RetryInput {
   random?: () => number;
 }
 
-/** The decision: run again after `delayMs`, or end `failed` or `cancelled`. */
+/**
+ * The decision: run again after `delayMs`, or end `failed` or `cancelled`. A task that ends
+ * `failed` because its backoff gave no usable delay says why in `reason` (recorded with its
+ * error).
+ */
 export type RetryDecision =
   | { retry: true; delayMs: number }
-  | { retry: false; status: "failed" | "cancelled" };
+  | { retry: false; status: "failed" | "cancelled"; reason?: string };
+
+/**
+ * The longest retry delay, 365 days: a longer (finite) one waits this long.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_RETRY_DELAY_MS, retryDelayFrom } from "@tasklite/tasklite";
+ *
+ * console.log(retryDelayFrom(1e300, "the backoff") === MAX_RETRY_DELAY_MS); // true
+ * ```
+ */
+export const MAX_RETRY_DELAY_MS = 365 * 86_400_000;
+
+/**
+ * A delay that a backoff or a retry strategy returned, made usable: a negative one is 0, a
+ * fraction is rounded, a finite one longer than {@linkcode MAX_RETRY_DELAY_MS} is that. Anything
+ * else (`NaN`, `Infinity`, a string) is a bug in the curve, and no delay at all.
+ *
+ * @example Usage
+ * ```ts
+ * import { retryDelayFrom } from "@tasklite/tasklite";
+ *
+ * console.log(retryDelayFrom(-5, "the backoff")); // 0
+ * try {
+ *   retryDelayFrom(NaN, "the backoff");
+ * } catch (error) {
+ *   console.log((error as RangeError).message);
+ *   // "the backoff returned NaN, not a finite number of ms"
+ * }
+ * ```
+ *
+ * @param delay What the curve returned.
+ * @param source Who returned it, for the message.
+ * @returns The delay in whole ms, from 0 to {@linkcode MAX_RETRY_DELAY_MS}.
+ * @throws {RangeError} The delay is not a finite number.
+ */
+export function retryDelayFrom(delay: unknown, source: string): number {
+  if (typeof delay !== "number" || !Number.isFinite(delay)) {
+    const shown = typeof delay === "string" ? JSON.stringify(delay) : describe(delay);
+    throw new RangeError(`${source} returned ${shown}, not a finite number of ms`);
+  }
+  return delay <= 0 ? 0 : Math.min(MAX_RETRY_DELAY_MS, Math.round(delay));
+}
+
+/** `instanceof`, false for a Proxy whose `getPrototypeOf` trap throws. */
+function isA<T>(value: unknown, type: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}
 
 /**
  * The handler's side of the decision, as {@linkcode FailOptions}: what the error's class and the
@@ -85,13 +148,15 @@ export type RetryDecision =
  *
  * @param input The task, the error and the handler's strategy.
  * @returns The options to record the failure with (`{}`: the queue decides).
+ * @throws {RangeError} The handler's strategy returned no usable delay (see
+ * {@linkcode retryDelayFrom}); a worker then fails the task for good, saying why.
  */
 export function failOptionsFor(
   input: Pick<RetryInput, "task" | "error" | "strategy">,
 ): FailOptions {
   const { task, error, strategy } = input;
-  if (error instanceof PermanentError) return { retry: false };
-  if (error instanceof RetryableError && error.delayMs !== undefined) {
+  if (isA(error, PermanentError)) return { retry: false };
+  if (isA(error, RetryableError) && error.delayMs !== undefined) {
     return { retryDelayMs: error.delayMs };
   }
   if (task.retryPolicy || strategy === undefined) return {};
@@ -99,7 +164,7 @@ export function failOptionsFor(
   const delay = typeof strategy === "function"
     ? strategy(retryCount, error, task as Task)
     : retryDelay(strategy, retryCount);
-  return { retryDelayMs: Math.max(0, Math.round(delay)) };
+  return { retryDelayMs: retryDelayFrom(delay, "the retry strategy") };
 }
 
 /**
@@ -116,18 +181,31 @@ export function failOptionsFor(
  * ```
  *
  * @param input The task, the error, the explicit choice, the strategy and the backoff.
- * @returns Retry after `delayMs`, or the final status.
+ * @returns Retry after `delayMs` (0 to {@linkcode MAX_RETRY_DELAY_MS}), or the final status; a
+ * delay that is not a finite number fails the task, with the `reason`.
  */
 export function decideRetry(input: RetryInput): RetryDecision {
   const { task } = input;
   if (task.cancelRequestedAt !== null) return { retry: false, status: "cancelled" };
   const retryCount = task.retryCount + 1;
   if (retryCount > task.maxRetries) return { retry: false, status: "failed" };
-  const chosen = { ...failOptionsFor(input), ...input.options };
+  let chosen: FailOptions;
+  try {
+    chosen = { ...failOptionsFor(input), ...input.options };
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error; // a strategy that gave no usable delay
+    return { retry: false, status: "failed", reason: error.message };
+  }
   if (chosen.retry === false) return { retry: false, status: "failed" };
-  const delay = chosen.retryDelayMs ??
-    (task.retryPolicy
-      ? retryDelay(task.retryPolicy, retryCount, input.random)
-      : input.backoff(retryCount));
-  return { retry: true, delayMs: Math.max(0, Math.round(delay)) };
+  const [delay, source] = chosen.retryDelayMs !== undefined
+    ? [chosen.retryDelayMs, "the retry delay"]
+    : task.retryPolicy
+    ? [retryDelay(task.retryPolicy, retryCount, input.random), "the task's retry policy"]
+    : [input.backoff(retryCount), "the queue's backoff"];
+  try {
+    return { retry: true, delayMs: retryDelayFrom(delay, source) };
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return { retry: false, status: "failed", reason: error.message };
+  }
 }

@@ -9,6 +9,9 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { HandlerDefinition, WorkerOptions, WorkerQueue } from "../worker_options.ts";
 import type { Task } from "../task.ts";
 
+/** A worker's time limit for tasks that set none: one hour (see `WorkerOptions.maxRunMs`). */
+export const DEFAULT_MAX_RUN_MS = 3_600_000;
+
 /** The resolved options of a worker. */
 export interface WorkerSettings {
   readonly id: string;
@@ -19,6 +22,8 @@ export interface WorkerSettings {
   readonly pollIntervalMs: number;
   readonly leaseMs: number | undefined;
   readonly heartbeatIntervalMs: number | undefined;
+  /** The time limit of tasks that set none (`Infinity`: none). */
+  readonly maxRunMs: number;
   /** The types to claim (`undefined`: every type). */
   readonly taskTypes: readonly string[] | undefined;
   /** The same, for matching notifications. */
@@ -47,7 +52,8 @@ export function workerSettings(queue: WorkerQueue, options: WorkerOptions): Work
   if (!(Number.isInteger(prefetch) && prefetch >= 0)) {
     throw new RangeError("Invalid worker options: prefetch must be an integer >= 0");
   }
-  const { heartbeatIntervalMs } = options;
+  const { heartbeatIntervalMs, maxRunMs = DEFAULT_MAX_RUN_MS } = options;
+  if (maxRunMs !== Infinity) checkPositive("maxRunMs", maxRunMs);
   if (typeof handlers !== "object" || handlers === null) {
     throw new ValidationError("Invalid worker options: handlers must be an object of functions");
   }
@@ -89,6 +95,7 @@ export function workerSettings(queue: WorkerQueue, options: WorkerOptions): Work
     pollIntervalMs,
     leaseMs,
     heartbeatIntervalMs,
+    maxRunMs,
     taskTypes: types,
     wanted: types && new Set(types),
     maintenance: options.maintenance ?? true,

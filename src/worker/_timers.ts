@@ -20,7 +20,10 @@ import type { Run } from "./_run.ts";
 export interface TimerActions {
   /** Extends the run's lease (and resets `run.untilBeat`). */
   beat(run: Run): unknown;
-  /** Aborts the run: its timeout passed. */
+  /**
+   * The run's time limit passed: aborts it, or, if its attempt already ended (a lost lease, a
+   * cancel) and its handler still runs, stops waiting for that handler.
+   */
   timeout(run: Run): void;
 }
 
@@ -29,7 +32,7 @@ const clamp = (value: number, max: number) => value < 0 ? 0 : value > max ? max 
 /** The timer loop of one worker over its map of runs. */
 export class RunTimers {
   readonly #clock: Clock;
-  readonly #runs: ReadonlyMap<number, Run>;
+  readonly #runs: { values(): Iterable<Run> };
   readonly #actions: TimerActions;
   /** The current sleep: aborting it cuts it short (`null`: no loop). */
   #sleeping: AbortController | null = null;
@@ -40,10 +43,10 @@ export class RunTimers {
 
   /**
    * @param clock The worker's clock.
-   * @param runs The worker's runs (the loop reads it; the worker adds and removes).
+   * @param runs The worker's runs (the loop reads them; the worker adds and removes).
    * @param actions What to do when a heartbeat or a timeout is due.
    */
-  constructor(clock: Clock, runs: ReadonlyMap<number, Run>, actions: TimerActions) {
+  constructor(clock: Clock, runs: { values(): Iterable<Run> }, actions: TimerActions) {
     this.#clock = clock;
     this.#runs = runs;
     this.#actions = actions;
@@ -76,8 +79,8 @@ export class RunTimers {
   #plan(): number {
     let period = Infinity;
     for (const run of this.#runs.values()) {
-      if (run.over) continue;
-      if (run.untilBeat < period) period = run.untilBeat;
+      if (run.settled) continue; // an attempt that ended keeps its time limit until its handler settles
+      if (!run.over && run.untilBeat < period) period = run.untilBeat;
       if (run.untilTimeout < period) period = run.untilTimeout;
     }
     return period < 0 ? 0 : period;
@@ -94,7 +97,7 @@ export class RunTimers {
         const now = this.#clock.now();
         const slept = sleeping.signal.aborted ? clamp(now - from, period) : period;
         for (const run of this.#runs.values()) {
-          if (run.over) continue;
+          if (run.settled) continue;
           const charged = run.epoch < epoch ? slept : clamp(now - run.joinedAt, slept);
           run.epoch = epoch;
           run.untilTimeout -= charged;
@@ -102,7 +105,7 @@ export class RunTimers {
           if (run.untilTimeout <= 0) {
             run.untilTimeout = Infinity;
             this.#actions.timeout(run);
-          } else if (run.untilBeat <= run.every / 4) {
+          } else if (!run.over && run.untilBeat <= run.every / 4) {
             run.untilBeat = run.every;
             void this.#actions.beat(run);
           }
