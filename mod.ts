@@ -63,8 +63,10 @@ export type {
   TypeControl,
   TypeLimits,
 } from "./src/engine.ts";
+export { INTEGRITY_CHECKS } from "./src/drivers/driver.ts";
 export type {
   ConnectionOptions,
+  IntegrityCheck,
   SqliteBinding,
   SqliteDriver,
   SqliteRow,

@@ -30,6 +30,7 @@ import type {
   TypeControl,
   TypeLimits,
 } from "./engine.ts";
+import { StorageError } from "./errors.ts";
 import type { QueueStats, Task, TaskStatus } from "./task.ts";
 
 /**
@@ -118,8 +119,13 @@ export class GroupCommit implements Engine {
     const groups = mergeClaims(waiting);
     this.#inner.batch(groups.map((group) => group.op)).then(
       (results) => groups.forEach((group, i) => group.settle(results[i]!)),
-      // Nothing committed: each op again on its own, so that only a failing one fails.
-      () => waiting.forEach((item) => this.#alone(item)),
+      // Nothing committed: each op again on its own, so that only a failing one fails; but a
+      // storage condition (a lock held past busyTimeoutMs, a full disk) fails them all: each
+      // op alone would only meet it again.
+      (error) =>
+        error instanceof StorageError
+          ? waiting.forEach((item) => item.reject(error))
+          : waiting.forEach((item) => this.#alone(item)),
     );
   }
 

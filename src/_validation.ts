@@ -8,6 +8,7 @@
 
 import * as v from "valibot";
 import { isTimeZone } from "./cron.ts";
+import { INTEGRITY_CHECKS } from "./drivers/driver.ts";
 import { ValidationError } from "./errors.ts";
 import { MAX_ERROR_LENGTH } from "./_failure.ts";
 import { TASK_STATUSES, TaskPriority, TaskStatus } from "./task.ts";
@@ -343,6 +344,9 @@ export const OpenOptionsSchema = v.strictObject({
     v.picklist(["OFF", "NORMAL", "FULL", "EXTRA"], "must be OFF, NORMAL, FULL or EXTRA"),
   ),
   busyTimeoutMs: v.optional(positive),
+  integrityCheck: v.optional(
+    v.picklist(INTEGRITY_CHECKS, `must be ${INTEGRITY_CHECKS.map((c) => `"${c}"`).join(", ")}`),
+  ),
   leaseMs: v.optional(positive),
   backoff: v.optional(
     v.union([fn("a function"), v.looseObject({})], "must be backoff options or a function"),

@@ -22,6 +22,8 @@ export interface BunSqliteDatabase {
     run(...params: never[]): { changes: number };
     /** Whether integers are read as BigInt. */
     safeIntegers?(enabled: boolean): unknown;
+    /** Frees the statement. */
+    finalize?(): void;
   };
   /** Prepares and caches a statement (how a bun `Database` is told apart). */
   query: unknown;
@@ -29,14 +31,18 @@ export interface BunSqliteDatabase {
   close(): void;
 }
 
-/** Wraps an open bun:sqlite `Database` and configures the connection. */
-export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): AdoptedDriver {
-  configure(db, options);
+/** Wraps an open bun:sqlite `Database` (its `configure` sets the connection up). */
+export function wrap(db: BunSqliteDatabase): AdoptedDriver {
+  // bun's close() leaves a connection with unfinalized statements open until they are collected
+  // (so the WAL stays behind): close finalizes them first.
+  const statements: { finalize?(): void }[] = [];
   return {
     name: "bun:sqlite",
     exec: (sql) => db.exec(sql),
+    configure: (options: ConnectionOptions) => configure(db, options),
     prepare(sql) {
       const statement = db.prepare(sql);
+      statements.push(statement);
       // A caller's handle may use safeIntegers (BigInt); the seam reads numbers.
       statement.safeIntegers?.(false);
       return {
@@ -48,19 +54,17 @@ export function wrap(db: BunSqliteDatabase, options: ConnectionOptions): Adopted
       };
     },
     transaction: (fn) => immediate(db, fn),
-    close: () => closeFile(db),
+    close() {
+      for (const statement of statements.splice(0)) statement.finalize?.();
+      closeFile(db);
+    },
   };
 }
 
 /** Opens a file (or `:memory:`) with `bun:sqlite`. */
-export async function open(path: string, options: ConnectionOptions): Promise<AdoptedDriver> {
+export async function open(path: string): Promise<AdoptedDriver> {
   const specifier = "bun:sqlite";
   const { Database } = await import(specifier);
   const db = new Database(path, { create: true, strict: false }) as BunSqliteDatabase;
-  try {
-    return wrap(db, options);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  return wrap(db);
 }

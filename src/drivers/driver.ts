@@ -93,10 +93,30 @@ export type SqliteBinding = "node:sqlite" | "bun:sqlite";
 /** The `PRAGMA synchronous` levels. */
 export type Synchronous = "OFF" | "NORMAL" | "FULL" | "EXTRA";
 
+/**
+ * How a queue checks its file when it opens it, one source for {@linkcode IntegrityCheck}:
+ * `quick` runs `PRAGMA quick_check` (every page and record is well formed), `full` runs
+ * `PRAGMA integrity_check` (also that every index matches its table: slower), `off` none.
+ *
+ * @example Usage
+ * ```ts
+ * import { INTEGRITY_CHECKS } from "@tasklite/tasklite";
+ *
+ * console.log(INTEGRITY_CHECKS); // ["quick", "full", "off"]
+ * ```
+ */
+export const INTEGRITY_CHECKS = ["quick", "full", "off"] as const;
+
+/** One of {@linkcode INTEGRITY_CHECKS}. */
+export type IntegrityCheck = typeof INTEGRITY_CHECKS[number];
+
 /** How a file connection is set up. */
 export interface ConnectionOptions {
   /** `PRAGMA synchronous`. */
   synchronous: Synchronous;
-  /** How long a writer waits for another connection's lock before failing. */
+  /**
+   * How long one statement waits synchronously for another connection's lock (`busy_timeout`):
+   * short, because the engine retries on timers after it (up to the queue's `busyTimeoutMs`).
+   */
   busyTimeoutMs: number;
 }

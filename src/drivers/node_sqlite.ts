@@ -26,12 +26,12 @@ export interface NodeSqliteDatabase {
   close(): void;
 }
 
-/** Wraps an open `DatabaseSync` and configures the connection. */
-export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): AdoptedDriver {
-  configure(db, options);
+/** Wraps an open `DatabaseSync` (its `configure` sets the connection up). */
+export function wrap(db: NodeSqliteDatabase): AdoptedDriver {
   return {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
+    configure: (options: ConnectionOptions) => configure(db, options),
     prepare(sql) {
       const statement = db.prepare(sql);
       // A caller's handle may read integers as BigInt; the seam reads numbers.
@@ -48,13 +48,8 @@ export function wrap(db: NodeSqliteDatabase, options: ConnectionOptions): Adopte
 }
 
 /** Opens a file (or `:memory:`) with `node:sqlite`. */
-export async function open(path: string, options: ConnectionOptions): Promise<AdoptedDriver> {
+export async function open(path: string): Promise<AdoptedDriver> {
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(path) as unknown as NodeSqliteDatabase;
-  try {
-    return wrap(db, options);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  return wrap(db);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AdoptedDriver, ConnectionOptions, SqliteBinding, SqliteDriver } from "./driver.ts";
+import type { AdoptedDriver, SqliteBinding, SqliteDriver } from "./driver.ts";
 import * as bunSqlite from "./bun_sqlite.ts";
 import * as durableObject from "./durable_object.ts";
 import { immediate } from "./_file.ts";
@@ -24,13 +24,11 @@ export type SqliteDatabase =
  *
  * @param path The file, or `:memory:`.
  * @param binding The binding.
- * @param options The connection's PRAGMAs.
- * @returns The driver.
+ * @returns The driver, not configured yet (its `configure` sets WAL and the rest).
  */
 export function openDriver(
   path: string,
   binding: SqliteBinding | undefined,
-  options: ConnectionOptions,
 ): Promise<AdoptedDriver> {
   const onBun = "Bun" in globalThis;
   const chosen = binding ?? (onBun ? "bun:sqlite" : "node:sqlite");
@@ -39,34 +37,32 @@ export function openDriver(
       new ValidationError(`Invalid open options: driver "bun:sqlite" needs the Bun runtime`),
     );
   }
-  return chosen === "bun:sqlite" ? bunSqlite.open(path, options) : nodeSqlite.open(path, options);
+  return chosen === "bun:sqlite" ? bunSqlite.open(path) : nodeSqlite.open(path);
 }
 
 /**
- * Wraps a caller's open database, whichever binding it comes from, and configures it (a Durable
- * Object's storage needs no configuration; a driver of your own is configured by its `configure`,
- * if it has one). A driver without `transaction` gets `BEGIN IMMEDIATE`.
+ * Wraps a caller's open database, whichever binding it comes from, not configured yet (the
+ * driver's `configure`, if any, sets it up; a Durable Object's storage needs none). A driver
+ * without `transaction` gets `BEGIN IMMEDIATE`.
  *
  * @param database A `node:sqlite` `DatabaseSync`, a `bun:sqlite` `Database`, a Durable Object's
  * `ctx.storage`, or a driver.
- * @param options The connection's PRAGMAs.
  * @returns The driver.
  */
-export function adoptDriver(database: SqliteDatabase, options: ConnectionOptions): AdoptedDriver {
+export function adoptDriver(database: SqliteDatabase): AdoptedDriver {
   if (durableObject.isDurableObjectStorage(database)) return durableObject.wrap(database);
   if ("name" in database && typeof database.name === "string") {
     const driver = database as SqliteDriver;
-    driver.configure?.(options);
     if (driver.transaction) return driver as AdoptedDriver;
     return Object.assign(Object.create(driver), {
       transaction: <T>(fn: () => T) => immediate(driver, fn),
     }) as AdoptedDriver;
   }
   if ("query" in database && typeof database.query === "function") {
-    return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase, options);
+    return bunSqlite.wrap(database as bunSqlite.BunSqliteDatabase);
   }
   if (typeof database?.prepare === "function" && typeof database.exec === "function") {
-    return nodeSqlite.wrap(database as nodeSqlite.NodeSqliteDatabase, options);
+    return nodeSqlite.wrap(database as nodeSqlite.NodeSqliteDatabase);
   }
   throw new ValidationError(
     "Invalid open options: database must be a node:sqlite DatabaseSync, a bun:sqlite Database, a Durable Object's storage or a SqliteDriver",

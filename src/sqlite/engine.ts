@@ -2,7 +2,9 @@
  * The SQLite engine: each state transition is one small function around a prepared statement from
  * `_statements.ts`. Lists of transitions run in one transaction of the driver's own kind
  * (`BEGIN IMMEDIATE` on a file, `transactionSync` in a Durable Object); a lone single-statement
- * transition runs as its own statement.
+ * transition runs as its own statement. Every call goes through a `StorageGate`
+ * (`_storage_gate.ts`): a binding's error leaves as a `StorageError`, a locked database is waited
+ * for on timers.
  *
  * @module
  */
@@ -30,6 +32,7 @@ import type { SqliteRow, SqliteStatement } from "../drivers/driver.ts";
 import type { AdoptedDriver } from "../drivers/driver.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
+import { StorageGate } from "./_storage_gate.ts";
 import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
 import { claimTasks } from "./_claim.ts";
 import { insertTask, insertTasks } from "./_insert.ts";
@@ -49,6 +52,8 @@ export interface SqliteEngineOptions {
   ownsDriver: boolean;
   /** Now, epoch ms: recorded with the migrations applied at open. */
   now: number;
+  /** How long a call may wait for another connection's lock in all, in ms. */
+  busyTimeoutMs: number;
 }
 
 type Key = StatementKey;
@@ -84,6 +89,8 @@ export class SqliteEngine implements Engine {
   readonly name: string;
   readonly #driver: AdoptedDriver;
   readonly #ownsDriver: boolean;
+  /** Every call goes through it: storage errors mapped, a locked database waited for. */
+  readonly #gate: StorageGate;
   readonly #transaction: <T>(fn: () => T) => T;
   readonly #statements: { [K in Key]: SqliteStatement };
   /** The multi-row inserts, by how many tasks they take. */
@@ -95,6 +102,7 @@ export class SqliteEngine implements Engine {
     this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
     this.#ownsDriver = options.ownsDriver;
+    this.#gate = new StorageGate(options.busyTimeoutMs);
     this.#transaction = (fn) => driver.transaction(fn);
     migrate(driver, options.now);
     const entries = Object.entries(STATEMENTS) as [Key, Compiled][];
@@ -137,7 +145,7 @@ export class SqliteEngine implements Engine {
   }
 
   #tx<T>(fn: () => T): Promise<T> {
-    return settle(() => this.#transaction(() => this.#counting(fn)));
+    return this.#gate.run(() => this.#transaction(() => this.#counting(fn)));
   }
 
   /**
@@ -171,7 +179,7 @@ export class SqliteEngine implements Engine {
   enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]> {
     const insert = () => this.#enqueue(tasks, now);
     // One keyless task is one statement: atomic without an explicit transaction.
-    if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return settle(insert);
+    if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return this.#gate.run(insert);
     return this.#tx(insert);
   }
 
@@ -226,7 +234,7 @@ export class SqliteEngine implements Engine {
     // A lone transition that cannot finish a task is one statement: no explicit transaction.
     const [only] = transitions;
     if (transitions.length === 1 && COUNTLESS.has(only!.kind)) {
-      return settle(() => [this.#apply(only!, now)]);
+      return this.#gate.run(() => [this.#apply(only!, now)]);
     }
     return this.#tx(() => this.#applyAll(transitions, now));
   }
@@ -330,7 +338,7 @@ export class SqliteEngine implements Engine {
   }
 
   cancelRequested(ids: readonly number[]): Promise<number[]> {
-    return settle(() =>
+    return this.#gate.run(() =>
       ids.length === 0
         ? []
         : this.#all("cancelRequested", { ids: JSON.stringify(ids) }).map((row) => row.id as number)
@@ -338,7 +346,7 @@ export class SqliteEngine implements Engine {
   }
 
   failedIds(taskType: string | null, limit: number): Promise<number[]> {
-    return settle(() => this.#all("failedIds", { taskType, limit }).map((row) => row.id as number));
+    return this.#gate.run(() => this.#all("failedIds", { taskType, limit }).map((row) => row.id as number));
   }
 
   recover(now: number): Promise<Task[]> {
@@ -360,14 +368,14 @@ export class SqliteEngine implements Engine {
   }
 
   get(id: number): Promise<Task | null> {
-    return settle(() => {
+    return this.#gate.run(() => {
       const row = this.#get("get", { id });
       return row ? toTask(row) : null;
     });
   }
 
   stats(): Promise<QueueStats> {
-    return settle(() => {
+    return this.#gate.run(() => {
       const stats: QueueStats = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
       for (const row of this.#all("stats")) stats[row.status as TaskStatus] = Number(row.count);
       return stats;
@@ -375,7 +383,7 @@ export class SqliteEngine implements Engine {
   }
 
   liveCounts(): Promise<LiveCount[]> {
-    return settle(() =>
+    return this.#gate.run(() =>
       this.#all("liveByType").map((row) => ({
         taskType: row.task_type as string,
         status: row.status as TaskStatus,
@@ -385,7 +393,7 @@ export class SqliteEngine implements Engine {
   }
 
   list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
-    return settle(() => {
+    return this.#gate.run(() => {
       const rows = status === "pending" ? "Pending" : status === "running" ? "Running" : "Finished";
       if (search === null) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
       const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -394,7 +402,7 @@ export class SqliteEngine implements Engine {
   }
 
   controls(): Promise<TypeControl[]> {
-    return settle(() => this.#all("controls").map(toControl));
+    return this.#gate.run(() => this.#all("controls").map(toControl));
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {
@@ -442,11 +450,11 @@ export class SqliteEngine implements Engine {
   }
 
   schedules(): Promise<Schedule[]> {
-    return settle(() => this.#all("listSchedules").map(toSchedule));
+    return this.#gate.run(() => this.#all("listSchedules").map(toSchedule));
   }
 
   dueSchedules(now: number): Promise<Schedule[]> {
-    return settle(() => this.#all("dueSchedules", { now }).map(toSchedule));
+    return this.#gate.run(() => this.#all("dueSchedules", { now }).map(toSchedule));
   }
 
   fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]> {
@@ -466,21 +474,13 @@ export class SqliteEngine implements Engine {
   }
 
   nextWakeAt(): Promise<number | null> {
-    return settle(() => (this.#get("nextWake")?.at as number | null | undefined) ?? null);
+    return this.#gate.run(() => (this.#get("nextWake")?.at as number | null | undefined) ?? null);
   }
 
   close(): Promise<void> {
-    return settle(() => {
+    return this.#gate.run(() => {
       if (this.#ownsDriver) this.#driver.close?.();
     });
   }
 }
 
-/** Turns a synchronous call into a promise, so a throw becomes a rejection. */
-function settle<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}

@@ -6,10 +6,14 @@
  */
 
 import type { Engine } from "../engine.ts";
-import type { ConnectionOptions } from "../drivers/driver.ts";
+import type { AdoptedDriver, ConnectionOptions } from "../drivers/driver.ts";
 import { adoptDriver, openDriver } from "../drivers/open.ts";
+import { storageCodeOf } from "../drivers/_storage_error.ts";
+import { StorageError } from "../errors.ts";
 import type { SqliteOptions } from "../queue_options.ts";
 import { SqliteEngine } from "./engine.ts";
+import { inspect } from "./_inspect.ts";
+import { StorageGate, SYNC_BUSY_MS } from "./_storage_gate.ts";
 
 /** The file a queue opens when given no path. */
 export const DEFAULT_PATH = "tasks.db";
@@ -17,24 +21,52 @@ export const DEFAULT_PATH = "tasks.db";
 /**
  * Opens (creating and migrating it if needed) a SQLite queue: a file, `:memory:`, or a caller's
  * open database (a `DatabaseSync`, a bun `Database`, a Durable Object's storage or a driver).
+ * The file is checked first (see `_inspect.ts`); a locked one is waited for without blocking.
  *
  * @param options Where and how.
  * @param now Recorded with the migrations it applies.
  * @returns The engine.
+ * @throws {StorageError} The file is corrupt, not a queue, locked past `busyTimeoutMs`, ...
  */
 export async function openSqlite(options: SqliteOptions, now: number): Promise<Engine> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const connection: ConnectionOptions = {
     synchronous: options.synchronous ?? "NORMAL",
-    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    busyTimeoutMs: Math.min(busyTimeoutMs, SYNC_BUSY_MS),
   };
   const provided = options.database;
   const driver = provided
-    ? adoptDriver(provided, connection)
-    : await openDriver(options.path ?? DEFAULT_PATH, options.driver, connection);
+    ? adoptDriver(provided)
+    : await openDriver(options.path ?? DEFAULT_PATH, options.driver);
+  const gate = new StorageGate(busyTimeoutMs);
   try {
-    return SqliteEngine.create(driver, { ownsDriver: !provided, now });
+    await gate.run(() => {
+      inspect(driver, { check: options.integrityCheck ?? "quick", requireQueue: !provided });
+      driver.configure?.(connection);
+    });
+    return await gate.run(() =>
+      SqliteEngine.create(driver, { ownsDriver: !provided, now, busyTimeoutMs })
+    );
   } catch (error) {
-    if (!provided) driver.close?.();
-    throw error;
+    if (!provided) closeQuietly(driver);
+    throw atOpen(error);
+  }
+}
+
+/** A storage error met while opening, said as such: `Cannot open the queue: ...`. */
+function atOpen(error: unknown): unknown {
+  if (!(error instanceof StorageError) || error.message.startsWith("Cannot")) return error;
+  const driverError = error.cause;
+  const detail = storageCodeOf(driverError) === null
+    ? error.message
+    : (driverError as Error).message;
+  return new StorageError(error.code, detail, { action: "open the queue", cause: driverError });
+}
+
+function closeQuietly(driver: AdoptedDriver): void {
+  try {
+    driver.close?.();
+  } catch {
+    // the error that stopped the open is the one to report
   }
 }
