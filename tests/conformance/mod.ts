@@ -27,6 +27,7 @@ import { type CaseFile, caseNames, type ConformanceEngine, nodeTestSuite } from 
 import { batches } from "./batches.ts";
 import { cancelRedrive } from "./cancel_redrive.ts";
 import { events } from "./events.ts";
+import { fencingModel } from "./fencing_model.ts";
 import { leases } from "./leases.ts";
 import { limitsPauses } from "./limits_pauses.ts";
 import { ordering } from "./ordering.ts";
@@ -45,6 +46,7 @@ export { Harness } from "./_harness.ts";
 export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["ordering and claims", ordering],
   ["leases and fencing", leases],
+  ["fencing under random interleavings", fencingModel],
   ["retries", retries],
   ["cancel and redrive", cancelRedrive],
   ["unique keys", uniqueKeys],
