@@ -37,6 +37,7 @@ export {
 export * from "./src/clock.ts";
 export * from "./src/notifier.ts";
 export * from "./src/core/retry.ts";
+export * from "./src/core/recovery.ts";
 export * from "./src/queue_reader.ts";
 export * from "./src/queue_operations.ts";
 export * from "./src/queue.ts";

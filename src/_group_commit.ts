@@ -25,6 +25,7 @@ import type {
   NewSchedule,
   NewTask,
   Outcome,
+  RecoveryDecision,
   Schedule,
   Transition,
   TypeControl,
@@ -152,8 +153,8 @@ export class GroupCommit implements Engine {
     return this.#flushed(() => this.#inner.failedIds(taskType, limit));
   }
 
-  recover(now: number): Promise<Task[]> {
-    return this.#flushed(() => this.#inner.recover(now));
+  recover(now: number, decide: RecoveryDecision): Promise<Task[]> {
+    return this.#flushed(() => this.#inner.recover(now, decide));
   }
 
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number> {
@@ -210,6 +211,10 @@ export class GroupCommit implements Engine {
 
   nextWakeAt(): Promise<number | null> {
     return this.#flushed(() => this.#inner.nextWakeAt());
+  }
+
+  latestWriteAt(): Promise<number | null> {
+    return this.#flushed(() => this.#inner.latestWriteAt());
   }
 
   close(): Promise<void> {

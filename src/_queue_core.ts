@@ -8,7 +8,9 @@
 
 import { type BackoffOptions, exponentialBackoff } from "./backoff.ts";
 import { type Clock, toClock } from "./clock.ts";
-import type { Engine, LeaseRef } from "./engine.ts";
+import { type ClockSkew, ClockWatch } from "./_clock_watch.ts";
+import { recoveryRetryAt } from "./core/recovery.ts";
+import type { Engine, LeaseRef, RecoveryDecision } from "./engine.ts";
 import { toRef } from "./_outcomes.ts";
 import { Emitter } from "./_emitter.ts";
 import { GroupCommit } from "./_group_commit.ts";
@@ -39,6 +41,8 @@ export class QueueCore {
   readonly logger: Logger;
   /** Wakes idle workers. */
   readonly notifier: Notifier;
+  /** The clock, read through the jump check. */
+  readonly clockWatch: ClockWatch;
 
   constructor(engine: Engine, options: QueueOptions) {
     // The queue's writes of one turn share a commit (see `_group_commit.ts`).
@@ -54,7 +58,36 @@ export class QueueCore {
       this.logger.error(`A "${event}" listener threw`, { error: String(error) })
     );
     this.metrics = new MetricsCollector(this.events, this.clock.now());
+    this.clockWatch = new ClockWatch(
+      this.clock,
+      options.clockToleranceMs ?? 60_000,
+      (skew) => this.#clockSkew(skew),
+    );
   }
+
+  #clockSkew(skew: ClockSkew): void {
+    const message = skew.kind === "jump"
+      ? "The clock jumped: timestamps written since may be off for every process on the file"
+      : "The clock is behind the database's other writers: clocks sharing a file must agree";
+    this.logger.warn(message, { ...skew });
+    this.events.emit("clock_skew", skew);
+  }
+
+  /**
+   * What follows an expired lease: the core's decision (`recoveryRetryAt`). A stored policy that
+   * throws or gives no finite time makes the task due at once, so that one bad row cannot stop
+   * every claim.
+   */
+  readonly recovery: RecoveryDecision = (task, now) => {
+    let at: number | null;
+    try {
+      at = recoveryRetryAt({ task, now });
+    } catch (error) {
+      at = Number.NaN;
+      this.logger.warn("Recovering a lease", { taskId: task.id, error: String(error) });
+    }
+    return at === null || Number.isFinite(at) ? at : now;
+  };
 
   /** Tasks this queue returned: see {@linkcode LeaseRef.known}. */
   readonly #issued = new WeakSet<object>();
@@ -76,9 +109,9 @@ export class QueueCore {
     return ref;
   }
 
-  /** Now, on the queue's clock. */
+  /** Now, on the queue's clock (a jump since the last read is reported). */
   now(): number {
-    return this.clock.now();
+    return this.clockWatch.now();
   }
 
   /** The engine, or a clear error once the queue is closed. */

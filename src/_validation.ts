@@ -357,6 +357,7 @@ export const OpenOptionsSchema = v.strictObject({
       v.looseObject({ now: fn("a function"), sleep: fn("a function") }),
     ], "must be a Clock ({ now, sleep }) or a function returning epoch milliseconds"),
   ),
+  clockToleranceMs: v.optional(positive),
   notifier: v.optional(
     v.looseObject(
       { notify: fn("a function"), listen: fn("a function") },

@@ -1,7 +1,11 @@
 /**
  * The one clock of a queue and its workers: `now()` for timestamps, `sleep()` for every wait (poll
- * interval, heartbeat, timeout, stop grace, HTTP long poll). Tests inject a clock they move by
- * hand instead of sleeping.
+ * interval, heartbeat, timeout, stop grace, HTTP long poll), and optionally `monotonic()`, a time
+ * that never jumps, against which the queue notices its wall clock jumping. Tests inject a clock
+ * they move by hand instead of sleeping.
+ *
+ * Every process sharing a queue's file writes its own `now()` into shared rows (due times, leases),
+ * so their clocks must agree within the queue's `clockToleranceMs`.
  *
  * @module
  */
@@ -36,6 +40,12 @@ export interface Clock {
    * (it never rejects).
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * A time in milliseconds that only moves forward at a steady rate, from any origin (such as
+   * `performance.now()`). When present, the queue compares the progress of `now()` with it and
+   * warns when the wall clock jumps.
+   */
+  monotonic?(): number;
 }
 
 /** Waits on the runtime's timers. */
@@ -53,7 +63,8 @@ function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * The wall clock: `Date.now()` and the runtime's timers.
+ * The wall clock: `Date.now()`, the runtime's timers, and `performance.now()` as its monotonic
+ * time.
  *
  * @example Usage
  * ```ts
@@ -64,7 +75,11 @@ function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
  * console.log(systemClock.now() >= before); // true
  * ```
  */
-export const systemClock: Clock = { now: () => Date.now(), sleep: timerSleep };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: timerSleep,
+  monotonic: () => performance.now(),
+};
 
 /**
  * A {@linkcode Clock} from what a caller passed: a clock, a bare `() => number` (its waits use the

@@ -3,7 +3,8 @@
  * storage), PostgreSQL next, each checked by the same conformance suite (`tests/conformance/`).
  *
  * Engines store and move tasks; they decide nothing. Policy lives in the core (`src/core/`): the
- * retry decision reaches an engine as data (a failed attempt's `retryAt`, or `null`), the claim plan
+ * retry decision reaches an engine as data (a failed attempt's `retryAt`, or `null`; for an expired
+ * lease, the {@linkcode RecoveryDecision} the engine calls under its lock), the claim plan
  * for pauses and limits is computed by `planClaim` from counts the engine reads under its own
  * write lock, and schedules arrive as firings (a slot, its next slot, and the task to enqueue).
  *
@@ -46,6 +47,14 @@ export interface EnqueueResult {
   inserted: boolean;
 }
 
+/**
+ * The core's decision for a task whose lease expired (its worker died, so no one is left to ask):
+ * when it is due again, or `null` to end it `failed` (a cancel asked while it ran still ends it
+ * `cancelled`). The engine calls it under its write lock for each expired lease it reads, then
+ * applies the answer fenced by that lease; it is synchronous, pure and never throws.
+ */
+export type RecoveryDecision = (task: Task, now: number) => number | null;
+
 /** What a claim asks for. */
 export interface ClaimRequest {
   /** The engine's idea of now, epoch ms. */
@@ -58,6 +67,8 @@ export interface ClaimRequest {
   workerId: string | null;
   /** Only these task types, or any when `null`. */
   taskTypes: readonly string[] | null;
+  /** What follows each expired lease the claim puts back first. */
+  recover: RecoveryDecision;
 }
 
 /** What a claim did: tasks it claimed, and tasks whose expired lease it put back first. */
@@ -239,8 +250,11 @@ export interface Engine {
   cancelRequested(ids: readonly number[]): Promise<number[]>;
   /** Ids of failed tasks, of one type or all, oldest first. */
   failedIds(taskType: string | null, limit: number): Promise<number[]>;
-  /** Puts running tasks whose lease expired back; returns them. */
-  recover(now: number): Promise<Task[]>;
+  /**
+   * Puts running tasks whose lease expired back, each as `decide` says (fenced by its lease, in one
+   * transaction); returns them.
+   */
+  recover(now: number, decide: RecoveryDecision): Promise<Task[]>;
   /** Deletes finished tasks with these statuses that finished at or before `before`; returns how many. */
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number>;
   /** One task, or `null`. */
@@ -276,6 +290,11 @@ export interface Engine {
    * expiry or a schedule's next slot (`null` when nothing is). For alarm-driven workers.
    */
   nextWakeAt(): Promise<number | null>;
+  /**
+   * The newest time a writer recorded (a task created, a lease taken or extended, a task
+   * finished), or `null` for empty storage: the queue compares its clock with it at open.
+   */
+  latestWriteAt(): Promise<number | null>;
   /** Releases the engine's resources. */
   close(): Promise<void>;
 }

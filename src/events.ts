@@ -31,7 +31,26 @@ export interface QueueEvents {
   cancelled: { task: Task };
   /** A handler reported progress. */
   progress: { task: Task; progress: JsonValue };
+  /**
+   * This process's clock disagrees, by more than the queue's `clockToleranceMs`, with its own
+   * monotonic time (`kind` `"jump"`: the wall clock jumped by `offsetMs`, forward when positive)
+   * or with the database's other writers (`"behind"`: it is `-offsetMs` behind the newest time
+   * they recorded). Timestamps this process writes (due times, leases) are then off for every
+   * process on the file. Emitted once per incident.
+   */
+  clock_skew: { kind: ClockSkewKind; offsetMs: number; toleranceMs: number };
 }
+
+/** How a clock disagrees: see {@linkcode QueueEvents.clock_skew}. */
+export const ClockSkewKind = {
+  /** The wall clock jumped against the monotonic clock. */
+  JUMP: "jump",
+  /** The clock is behind the newest time another writer recorded. */
+  BEHIND: "behind",
+} as const;
+
+/** A {@linkcode ClockSkewKind} value. */
+export type ClockSkewKind = typeof ClockSkewKind[keyof typeof ClockSkewKind];
 
 /** An event's name. */
 export type QueueEventName = keyof QueueEvents;
@@ -49,4 +68,5 @@ export const QUEUE_EVENTS: readonly QueueEventName[] = [
   "retried",
   "cancelled",
   "progress",
+  "clock_skew",
 ];

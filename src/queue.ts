@@ -86,12 +86,22 @@ export class TaskQueue extends QueueOperations {
       : { ...pathOrOptions, ...options };
     parse(OpenOptionsSchema, all, "open options");
     const engine = await openEngine(all, toClock(all.clock).now());
+    let queue: TaskQueue;
     try {
-      return new TaskQueue(engine, all);
+      queue = new TaskQueue(engine, all);
     } catch (error) {
       await engine.close(); // such as a backoff curve exponentialBackoff refuses
       throw error;
     }
+    // A clock behind the file's other writers would claim nothing they enqueued: say so.
+    const core = coreOf(queue);
+    try {
+      core.clockWatch.checkWriters(await engine.latestWriteAt(), core.now());
+    } catch (error) {
+      await queue.close();
+      throw error;
+    }
+    return queue;
   }
 
   /**
@@ -171,7 +181,8 @@ export class TaskQueue extends QueueOperations {
   /**
    * Claims the next due task: highest priority first, then earliest `scheduledAt`, then lowest id.
    * The claim is atomic: no other caller, connection or process gets the task while its lease
-   * holds. Running tasks whose lease has expired are put back first (counting a failed attempt).
+   * holds. Running tasks whose lease has expired are put back first (counting a failed attempt;
+   * due again in their old place, or after their own retry policy's delay).
    *
    * @example Usage
    * ```ts
@@ -222,6 +233,7 @@ export class TaskQueue extends QueueOperations {
       leaseMs: parsed.leaseMs ?? core.leaseMs,
       workerId: parsed.workerId ?? null,
       taskTypes: parsed.taskTypes ?? null,
+      recover: core.recovery,
     });
     core.announceRecovered(recovered, now);
     for (const task of tasks) core.events.emit("started", { task: core.issue(task) });

@@ -265,8 +265,9 @@ export class QueueOperations extends QueueReader {
   }
 
   /**
-   * Periodic upkeep, run by workers on each poll: fires due schedules, and applies the retention
-   * policy when it is due.
+   * Periodic upkeep, run by workers on each poll: fires due schedules, applies the retention
+   * policy when it is due, and once a minute compares the queue's clock with the newest time the
+   * file's other writers recorded (a `clock_skew` event when it is behind).
    *
    * @example Usage
    * ```ts
@@ -281,6 +282,11 @@ export class QueueOperations extends QueueReader {
    */
   async maintain(): Promise<{ scheduled: number[]; pruned: number }> {
     const scheduled = await this.runSchedules();
+    const watch = coreOf(this).clockWatch;
+    if (watch.writersCheckDue(coreOf(this).now())) {
+      const latest = await coreOf(this).engine("maintain").latestWriteAt();
+      watch.checkWriters(latest, coreOf(this).now());
+    }
     let pruned = 0;
     const retention = coreOf(this).retention;
     if (
@@ -397,8 +403,10 @@ export class QueueOperations extends QueueReader {
 
   /**
    * Puts running tasks whose lease expired back to `pending` (or `failed` when their retries are
-   * spent), counting a failed attempt each. {@linkcode TaskQueue.dequeue} does this itself; call
-   * it to recover without claiming.
+   * spent), counting a failed attempt each: due again at its original due time, so that it keeps
+   * its place ahead of the tasks enqueued after it, or, with a retry policy of its own, after the
+   * policy's delay (`recoveryRetryAt`). {@linkcode TaskQueue.dequeue} does
+   * this itself; call it to recover without claiming.
    *
    * @example Usage
    * ```ts
@@ -414,7 +422,7 @@ export class QueueOperations extends QueueReader {
   async recover(): Promise<number> {
     const core = coreOf(this);
     const now = core.now();
-    const recovered = await core.engine("recover").recover(now);
+    const recovered = await core.engine("recover").recover(now, core.recovery);
     core.announceRecovered(recovered, now);
     return recovered.length;
   }

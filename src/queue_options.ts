@@ -184,6 +184,16 @@ export interface QueueOptions {
    */
   clock?: Clock | (() => number);
   /**
+   * How far the clocks of the processes sharing the file may disagree, in ms. Each process writes
+   * its own time into shared rows (due times, leases), so a clock ahead schedules tasks late for
+   * everyone and a clock behind claims nothing. The queue warns (its logger, and a `clock_skew`
+   * event) once per incident when its clock jumps by more than this against the clock's monotonic
+   * time, or when at open its clock is this far behind the newest time another writer recorded.
+   *
+   * @default {60_000}
+   */
+  clockToleranceMs?: number;
+  /**
    * Wakes idle workers of this queue when tasks may be ready (a latency hint; polling stays the
    * source of truth).
    *

@@ -241,9 +241,13 @@ describe("schema", () => {
     assert.match(claimTypes, /USING (COVERING )?INDEX tasks_dequeue_idx/);
     assert.doesNotMatch(claimTypes, /TEMP B-TREE/, claimTypes);
     assert.match(
-      plan(STATEMENTS.recover.sql),
+      plan(STATEMENTS.expired.sql),
       /USING (COVERING )?INDEX tasks_lease_idx \(lease_expires_at<\?\)/,
     );
+    assert.match(plan(STATEMENTS.recover.sql), /USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    const latest = plan(STATEMENTS.latestWrite.sql);
+    assert.match(latest, /USING (COVERING )?INDEX tasks_finished_idx/, latest);
+    assert.doesNotMatch(latest, /SCAN tasks(?! USING)/, latest);
     // Every list, count and retention read stays on the rows of its own status.
     const index = (name: string) => new RegExp(`USING (COVERING )?INDEX ${name}\\b`);
     const scansTable = /SCAN tasks(?! USING)/;

@@ -60,7 +60,23 @@ const changeable = {
   cancelRequestedAt: tasks.cancelRequestedAt,
 };
 
-const retriesSpent = sql`${tasks.retryCount} + 1 > ${tasks.maxRetries}`;
+/**
+ * What a failed attempt writes, with the core's decision: pending again at `retryAt`, or `failed`
+ * when it is `null`; `cancelled` either way when a cancel was asked while it ran (cancel wins).
+ */
+const failedAttempt = (error: SQL) => ({
+  status: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL THEN 'cancelled'
+    WHEN ${p("retryAt")} IS NULL THEN 'failed' ELSE 'pending' END`,
+  retryCount: sql`${tasks.retryCount} + 1`,
+  error,
+  errors: appendError(error),
+  failedAt: p("now"),
+  scheduledAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NULL AND ${p("retryAt")} IS NOT NULL
+    THEN ${p("retryAt")} ELSE ${tasks.scheduledAt} END`,
+  completedAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL OR ${p("retryAt")} IS NULL
+    THEN ${p("now")} ELSE NULL END`,
+  leaseExpiresAt: null,
+});
 
 const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
 const claimOrder = sql`ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`;
@@ -226,24 +242,23 @@ export const STATEMENTS = {
   ),
 
   /**
-   * Running tasks whose lease ran out: one failed attempt each, then pending, failed (retries
-   * spent) or cancelled (a cancel was asked while it ran).
+   * Running tasks whose lease ran out (the recovery's read: one seek in the lease index, which
+   * finds nothing on the hot path).
+   */
+  expired: raw(
+    sql`SELECT * FROM ${tasks} INDEXED BY tasks_lease_idx
+      WHERE ${running} AND ${tasks.leaseExpiresAt} <= ${p("now")}`,
+  ),
+
+  /**
+   * An expired lease, with the core's decision (`retryAt`, as for a failed attempt): one failed
+   * attempt, recorded as the lease's expiry; fenced by the lease that expired, so a task
+   * heartbeated, finished or claimed again meanwhile is left alone.
    */
   recover: compile(
-    db.update(tasks).set({
-      status: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL THEN 'cancelled'
-        WHEN ${retriesSpent} THEN 'failed' ELSE 'pending' END`,
-      retryCount: sql`${tasks.retryCount} + 1`,
-      error: leaseError,
-      errors: appendError(leaseError),
-      failedAt: p("now"),
-      completedAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL OR ${retriesSpent}
-        THEN ${p("now")} ELSE NULL END`,
-      scheduledAt: p("now"),
-      leaseExpiresAt: null,
-    }).where(sql`${tasks.id} IN (
-      SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_lease_idx
-      WHERE ${running} AND ${tasks.leaseExpiresAt} <= ${p("now")})`).returning(),
+    db.update(tasks).set(failedAttempt(leaseError)).where(
+      sql`${fenced} AND ${running} AND ${tasks.leaseExpiresAt} <= ${p("now")}`,
+    ).returning(changeable),
   ),
 
   claim: claim(false, false),
@@ -315,19 +330,8 @@ export const STATEMENTS = {
    * `null`; `cancelled` either way when a cancel was asked while it ran (cancel wins).
    */
   fail: compile(
-    db.update(tasks).set({
-      status: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL THEN 'cancelled'
-        WHEN ${p("retryAt")} IS NULL THEN 'failed' ELSE 'pending' END`,
-      retryCount: sql`${tasks.retryCount} + 1`,
-      error: p("error"),
-      errors: appendError(p("error")),
-      failedAt: p("now"),
-      scheduledAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NULL AND ${p("retryAt")} IS NOT NULL
-        THEN ${p("retryAt")} ELSE ${tasks.scheduledAt} END`,
-      completedAt: sql`CASE WHEN ${tasks.cancelRequestedAt} IS NOT NULL OR ${p("retryAt")} IS NULL
-        THEN ${p("now")} ELSE NULL END`,
-      leaseExpiresAt: null,
-    }).where(sql`${fenced} AND ${running}`).returning(changeable),
+    db.update(tasks).set(failedAttempt(p("error"))).where(sql`${fenced} AND ${running}`)
+      .returning(changeable),
   ),
 
   /** Running → pending, due now, no attempt counted: a claim given back. */
@@ -427,6 +431,28 @@ export const STATEMENTS = {
   searchPending: listWhere("pending", searched),
   searchRunning: listWhere("running", searched),
   searchFinished: listWhere("finished", searched),
+
+  /**
+   * The newest time a writer recorded: the newest task's creation, the latest claim or heartbeat
+   * of a running task (its lease expiry less its lease), the latest finish of each finished status
+   * (index seeks, and the running rows).
+   */
+  latestWrite: raw(
+    sql`SELECT max(at) AS at FROM (
+      SELECT ${tasks.createdAt} AS at FROM ${tasks}
+        WHERE ${tasks.id} = (SELECT max(${tasks.id}) FROM ${tasks})
+      UNION ALL SELECT max(${tasks.leaseExpiresAt} - ${tasks.leaseMs}) FROM ${tasks}
+        INDEXED BY tasks_lease_idx WHERE ${running}
+      ${
+      sql.join(
+        ["completed", "failed", "cancelled"].map((status) =>
+          sql`UNION ALL SELECT max(${tasks.completedAt}) FROM ${tasks} INDEXED BY tasks_finished_idx
+            WHERE ${tasks.status} = ${sql.raw(`'${status}'`)} AND ${finished}`
+        ),
+        sql` `,
+      )
+    })`,
+  ),
 
   /** The earliest due time, lease expiry or schedule slot. */
   nextWake: raw(

@@ -23,6 +23,7 @@ import type {
   NewSchedule,
   NewTask,
   Outcome,
+  RecoveryDecision,
   Schedule,
   Transition,
   TypeControl,
@@ -36,6 +37,7 @@ import { StorageGate } from "./_storage_gate.ts";
 import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
 import { claimTasks } from "./_claim.ts";
 import { insertTask, insertTasks } from "./_insert.ts";
+import { recoverExpired } from "./_recover.ts";
 import {
   type Args,
   type Compiled,
@@ -225,7 +227,7 @@ export class SqliteEngine implements Engine {
   }
 
   #dequeue(request: ClaimRequest): ClaimResult {
-    const recovered = this.#all("recover", { now: request.now }).map(this.#counted);
+    const recovered = this.#recover(request.now, request.recover);
     const controls = this.#all("controls").map(toControl);
     return { tasks: claimTasks(this.#run, request, controls), recovered };
   }
@@ -349,8 +351,20 @@ export class SqliteEngine implements Engine {
     return this.#gate.run(() => this.#all("failedIds", { taskType, limit }).map((row) => row.id as number));
   }
 
-  recover(now: number): Promise<Task[]> {
-    return this.#tx(() => this.#all("recover", { now }).map(this.#counted));
+  recover(now: number, decide: RecoveryDecision): Promise<Task[]> {
+    return this.#tx(() => this.#recover(now, decide));
+  }
+
+  #recover(now: number, decide: RecoveryDecision): Task[] {
+    const recovered = recoverExpired(this.#run, now, decide);
+    for (const task of recovered) this.#count(task.status);
+    return recovered;
+  }
+
+  latestWriteAt(): Promise<number | null> {
+    return this.#gate.run(() =>
+      (this.#get("latestWrite")?.at as number | null | undefined) ?? null
+    );
   }
 
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number> {

@@ -16,7 +16,7 @@ export function events(suite: Suite): void {
     const log: string[] = [];
     for (const name of QUEUE_EVENTS) {
       queue.on(name, (event) => {
-        const id = "task" in event ? event.task.id : event.taskId;
+        const id = "task" in event ? event.task.id : "taskId" in event ? event.taskId : event.kind;
         log.push(`${name} #${id}`);
       });
     }

@@ -57,12 +57,13 @@ export function leases(suite: Suite): void {
   suite.test("an expired lease is recorded in the error history", async (h) => {
     const queue = await h.open();
     const id = await queue.enqueue({ name: "n", taskType: "t" });
+    const enqueuedAt = h.clock.now;
     await queue.dequeue({ leaseMs: 50, workerId: "w1" });
     h.clock.advance(50);
     assert.equal(await queue.recover(), 1);
     const task = (await queue.getTask(id))!;
     assert.equal(task.status, TaskStatus.PENDING);
-    assert.equal(task.scheduledAt, h.clock.now, "due again at once");
+    assert.equal(task.scheduledAt, enqueuedAt, "due again at once, in its old place");
     assert.equal(task.leaseExpiresAt, null);
     assert.equal(task.failedAt, h.clock.now);
     assert.equal(task.errors.length, 1);

@@ -1,7 +1,7 @@
 /**
  * The conformance suite: the behaviour every storage engine must show through the public
- * `TaskQueue` API (ordering, scheduling, leases and fencing, retries, cancel and redrive, unique
- * keys, limits and pauses, schedules, events, wake-ups, batch transitions, persistence, bad input), written once and run once
+ * `TaskQueue` API (ordering, scheduling, leases and fencing, recovery, clocks, retries, cancel and
+ * redrive, unique keys, limits and pauses, schedules, events, wake-ups, batch transitions, persistence, bad input), written once and run once
  * per engine, as Hono runs one router suite per router and Oban one engine suite per engine.
  *
  * Every test runs on a fake clock with jitter-free backoff, so every time and delay is exact; none
@@ -25,6 +25,7 @@
 import { describe } from "node:test";
 import { type CaseFile, caseNames, type ConformanceEngine, nodeTestSuite } from "./_harness.ts";
 import { batches } from "./batches.ts";
+import { clocks } from "./clocks.ts";
 import { cancelRedrive } from "./cancel_redrive.ts";
 import { events } from "./events.ts";
 import { fencingModel } from "./fencing_model.ts";
@@ -32,6 +33,7 @@ import { leases } from "./leases.ts";
 import { limitsPauses } from "./limits_pauses.ts";
 import { ordering } from "./ordering.ts";
 import { persistence } from "./persistence.ts";
+import { recovery } from "./recovery.ts";
 import { retries } from "./retries.ts";
 import { schedules } from "./schedules.ts";
 import { statsRetention } from "./stats_retention.ts";
@@ -46,6 +48,8 @@ export { Harness } from "./_harness.ts";
 export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["ordering and claims", ordering],
   ["leases and fencing", leases],
+  ["recovery of expired leases", recovery],
+  ["clocks", clocks],
   ["fencing under random interleavings", fencingModel],
   ["retries", retries],
   ["cancel and redrive", cancelRedrive],

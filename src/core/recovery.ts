@@ -1,0 +1,71 @@
+/**
+ * What follows an expired lease: the worker died (or lost touch) without completing or failing
+ * its task, so the attempt counts as failed and the task gets the retry decision of a failed
+ * attempt ({@linkcode decideRetry}: a cancel wins, spent retries end it `failed`, else the task's
+ * own stored retry policy gives the delay). No handler is left to ask, so neither an error class
+ * nor a handler's strategy weighs in; and the queue's `backoff` does not either: the lease that had
+ * to run out is the wait a crash already cost, so a task without a policy of its own is due again
+ * at once. A task whose handler may crash its process again (a poison task) gets a `retryPolicy`.
+ *
+ * A recovered task keeps its place: its priority never changes, and with no delay it keeps its
+ * original due time, so it is claimed before the backlog enqueued after it rather than behind it.
+ * With a delay it is due at `now + delay` (never earlier than it was due before).
+ *
+ * @module
+ */
+
+import { decideRetry, type RetryTask } from "./retry.ts";
+import type { Task } from "../task.ts";
+
+/** What the recovery decision reads of the task. */
+export type RecoveryTask = RetryTask & Pick<Task, "scheduledAt">;
+
+/** Everything the recovery decision weighs. */
+export interface RecoveryInput {
+  /** The task as its expired lease left it. */
+  task: RecoveryTask;
+  /** Now, epoch ms: when the lease is recovered. */
+  now: number;
+  /**
+   * The random source for a stored policy's jitter.
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+}
+
+/**
+ * When a task whose lease expired is due again, or `null` when it ends (`failed`, or `cancelled`
+ * when a cancel was asked while it ran).
+ *
+ * @example Usage
+ * ```ts
+ * import { recoveryRetryAt } from "@tasklite/tasklite";
+ *
+ * const task = {
+ *   retryCount: 0,
+ *   maxRetries: 3,
+ *   retryPolicy: null,
+ *   cancelRequestedAt: null,
+ *   scheduledAt: 1_000,
+ * };
+ * console.log(recoveryRetryAt({ task, now: 5_000 })); // 1000: its old place
+ * const retryPolicy = { type: "fixed", delayMs: 200 } as const;
+ * console.log(recoveryRetryAt({ task: { ...task, retryPolicy }, now: 5_000 })); // 5200
+ * console.log(recoveryRetryAt({ task: { ...task, retryCount: 3 }, now: 5_000 })); // null
+ * ```
+ *
+ * @param input The task and now.
+ * @returns The new due time, epoch ms, or `null`.
+ */
+export function recoveryRetryAt(input: RecoveryInput): number | null {
+  const { task, now } = input;
+  const decision = decideRetry({
+    task,
+    backoff: () => 0,
+    ...(input.random ? { random: input.random } : {}),
+  });
+  if (!decision.retry) return null;
+  if (decision.delayMs === 0) return task.scheduledAt;
+  return Math.max(task.scheduledAt, now + decision.delayMs);
+}
