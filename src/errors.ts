@@ -268,7 +268,8 @@ export class PermanentError extends Error {
  *   The queue works again once space frees, without reopening.
  * - `busy`: another connection held the write lock longer than `busyTimeoutMs`.
  * - `corrupt`: the file is not a tasklite queue, not SQLite at all, or fails its integrity check.
- * - `io`: the operating system reported an I/O error.
+ * - `io`: the operating system reported an I/O error, or the file cannot be opened (a missing
+ *   folder, no permission).
  * - `readonly`: the file or its folder cannot be written.
  *
  * @example Usage

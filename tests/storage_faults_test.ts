@@ -280,6 +280,19 @@ describe("opening a file that is not a sound queue", () => {
     }
   });
 
+  test("a file in a folder that does not exist: StorageError io, nothing created", async () => {
+    const tmp = tempDir();
+    try {
+      const path = tmp.file("missing/queue.db");
+      for (const binding of BINDINGS) {
+        await assert.rejects(TaskQueue.open({ path, driver: binding }), isStorageError("io"));
+      }
+      assert.ok(!existsSync(tmp.file("missing")));
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   test("an unknown integrityCheck is bad input: a ValidationError, and no file is created", async () => {
     const tmp = tempDir();
     try {

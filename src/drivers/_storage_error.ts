@@ -22,6 +22,7 @@ const BY_RESULT_CODE: ReadonlyMap<number, StorageErrorCode> = new Map([
   [10, "io"], // SQLITE_IOERR
   [11, "corrupt"], // SQLITE_CORRUPT
   [13, "full"], // SQLITE_FULL
+  [14, "io"], // SQLITE_CANTOPEN
   [26, "corrupt"], // SQLITE_NOTADB
 ]);
 
@@ -33,6 +34,7 @@ const BY_NAME: ReadonlyMap<string, StorageErrorCode> = new Map([
   ["SQLITE_IOERR", "io"],
   ["SQLITE_CORRUPT", "corrupt"],
   ["SQLITE_FULL", "full"],
+  ["SQLITE_CANTOPEN", "io"],
   ["SQLITE_NOTADB", "corrupt"],
 ]);
 
@@ -44,6 +46,7 @@ const BY_ERRSTR: ReadonlyMap<string, StorageErrorCode> = new Map([
   ["disk I/O error", "io"],
   ["database disk image is malformed", "corrupt"],
   ["database or disk is full", "full"],
+  ["unable to open database file", "io"],
   ["file is not a database", "corrupt"],
 ]);
 
@@ -66,7 +69,8 @@ export function storageCodeOf(error: unknown): StorageErrorCode | null {
   }
   if (code !== "ERR_SQLITE_ERROR") return null;
   const text = typeof errstr === "string" ? errstr : typeof message === "string" ? message : "";
-  return BY_ERRSTR.get(text) ?? null;
+  // Deno appends the path to an open's message: `unable to open database file: /tmp/q.db`.
+  return BY_ERRSTR.get(text) ?? BY_ERRSTR.get(text.split(": ", 1)[0]!) ?? null;
 }
 
 /**

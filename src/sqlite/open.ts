@@ -8,7 +8,7 @@
 import type { Engine } from "../engine.ts";
 import type { AdoptedDriver, ConnectionOptions } from "../drivers/driver.ts";
 import { adoptDriver, openDriver } from "../drivers/open.ts";
-import { storageCodeOf } from "../drivers/_storage_error.ts";
+import { storageCodeOf, toStorageError } from "../drivers/_storage_error.ts";
 import { StorageError } from "../errors.ts";
 import type { SqliteOptions } from "../queue_options.ts";
 import { SqliteEngine } from "./engine.ts";
@@ -35,9 +35,7 @@ export async function openSqlite(options: SqliteOptions, now: number): Promise<E
     busyTimeoutMs: Math.min(busyTimeoutMs, SYNC_BUSY_MS),
   };
   const provided = options.database;
-  const driver = provided
-    ? adoptDriver(provided)
-    : await openDriver(options.path ?? DEFAULT_PATH, options.driver);
+  const driver = provided ? adoptDriver(provided) : await openPath(options);
   const gate = new StorageGate(busyTimeoutMs);
   try {
     await gate.run(() => {
@@ -50,6 +48,15 @@ export async function openSqlite(options: SqliteOptions, now: number): Promise<E
   } catch (error) {
     if (!provided) closeQuietly(driver);
     throw atOpen(error);
+  }
+}
+
+/** Opens the file; a binding that cannot (a missing folder, say) rejects with a StorageError. */
+async function openPath(options: SqliteOptions): Promise<AdoptedDriver> {
+  try {
+    return await openDriver(options.path ?? DEFAULT_PATH, options.driver);
+  } catch (error) {
+    throw atOpen(toStorageError(error));
   }
 }
 
