@@ -102,7 +102,34 @@ export const json = v.custom<unknown>(
   (issue) => `must be JSON data: ${jsonProblem(issue.input)}`,
 );
 
+/**
+ * Whether SQLite stores `s` exactly: well-formed UTF-16 (a binding turns a lone surrogate into
+ * U+FFFD, so two distinct keys could collide) and no NUL (node:sqlite cuts text at one).
+ */
+export function isStorable(s: string): boolean {
+  return s.isWellFormed() && !s.includes("\0");
+}
+
+/** The checks of text stored in a TEXT column: refused, never altered. */
+const storable = [
+  v.check((s: string) => s.isWellFormed(), "must be well-formed Unicode (not a lone surrogate)"),
+  v.check((s: string) => !s.includes("\0"), "must not contain a NUL character"),
+] as const;
+
+/** Non-blank text of at most `max` characters, stored exactly (see {@linkcode isStorable}). */
 export const text = (max: number) =>
+  v.pipe(
+    v.string("must be a string"),
+    v.check((s) => s.trim().length > 0, "must not be empty"),
+    v.maxLength(max, `must be at most ${max} characters`),
+    ...storable,
+  );
+
+/**
+ * A failure message: non-blank, at most `max` characters, any text (a failure is always recorded:
+ * `failureMessage` escapes what SQLite cannot store instead of refusing it).
+ */
+export const message = (max: number) =>
   v.pipe(
     v.string("must be a string"),
     v.check((s) => s.trim().length > 0, "must not be empty"),
@@ -199,7 +226,8 @@ function enqueueFast(input: unknown): Enqueued | undefined {
 }
 
 function isText(value: unknown, max: number): value is string {
-  return typeof value === "string" && value.length <= max && value.trim().length > 0;
+  return typeof value === "string" && value.length <= max && value.trim().length > 0 &&
+    isStorable(value);
 }
 
 /** One task's enqueue options, parsed as {@linkcode EnqueueSchema} does (faster when plain). */
@@ -266,7 +294,7 @@ export function parseResult(input: unknown, what: string): unknown {
 
 /** A failure reason. */
 export const FailureSchema = v.union(
-  [text(MAX_ERROR_LENGTH), v.instance(Error)],
+  [message(MAX_ERROR_LENGTH), v.instance(Error)],
   "must be an error message or an Error",
 );
 
@@ -381,6 +409,7 @@ export const CronSchema = v.pipe(
   v.string("must be a string"),
   v.check((s) => s.trim().split(/\s+/).length >= 5, "must have 5 fields (or 6 with seconds)"),
   v.maxLength(200, "must be at most 200 characters"),
+  ...storable,
 );
 
 /** What a schedule enqueues. */
@@ -410,7 +439,11 @@ export const LimitSchema = integer(1, 10_000);
 /** List filters. */
 export const ListOptionsSchema = v.strictObject({
   search: v.optional(
-    v.pipe(v.string("must be a string"), v.maxLength(200, "must be at most 200 characters")),
+    v.pipe(
+      v.string("must be a string"),
+      v.maxLength(200, "must be at most 200 characters"),
+      ...storable,
+    ),
   ),
 });
 

@@ -1,8 +1,8 @@
 /**
  * Runs the conformance suite (`tests/conformance/`) once per engine: `node:sqlite`, `bun:sqlite`
  * (on Bun only) and the Durable Object driver over a fake Durable Object storage. Each test gets
- * its own temporary file, so `reopen` opens the same storage again; the file is removed after the
- * test.
+ * its own temporary file, so `reopen` opens the same storage again and `writeRaw` writes to it
+ * through a second node:sqlite connection; the file is removed after the test.
  */
 
 import assert from "node:assert/strict";
@@ -18,7 +18,8 @@ import { RUNTIME, tempDir } from "./_helpers.ts";
 
 /**
  * An engine whose storage is a file: `open` makes a temporary file per call, `reopen` connects
- * to the same file again, `cleanup` closes what `connect` registered and removes the files.
+ * to the same file again, `writeRaw` writes to it behind the queue's back, `cleanup` closes what
+ * `connect` registered and removes the files.
  */
 function onFiles(
   name: string,
@@ -48,6 +49,18 @@ function onFiles(
       const path = paths.get(queue);
       if (path === undefined) throw new Error(`${name}: reopen() of a queue it did not open`);
       return at(path, options);
+    },
+    async writeRaw(queue, sql) {
+      const path = paths.get(queue);
+      if (path === undefined) throw new Error(`${name}: writeRaw() on a queue it did not open`);
+      const { DatabaseSync } = await import("node:sqlite");
+      const raw = new DatabaseSync(path);
+      try {
+        raw.exec("PRAGMA busy_timeout = 5000");
+        raw.exec(sql);
+      } finally {
+        raw.close();
+      }
     },
     cleanup() {
       try {

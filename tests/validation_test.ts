@@ -43,6 +43,9 @@ const BAD_ENQUEUES: [unknown, RegExp][] = [
   [{ name: "n", taskType: "t", payload: new Map() }, /value is a Map, not a plain object/],
   [{ name: "n", taskType: "t", payload: [undefined] }, /\[0\] is undefined/],
   [{ name: "n", taskType: "t", uniqueKey: "" }, /uniqueKey must not be empty/],
+  [{ name: "a\ud800", taskType: "t" }, /name must be well-formed Unicode/],
+  [{ name: "n", taskType: "\0t" }, /taskType must not contain a NUL character/],
+  [{ name: "n", taskType: "t", uniqueKey: "\udfff" }, /uniqueKey must be well-formed Unicode/],
   [{ name: "n", taskType: "t", max_retries: 3 }, /max_retries is not a known option/],
 ];
 
@@ -230,9 +233,19 @@ describe("the enqueue fast path", () => {
       return { error: (error as Error).message };
     }
   };
+  // Any UTF-16 code units, often a surrogate or a NUL: text a TEXT column would alter.
+  const codeUnit = fc.oneof(
+    fc.integer({ min: 0xd800, max: 0xdfff }),
+    fc.constant(0),
+    fc.nat(0xffff),
+  )
+    .map((unit) => String.fromCharCode(unit));
+  const units = (maxLength: number) => fc.string({ unit: codeUnit, maxLength });
   const field = fc.oneof(
     fc.string({ maxLength: 3 }),
+    units(3),
     fc.constantFrom("", "  ", "x".repeat(1001), "t".repeat(201)),
+    fc.constantFrom("\0", "a\0", "\ud800", "\udc00a", "\ud83d\ude00", "\ude00\ud83d"),
     fc.integer({ min: -2, max: 1002 }),
     fc.double(),
     fc.constantFrom(undefined, null, true, -1, 0, 1, 2, 3, 4, 5, 2.5, 1000, 1001, NaN, Infinity),
@@ -247,9 +260,9 @@ describe("the enqueue fast path", () => {
       weight: 5,
       arbitrary: fc.record(
         {
-          name: mostly(fc.constantFrom("n", " n ", "x".repeat(1000))),
+          name: mostly(fc.oneof(fc.constantFrom("n", " n ", "x".repeat(1000), "😀"), units(4))),
           taskType: mostly(fc.constantFrom("t", "t".repeat(200))),
-          payload: mostly(fc.jsonValue()),
+          payload: mostly(fc.oneof(fc.jsonValue(), units(4))),
           priority: mostly(fc.constantFrom(1, 2, 3, 4)),
           maxRetries: mostly(fc.integer({ min: 0, max: 1000 })),
         },

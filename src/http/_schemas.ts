@@ -14,6 +14,7 @@ import {
   integer,
   json,
   LimitsSchema,
+  message,
   RetryFailedSchema,
   ScheduleSchema,
   text,
@@ -116,7 +117,7 @@ export const ProgressBody = v.strictObject({ attempts, progress: json });
 /** `POST /worker/tasks/:id/fail`. */
 export const FailBody = v.strictObject({
   attempts,
-  error: text(MAX_ERROR_LENGTH),
+  error: message(MAX_ERROR_LENGTH),
   retry: v.optional(v.boolean()),
   retryDelayMs: v.optional(integer(0, MAX_TIME)),
 });

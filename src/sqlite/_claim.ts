@@ -1,7 +1,10 @@
 /**
  * The SQLite engine's claim, inside its write transaction: the plain claim when no type is paused
  * or limited; otherwise the counts the core's `planClaim` needs, the plan, and the claim it allows
- * (capped rounds when limited types have room), and the record of rate-limited claims.
+ * (capped rounds when limited types have room), and the record of rate-limited claims. A claimed
+ * row that cannot be decoded (its JSON does not parse) is failed for good with the reason, in the
+ * same transaction, and never handed out: it does not stop the others, and the claim takes more
+ * in its place.
  *
  * @module
  */
@@ -9,8 +12,8 @@
 import type { ClaimRequest, TypeControl } from "../engine.ts";
 import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { Task } from "../task.ts";
-import { toTask } from "./_rows.ts";
-import type { Args, Statements } from "./_statements.ts";
+import { toTask, undecodable } from "./_rows.ts";
+import type { Args, StatementKey, Statements } from "./_statements.ts";
 
 const NO_COUNTS: ReadonlyMap<string, number> = new Map();
 
@@ -34,6 +37,32 @@ export function claimTasks(
   return tasks.sort(claimOrder);
 }
 
+/**
+ * One claim statement: the tasks it claimed that decode, and how many rows it claimed. A row
+ * that does not decode is failed for good with the reason and counted as failed.
+ */
+function claimRound(
+  run: Statements,
+  key: StatementKey,
+  args: Args,
+  now: number,
+): { tasks: Task[]; rows: number } {
+  const rows = run.all(key, args);
+  const tasks: Task[] = [];
+  let failed = 0;
+  for (const row of rows) {
+    const task = toTask(row);
+    const problem = undecodable(task);
+    if (problem === undefined) {
+      tasks.push(task);
+      continue;
+    }
+    failed += run.exec("failUndecodable", { id: task.id, error: problem, now });
+  }
+  if (failed > 0) run.exec("addCount", { status: "failed", delta: failed });
+  return { tasks, rows: rows.length };
+}
+
 function claimExcept(run: Statements, request: ClaimRequest, excluded: readonly string[]): Task[] {
   const args = claimArgs(request);
   if (excluded.length > 0) args.excluded = JSON.stringify(excluded);
@@ -42,7 +71,15 @@ function claimExcept(run: Statements, request: ClaimRequest, excluded: readonly 
     : excluded.length
     ? "claimExcept"
     : "claim";
-  return run.all(key, args).map(toTask);
+  const claimed: Task[] = [];
+  for (;;) {
+    const limit = request.limit - claimed.length;
+    args.limit = limit;
+    const { tasks, rows } = claimRound(run, key, args, request.now);
+    claimed.push(...tasks);
+    // A full round with rows left out (undecodable, now failed): claim in their place.
+    if (tasks.length === rows || rows < limit) return claimed;
+  }
 }
 
 /** Reads the counts the plan needs, plans (in the core), claims, records rate-limited claims. */
@@ -97,7 +134,7 @@ function claimCapped(run: Statements, request: ClaimRequest, plan: ClaimPlan): T
     args.limit = request.limit - claimed.length;
     args.excluded = JSON.stringify(excluded);
     args.rooms = JSON.stringify(Object.fromEntries(rooms));
-    const tasks = run.all(key, args).map(toTask);
+    const { tasks, rows } = claimRound(run, key, args, request.now);
     claimed.push(...tasks);
     let filled = false;
     for (const task of tasks) {
@@ -110,8 +147,8 @@ function claimCapped(run: Statements, request: ClaimRequest, plan: ClaimPlan): T
         filled = true;
       }
     }
-    // No type filled up: nothing was held back, so what is due has been claimed.
-    if (!filled || tasks.length === 0) break;
+    // No type filled up and no row left out: nothing was held back, what is due is claimed.
+    if ((!filled && tasks.length === rows) || rows === 0) break;
   }
   return claimed;
 }

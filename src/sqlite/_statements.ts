@@ -29,9 +29,12 @@ const fenced = sql`${tasks.id} = ${p("id")} AND (${p("attempts")} IS NULL OR ${t
 })`;
 const running = sql`${tasks.status} = 'running'`;
 
+/** The error history, or a new one when the stored one is not JSON (so a failure still records). */
+const history = sql`CASE WHEN json_valid(${tasks.errors}) THEN ${tasks.errors} ELSE '[]' END`;
+
 /** Appends `{ attempt, error, at }` to the task's error history. */
 const appendError = (error: SQL) =>
-  sql`json_insert(${tasks.errors}, '$[#]', json_object('attempt', ${tasks.attempts}, 'error', ${error}, 'at', ${
+  sql`json_insert(${history}, '$[#]', json_object('attempt', ${tasks.attempts}, 'error', ${error}, 'at', ${
     p("now")
   }))`;
 
@@ -332,6 +335,22 @@ export const STATEMENTS = {
   fail: compile(
     db.update(tasks).set(failedAttempt(p("error"))).where(sql`${fenced} AND ${running}`)
       .returning(changeable),
+  ),
+
+  /**
+   * A task just claimed whose row cannot be decoded (a JSON column that does not parse): failed
+   * for good with the reason (`error`), one failed attempt, never handed to a worker.
+   */
+  failUndecodable: compile(
+    db.update(tasks).set({
+      status: sql`'failed'`,
+      retryCount: sql`${tasks.retryCount} + 1`,
+      error: p("error"),
+      errors: appendError(p("error")),
+      failedAt: p("now"),
+      completedAt: p("now"),
+      leaseExpiresAt: null,
+    }).where(sql`${tasks.id} = ${p("id")} AND ${running}`),
   ),
 
   /** Running → pending, due now, no attempt counted: a claim given back. */

@@ -24,6 +24,11 @@ export interface ConformanceEngine {
    * second process) or closed (a restart). Without it, tests that need it are skipped.
    */
   reopen?(queue: TaskQueue, options?: OpenOptions): Promise<TaskQueue>;
+  /**
+   * Runs SQL on `queue`'s storage through a second connection, behind the queue's back (as
+   * another program, or damage, would change it). Without it, tests that need it are skipped.
+   */
+  writeRaw?(queue: TaskQueue, sql: string): void | Promise<void>;
   /** Runs after each test, once its queues are closed: remove what `open` created. */
   cleanup?(): void | Promise<void>;
   /** Tests this engine skips: test name → reason. A name that is not a test is an error. */
@@ -79,6 +84,17 @@ export class Harness {
     return again;
   }
 
+  /**
+   * Runs SQL on `queue`'s storage behind its back (see {@linkcode ConformanceEngine.writeRaw}).
+   *
+   * @param queue A queue this test opened.
+   * @param sql The statements.
+   */
+  async writeRaw(queue: TaskQueue, sql: string): Promise<void> {
+    if (!this.#engine.writeRaw) throw new Error(`engine ${this.#engine.name} has no writeRaw()`);
+    await this.#engine.writeRaw(queue, sql);
+  }
+
   /** Closes every queue the test opened, then runs the engine's cleanup. */
   async dispose(): Promise<void> {
     try {
@@ -101,8 +117,11 @@ export class Harness {
 
 /** What a test needs beyond a fresh queue. */
 export interface CaseOptions {
-  /** `"reopen"`: the engine must open the same storage again. */
-  needs?: "reopen";
+  /**
+   * `"reopen"`: the engine must open the same storage again; `"writeRaw"`: it must write to the
+   * storage behind the queue's back.
+   */
+  needs?: "reopen" | "writeRaw";
 }
 
 /** A test body. */
@@ -137,6 +156,9 @@ export function nodeTestSuite(engine: ConformanceEngine): Suite {
       let reason = engine.skip?.[name];
       if (reason === undefined && options.needs === "reopen" && !engine.reopen) {
         reason = "it cannot open the same storage twice (no reopen())";
+      }
+      if (reason === undefined && options.needs === "writeRaw" && !engine.writeRaw) {
+        reason = "its storage cannot be written behind the queue's back (no writeRaw())";
       }
       if (reason !== undefined) {
         const skip = `engine ${engine.name}: ${reason}`;

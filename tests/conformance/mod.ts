@@ -27,6 +27,7 @@ import { type CaseFile, caseNames, type ConformanceEngine, nodeTestSuite } from 
 import { batches } from "./batches.ts";
 import { clocks } from "./clocks.ts";
 import { cancelRedrive } from "./cancel_redrive.ts";
+import { dataIntegrity } from "./data_integrity.ts";
 import { events } from "./events.ts";
 import { fencingModel } from "./fencing_model.ts";
 import { leases } from "./leases.ts";
@@ -62,6 +63,7 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["batch transitions", batches],
   ["persistence", persistence],
   ["bad input", validation],
+  ["data integrity", dataIntegrity],
 ];
 
 /**
