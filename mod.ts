@@ -58,6 +58,7 @@ export type {
   NewSchedule,
   NewTask,
   Outcome,
+  RecoveryDecision,
   Schedule,
   Transition,
   TransitionKind,
