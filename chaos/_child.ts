@@ -50,6 +50,8 @@ export interface ProducerSpec {
   maxRetries: number;
   /** Pause between enqueues, ms. */
   delayMs: number;
+  /** Task types to pick from at random. @default {["job"]} */
+  types?: string[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,16 +59,38 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The handlers, recording each run's start. */
 function handlers(recorder: Recorder, spec: WorkerSpec) {
   const [min, max] = spec.handlerMs;
-  const job = async (_payload: unknown, ctx: { task: { id: number; attempts: number } }) => {
-    recorder.log({ op: "run", type: "info", id: ctx.task.id, attempt: ctx.task.attempts });
+  type Ctx = { task: { id: number; attempts: number } };
+  const run = (ctx: Ctx) => ({ id: ctx.task.id, attempt: ctx.task.attempts });
+  const job = async (_payload: unknown, ctx: Ctx) => {
+    recorder.log({ op: "run", type: "invoke", ...run(ctx) });
     await sleep(min + Math.random() * (max - min));
+    recorder.log({ op: "run", type: "ok", ...run(ctx) });
     return { pid: process.pid, attempt: ctx.task.attempts };
   };
-  if (!spec.poison) return { job };
+  // longer than a short lease: it lives on heartbeats
+  const slow = async (_payload: unknown, ctx: Ctx) => {
+    recorder.log({ op: "run", type: "invoke", ...run(ctx) });
+    await sleep(1200);
+    recorder.log({ op: "run", type: "ok", ...run(ctx) });
+    return { pid: process.pid, attempt: ctx.task.attempts };
+  };
+  // synchronous work: a backlog of these must not starve the event loop
+  const sync = (_payload: unknown, ctx: Ctx) => {
+    recorder.log({ op: "run", type: "invoke", ...run(ctx) });
+    const until = performance.now() + 2 + Math.random() * 3;
+    while (performance.now() < until) {
+      // busy
+    }
+    recorder.log({ op: "run", type: "ok", ...run(ctx) });
+    return { pid: process.pid, attempt: ctx.task.attempts };
+  };
+  if (!spec.poison) return { job, slow, sync };
   const circular: Record<string, unknown> = {};
   circular.self = circular;
   return {
     job,
+    slow,
+    sync,
     exit: () => process.exit(3),
     spin: () => {
       for (;;) {
@@ -159,7 +183,7 @@ if (mode === "worker") {
       () =>
         queue.enqueue({
           name: key,
-          taskType: "job",
+          taskType: spec.types?.[Math.floor(Math.random() * spec.types.length)] ?? "job",
           payload: { key },
           maxRetries: spec.maxRetries,
         }),

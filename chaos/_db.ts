@@ -9,7 +9,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openDb } from "../bench/_runtime.ts";
+import { type Db, openDb } from "../bench/_runtime.ts";
 import { TASK_STATUSES } from "../mod.ts";
 import { type FinalRow, type HistoryEvent, parseLines } from "./_history.ts";
 
@@ -19,6 +19,27 @@ export interface FinalState {
   rows: Map<number, FinalRow>;
   /** Integrity problems: `integrity_check` lines other than `ok`, and broken invariants. */
   problems: string[];
+}
+
+/**
+ * Opens `path` with the runtime's own SQLite; its `close()` finalizes the statements it prepared
+ * first (bun:sqlite otherwise keeps the files open until they are garbage-collected).
+ */
+export async function rawDb(path: string): Promise<Db> {
+  const db = await openDb(path);
+  const statements: { finalize?: () => void }[] = [];
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare: (sql) => {
+      const statement = db.prepare(sql);
+      statements.push(statement as { finalize?: () => void });
+      return statement;
+    },
+    close: () => {
+      for (const statement of statements) statement.finalize?.();
+      db.close();
+    },
+  };
 }
 
 /** A raw row of the tasks table. */
@@ -56,7 +77,7 @@ export function rowProblems(row: Raw): string[] {
 
 /** Reads `path`'s final rows and checks it. */
 export async function finalState(path: string): Promise<FinalState> {
-  const db = await openDb(path);
+  const db = await rawDb(path);
   try {
     const problems: string[] = [];
     const check = db.prepare("PRAGMA integrity_check").all();

@@ -92,6 +92,11 @@ export interface Counts {
   busy: number;
   /** Invocations with no outcome (the process died first). */
   unknown: number;
+  /**
+   * Pairs of handler runs of one task that overlapped in time (allowed once a lease is lost:
+   * at-least-once; a symptom when leases are lost without a crash).
+   */
+  overlapping: number;
 }
 
 /** Parses JSON lines, skipping a torn last line (a killed writer). */
@@ -136,6 +141,7 @@ export function analyze(
     staleAccepted: 0,
     busy: 0,
     unknown: 0,
+    overlapping: 0,
   };
   const runKey = (id: number, attempt: number) => `${id}:${attempt}`;
   const runs = new Map<string, Run>();
@@ -213,6 +219,7 @@ export function analyze(
     if (by.attempt !== row.attempts) stale.add(runKey(row.id, by.attempt));
   }
   counts.staleAccepted = stale.size;
+  counts.overlapping = overlaps(events);
   for (const { id, name } of acked) {
     const row = rows.get(id);
     const mustFinish = options.mustFinish?.(id) ?? true;
@@ -221,6 +228,31 @@ export function analyze(
     if (!row || other || (mustFinish && !finals.includes(row.status))) counts.lost++;
   }
   return counts;
+}
+
+/** Pairs of handler runs (`run` invoke → ok, by id) of one task that overlapped in time. */
+function overlaps(events: readonly HistoryEvent[]): number {
+  const open = new Map<string, number>();
+  const spans = new Map<number, [number, number][]>();
+  for (const e of events) {
+    if (e.op !== "run" || e.id === undefined) continue;
+    const key = `${e.pid}:${e.id}:${e.attempt}`;
+    if (e.type === "invoke") open.set(key, e.t);
+    else if (e.type === "ok" && open.has(key)) {
+      if (!spans.has(e.id)) spans.set(e.id, []);
+      spans.get(e.id)!.push([open.get(key)!, e.t]);
+    }
+  }
+  let count = 0;
+  for (const list of spans.values()) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const [a, b] = [list[i]!, list[j]!];
+        if (a[0] < b[1] && b[0] < a[1]) count++;
+      }
+    }
+  }
+  return count;
 }
 
 /** Adds counts up. */
@@ -232,12 +264,21 @@ export function addCounts(a: Counts, b: Counts): Counts {
     staleAccepted: a.staleAccepted + b.staleAccepted,
     busy: a.busy + b.busy,
     unknown: a.unknown + b.unknown,
+    overlapping: a.overlapping + b.overlapping,
   };
 }
 
 /** Counts with every counter 0. */
 export function zeroCounts(): Counts {
-  return { operations: 0, lost: 0, duplicated: 0, staleAccepted: 0, busy: 0, unknown: 0 };
+  return {
+    operations: 0,
+    lost: 0,
+    duplicated: 0,
+    staleAccepted: 0,
+    busy: 0,
+    unknown: 0,
+    overlapping: 0,
+  };
 }
 
 /**

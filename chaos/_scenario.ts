@@ -91,7 +91,7 @@ export async function enqueueRecorded(
 }
 
 /** A worker child's spec for a clean drain. */
-const DRAIN: WorkerSpec = { concurrency: 4, leaseMs: 2000, handlerMs: [0, 5], drain: true };
+const DRAIN: WorkerSpec = { concurrency: 16, leaseMs: 2000, handlerMs: [0, 5], drain: true };
 
 /** Runs a clean worker on `runtime` until nothing is pending or running (at most `ms`). */
 export async function drain(

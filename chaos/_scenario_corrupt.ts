@@ -12,8 +12,8 @@ import { copyFileSync, existsSync, openSync, readFileSync, statSync, writeFileSy
 import { closeSync, truncateSync, writeSync } from "node:fs";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { openDb } from "../bench/_runtime.ts";
 import { TaskQueue } from "../mod.ts";
+import { rawDb } from "./_db.ts";
 import { zeroCounts } from "./_history.ts";
 import type { Scenario, ScenarioResult } from "./_scenario.ts";
 
@@ -80,7 +80,7 @@ export const corrupt: Scenario = {
     const live = join(ctx.dir, "live.db");
     const q2 = await TaskQueue.open(live);
     await q2.enqueueMany(tasks.slice(0, 10));
-    const raw = await openDb(live);
+    const raw = await rawDb(live);
     raw.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // the schema and 10 tasks in the file
     raw.close();
     await q2.enqueueMany(tasks.slice(10));
@@ -103,7 +103,7 @@ export const corrupt: Scenario = {
       } else copyFileSync(closed, file);
       if (damage.name.startsWith("not a queue")) {
         truncateSync(file, 0);
-        const other = await openDb(file);
+        const other = await rawDb(file);
         other.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)");
         other.close();
       } else damage.apply(file, wal);
@@ -121,7 +121,7 @@ export const corrupt: Scenario = {
         if (control && missing) violations.push(`${damage.name}: ${missing} tasks missing`);
         await queue.close();
         queue = null;
-        const check = await openDb(file);
+        const check = await rawDb(file);
         try {
           const lines = check.prepare("PRAGMA integrity_check").all();
           if (lines.some((l) => String(Object.values(l)[0]) !== "ok")) integrity++;

@@ -11,9 +11,8 @@
 
 import fc from "fast-check";
 import { join } from "node:path";
-import { openDb } from "../bench/_runtime.ts";
 import { type EnqueueOptions, TaskQueue } from "../mod.ts";
-import { finalState } from "./_db.ts";
+import { finalState, rawDb } from "./_db.ts";
 import { zeroCounts } from "./_history.ts";
 import type { Scenario, ScenarioResult } from "./_scenario.ts";
 
@@ -154,7 +153,7 @@ export const fuzz: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const path = join(ctx.dir, "fuzz.db");
     const queue = await TaskQueue.open(path);
-    const raw = await openDb(path);
+    const raw = await rawDb(path);
     const count = () => Number(raw.prepare("SELECT count(*) AS n FROM tasks").get()!.n);
     const n = ctx.quick ? 20_000 : 100_000;
     const seed = Date.now() % 1_000_000;

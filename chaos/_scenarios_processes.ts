@@ -64,6 +64,7 @@ const killWorkers: Scenario = {
       prefix: "p",
       maxRetries: 100,
       delayMs: (seconds * 1000 * 0.6) / count,
+      types: ["job", "job", "job", "slow", "sync", "sync"],
     });
     let kills = 0;
     const until = Date.now() + seconds * 1000;
@@ -85,7 +86,7 @@ const killWorkers: Scenario = {
       counts: v.counts,
       integrity: v.integrity,
       notes: [
-        `${count} tasks, ${kills} kills, lease 400 ms`,
+        `${count} tasks (async, sync, 1.2 s async on heartbeats), ${kills} kills, lease 400 ms`,
         ...(drained.ok ? [] : ["drain timed out"]),
         ...exitNote("producer", fed, feed),
         ...firstProblems(v.problems),
@@ -151,7 +152,13 @@ const contention: Scenario = {
       goFile: go,
     };
     const workers = [0, 1, 2].map((i) => worker(ctx, i, history, path, spec));
-    const feed = producer(ctx, path, history, { count, prefix: "p", maxRetries: 3, delayMs: 2 });
+    const feed = producer(ctx, path, history, {
+      count,
+      prefix: "p",
+      maxRetries: 3,
+      delayMs: 2,
+      types: ["job", "sync"],
+    });
     await waitChild(feed, 120_000);
     touch(go);
     const done = await Promise.all(workers.map((w) => waitChild(w, 120_000)));

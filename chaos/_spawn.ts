@@ -31,7 +31,7 @@ export function executable(runtime: RuntimeName): string | null {
 /** The runtimes whose child processes a scenario can start (this one first). */
 export function availableRuntimes(wanted: readonly RuntimeName[]): RuntimeName[] {
   const list = [RUNTIME, ...wanted.filter((r) => r !== RUNTIME)];
-  return list.filter((r) => wanted.includes(r) && executable(r) !== null);
+  return list.filter((r) => (r === RUNTIME || wanted.includes(r)) && executable(r) !== null);
 }
 
 /** A running child. */

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -88,7 +88,11 @@ function renderTable(rows: readonly Row[]): string {
       cell(r.counts.staleAccepted, true),
       cell(r.integrity, true),
       cell(r.counts.busy, busyZero),
-      (r.skipped ? [`skipped: ${r.skipped}`] : [...r.violations.map((v) => `! ${v}`), ...r.notes])
+      (r.skipped ? [`skipped: ${r.skipped}`] : [
+        ...r.violations.map((v) => `! ${v}`),
+        ...r.notes,
+        ...(r.counts.overlapping ? [`${r.counts.overlapping} overlapping runs of one task`] : []),
+      ])
         .filter((note, i, all) => all.indexOf(note) === i).join("; "),
     ];
   });
@@ -102,6 +106,24 @@ function renderTable(rows: readonly Row[]): string {
     ...lines.map(fmt),
   ]
     .join("\n");
+}
+
+/** Removes `dir`; a tmpfs a scenario left mounted in it is detached first. */
+function removeAll(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    const mounts = existsSync("/proc/mounts") ? readFileSync("/proc/mounts", "utf8") : "";
+    for (const line of mounts.split("\n")) {
+      const point = line.split(" ")[1];
+      if (point?.startsWith(dir)) spawnSync("umount", ["-l", point]);
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      console.error(`could not remove ${dir}: ${error}`);
+    }
+  }
 }
 
 /** Whether a row broke a guarantee. */
@@ -125,7 +147,7 @@ async function main(): Promise<number> {
   ].join("\n");
   console.log(header);
   const scratch = mkdtempSync(join(tmpdir(), "tasklite-chaos-"));
-  const cleanup = () => rmSync(scratch, { recursive: true, force: true });
+  const cleanup = () => removeAll(scratch);
   process.once("SIGINT", () => {
     cleanup();
     process.exit(130);
@@ -155,7 +177,7 @@ async function main(): Promise<number> {
       const seconds = (performance.now() - t0) / 1000;
       rows.push({ title: scenario.title, seconds, result });
       console.log(renderTable(rows.slice(-1)).split("\n").at(-1));
-      rmSync(dir, { recursive: true, force: true });
+      removeAll(dir);
     }
   } finally {
     cleanup();

@@ -63,6 +63,7 @@ describe("chaos harness: counting", () => {
       staleAccepted: 0,
       busy: 0,
       unknown: 0,
+      overlapping: 0,
     });
   });
 
@@ -161,6 +162,16 @@ describe("chaos harness: counting", () => {
       { t: 1600, op: "complete", type: "ok", id: 1, attempt: 1 },
     ]);
     assert.equal(analyze(events, rows(row)).staleAccepted, 1);
+  });
+
+  test("handler runs of one task that overlap in time are counted, consecutive ones not", () => {
+    const runs = (spans: [number, number, number][]) =>
+      history(spans.flatMap(([attempt, from, to]) => [
+        { t: from, op: "run" as const, type: "invoke" as const, id: 1, attempt },
+        { t: to, op: "run" as const, type: "ok" as const, id: 1, attempt },
+      ]));
+    assert.equal(analyze(runs([[1, 0, 100], [2, 50, 150]]), rows(done(1, 2))).overlapping, 1);
+    assert.equal(analyze(runs([[1, 0, 100], [2, 100, 150]]), rows(done(1, 2))).overlapping, 0);
   });
 
   test("busy failures are counted, other failures are not", () => {
