@@ -279,7 +279,8 @@ const poison: Scenario = {
       counts: v.counts,
       integrity: v.integrity,
       notes: [
-        `${jobs} jobs + ${POISON.length * 2} poison`,
+        `${jobs} jobs + ${POISON.length * 2} poison (hang with timeoutMs 500; one without a ` +
+        `timeout is left out: it would hold its slot forever)`,
         `${exits} worker exits (${exits - crashes.length} by the exit handler), ` +
         `${stuckKills} stuck workers killed`,
         ...[...new Set(crashes)].slice(0, 2).map((c) => `worker crashed: ${c}`),

@@ -50,6 +50,16 @@ export interface Child {
   kill: () => void;
 }
 
+/** Every child still running. */
+const LIVE = new Set<Child>();
+
+/** SIGKILLs every child still running (a scenario that threw may leave some) and waits. */
+export async function killAll(): Promise<void> {
+  const list = [...LIVE];
+  for (const child of list) child.kill();
+  await Promise.all(list.map((child) => child.exited));
+}
+
 /** Starts chaos/_child.ts `mode` with `args` on `runtime`. */
 export function startChild(runtime: RuntimeName, mode: string, args: readonly string[]): Child {
   const exec = executable(runtime);
@@ -79,7 +89,7 @@ export function startChild(runtime: RuntimeName, mode: string, args: readonly st
       resolve({ code: -1, signal: null });
     });
   });
-  return {
+  const handle: Child = {
     runtime,
     process: child,
     exited,
@@ -89,6 +99,9 @@ export function startChild(runtime: RuntimeName, mode: string, args: readonly st
       if (running) child.kill("SIGKILL");
     },
   };
+  LIVE.add(handle);
+  exited.then(() => LIVE.delete(handle));
+  return handle;
 }
 
 /** The line of a child's output that names its error (or its last line). */

@@ -26,7 +26,7 @@ import process from "node:process";
 import { machineLabel, runtimeLabel, sqliteVersion } from "../bench/_runtime.ts";
 import { SCENARIOS } from "./_scenarios.ts";
 import type { ScenarioResult } from "./_scenario.ts";
-import { availableRuntimes, executable } from "./_spawn.ts";
+import { availableRuntimes, executable, killAll } from "./_spawn.ts";
 import { zeroCounts } from "./_history.ts";
 import { spawnSync } from "node:child_process";
 
@@ -149,8 +149,10 @@ async function main(): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), "tasklite-chaos-"));
   const cleanup = () => removeAll(scratch);
   process.once("SIGINT", () => {
-    cleanup();
-    process.exit(130);
+    void killAll().finally(() => {
+      cleanup();
+      process.exit(130);
+    });
   });
   const rows: Row[] = [];
   try {
@@ -180,6 +182,7 @@ async function main(): Promise<number> {
       removeAll(dir);
     }
   } finally {
+    await killAll();
     cleanup();
   }
   console.log("");
