@@ -18,7 +18,9 @@ import {
   newRun,
   type Run,
   type RunEnv,
+  timeoutMessage,
 } from "./worker/_run.ts";
+import { isIsolated } from "./worker/_isolated.ts";
 import { RunTimers } from "./worker/_timers.ts";
 import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
 import type { DequeueOptions } from "./queue_options.ts";
@@ -178,8 +180,10 @@ export class Worker {
       await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
       grace.abort();
       for (const run of this.#runs) abortRun(run, "shutdown", "The worker is shutting down");
-      // Their leases are given back; a handler that ignores its abort is not waited for.
+      // Their leases are given back; a handler that ignores its abort is not waited for, but an
+      // isolated one is, as its thread is being terminated.
       await this.#recorded();
+      await Promise.all([...this.#runs].filter((run) => this.#isolated(run)).map((r) => r.handled));
       const stuck = [...this.#runs].filter((run) => !run.settled).map((run) => run.task.id);
       if (stuck.length > 0) {
         this.#queue.logger.warn(
@@ -380,12 +384,17 @@ export class Worker {
       run.markSettled();
       return this.#refill();
     }
-    abortRun(run, "timeout", `Task timed out after ${run.timeoutMs} ms`);
+    abortRun(run, "timeout", timeoutMessage(run, this.#isolated(run)));
     const index = this.#waiting.indexOf(run);
     if (index >= 0 && this.#state === "running") {
       this.#waiting.splice(index, 1);
       this.#start(run);
     }
+  }
+
+  /** Whether a run's handler is an isolated one (a thread that its abort terminates). */
+  #isolated(run: Run): boolean {
+    return isIsolated(this.#settings.handlers.get(run.task.taskType)?.handler);
   }
 
   /** Gives back the prefetched runs that never started (the worker is stopping). */

@@ -132,6 +132,19 @@ export function abortRun(run: Run, cause: AbortCause, message: string): void {
 }
 
 /**
+ * The reason a run's time limit passed: an isolated handler's says its thread was terminated.
+ *
+ * @param run The run.
+ * @param isolated Whether its handler runs in a thread of its own.
+ * @returns The message its attempt fails with.
+ */
+export function timeoutMessage(run: Run, isolated: boolean): string {
+  return isolated
+    ? `Task ${run.task.id} timed out after ${run.timeoutMs} ms (isolated handler terminated)`
+    : `Task timed out after ${run.timeoutMs} ms`;
+}
+
+/**
  * Extends a run's lease; a cancel mark or a lost lease aborts it.
  *
  * @param run The run.
