@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { describe, test } from "node:test";
@@ -151,6 +151,50 @@ describe("a full disk", () => {
         await queue.close();
       } finally {
         db.close();
+        tmp.cleanup();
+      }
+    });
+  }
+});
+
+/**
+ * A real full file system: a 1 MB tmpfs, where the commit itself fails (the WAL cannot grow), not
+ * the page allocation that `max_page_count` refuses. Needs root and `mount`; skips visibly without.
+ */
+function mountTmpfs(dir: string): boolean {
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]);
+  return mounted.status === 0;
+}
+
+describe("a full file system (tmpfs)", () => {
+  for (const binding of BINDINGS) {
+    test(`${binding}: every acknowledged enqueue is stored; the first refused one is a StorageError full`, async (t) => {
+      const tmp = tempDir();
+      if (!mountTmpfs(tmp.dir)) {
+        tmp.cleanup();
+        t.skip(`${binding}: a full file system: cannot mount a tmpfs here (needs root and mount)`);
+        return;
+      }
+      const db = await rawDatabase(binding, tmp.file("full.db"));
+      const queue = await TaskQueue.open({ database: db });
+      try {
+        const acknowledged: number[] = [];
+        let refused: unknown = null;
+        for (let i = 0; i < 5000 && refused === null; i++) {
+          try {
+            acknowledged.push(await queue.enqueue({ name: `t${i}`, taskType: "job", payload }));
+          } catch (error) {
+            refused = error;
+          }
+        }
+        isStorageError("full")(refused);
+        for (const id of acknowledged) {
+          assert.ok(await queue.getTask(id), `acknowledged task ${id} is stored`);
+        }
+      } finally {
+        await queue.close().catch(() => {});
+        db.close();
+        spawnSync("umount", [tmp.dir]);
         tmp.cleanup();
       }
     });

@@ -54,8 +54,11 @@ export function wrap(db: BunSqliteDatabase): AdoptedDriver {
       };
     },
     transaction: (fn) => immediate(db, fn),
-    close() {
+    release() {
       for (const statement of statements.splice(0)) statement.finalize?.();
+    },
+    close() {
+      this.release!();
       closeFile(db);
     },
   };

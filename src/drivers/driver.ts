@@ -82,6 +82,12 @@ export interface SqliteDriver {
   configure?(options: ConnectionOptions): void;
   /** Closes the connection (absent where the platform owns it, as in a Durable Object). */
   close?(): void;
+  /**
+   * Drops what the driver prepared and leaves the connection open: called instead of `close`
+   * when the queue closes on a caller's connection (bun:sqlite keeps a connection open while any
+   * of its statements lives, so the caller's own `close()` would otherwise leave the file open).
+   */
+  release?(): void;
 }
 
 /** A driver as the engine uses it: its `transaction` is always there. */

@@ -26,6 +26,9 @@ export interface NodeSqliteDatabase {
   close(): void;
 }
 
+/** A statement that writes (its commit can fail after its first row). */
+const WRITE = /^\s*(?:insert|update|delete|replace)\b/i;
+
 /** Wraps an open `DatabaseSync` (its `configure` sets the connection up). */
 export function wrap(db: NodeSqliteDatabase): AdoptedDriver {
   return {
@@ -36,9 +39,15 @@ export function wrap(db: NodeSqliteDatabase): AdoptedDriver {
       const statement = db.prepare(sql);
       // A caller's handle may read integers as BigInt; the seam reads numbers.
       statement.setReadBigInts?.(false);
+      // node:sqlite's get() steps once and resets: outside a transaction, the reset is what
+      // commits a write, and its error (SQLITE_FULL when the WAL cannot grow) is dropped, so an
+      // `INSERT … RETURNING` would return a row that was never stored. A write steps to the end.
+      const writes = WRITE.test(sql);
       return {
         all: (params) => statement.all(...params as never[]) as SqliteRow[],
-        get: (params) => statement.get(...params as never[]) as SqliteRow | undefined,
+        get: writes
+          ? (params) => (statement.all(...params as never[]) as SqliteRow[])[0]
+          : (params) => statement.get(...params as never[]) as SqliteRow | undefined,
         run: (params) => Number(statement.run(...params as never[]).changes),
       };
     },

@@ -348,7 +348,9 @@ export class SqliteEngine implements Engine {
   }
 
   failedIds(taskType: string | null, limit: number): Promise<number[]> {
-    return this.#gate.run(() => this.#all("failedIds", { taskType, limit }).map((row) => row.id as number));
+    return this.#gate.run(() =>
+      this.#all("failedIds", { taskType, limit }).map((row) => row.id as number)
+    );
   }
 
   recover(now: number, decide: RecoveryDecision): Promise<Task[]> {
@@ -494,7 +496,7 @@ export class SqliteEngine implements Engine {
   close(): Promise<void> {
     return this.#gate.run(() => {
       if (this.#ownsDriver) this.#driver.close?.();
+      else this.#driver.release?.();
     });
   }
 }
-
