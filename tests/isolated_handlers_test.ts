@@ -38,7 +38,7 @@ function statusOf(queue: TaskQueue, id: number, status: string): Promise<Task> {
 
 describe("Isolated handlers", () => {
   test("a sync infinite loop fails at its time limit while the worker's thread keeps running", async () => {
-    const { queue, clock } = await fakeTimeQueue();
+    const { queue, clock } = await fakeTimeQueue({ leaseMs: 100 });
     let ticks = 0;
     const interval = setInterval(() => ticks++, 10);
     const worker = new Worker(queue, {
@@ -69,13 +69,19 @@ describe("Isolated handlers", () => {
       assert.equal((await queue.getTask(spin))?.status, TaskStatus.RUNNING);
       assert.equal(worker.running, 1);
 
-      await clock.tick(300);
+      // The worker's thread heartbeats the lease while the handler's thread spins.
+      await clock.tick(250);
+      const held = await queue.getTask(spin);
+      assert.equal(held?.status, TaskStatus.RUNNING);
+      assert.ok(held!.leaseExpiresAt! > clock.now, "the lease was extended");
+      await clock.tick(50);
       const failed = await statusOf(queue, spin, TaskStatus.FAILED);
       assert.equal(
         failed.error,
         `Task ${spin} timed out after 300 ms (isolated handler terminated)`,
       );
-      assert.equal(worker.running, 0);
+      // Its slot frees once the thread is gone (a thread left spinning would keep it).
+      await waitFor("the thread to be terminated", () => worker.running === 0 ? true : undefined);
     } finally {
       clearInterval(interval);
       await worker.stop({ timeoutMs: 0 });
@@ -183,6 +189,29 @@ describe("Isolated handlers", () => {
         !warnings.some((message) => message.includes("ignored their abort")),
         String(warnings),
       );
+    } finally {
+      await worker.stop({ timeoutMs: 0 });
+      await queue.close();
+    }
+  });
+
+  test("a cancel terminates a running isolated handler and the task ends cancelled", async () => {
+    const { queue, clock } = await fakeTimeQueue();
+    const worker = new Worker(queue, {
+      handlers: { spin: isolated(HANDLERS, { export: "spin" }) },
+      pollIntervalMs: 100,
+    });
+    try {
+      const spin = await queue.enqueue({ name: "spin", taskType: "spin" });
+      worker.start();
+      await waitFor(
+        "the thread to spin",
+        async () => (await queue.getTask(spin))?.progress === "spinning" ? true : undefined,
+      );
+      await queue.cancelTask(spin);
+      await clock.tick(100); // the next poll sees the cancel mark
+      await statusOf(queue, spin, TaskStatus.CANCELLED);
+      await waitFor("the thread to be terminated", () => worker.running === 0 ? true : undefined);
     } finally {
       await worker.stop({ timeoutMs: 0 });
       await queue.close();

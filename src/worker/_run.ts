@@ -13,6 +13,7 @@ import type { Clock } from "../clock.ts";
 import { type FailOptions, failOptionsFor, type RetryStrategy } from "../core/retry.ts";
 import { LeaseLostError, StorageError, ValidationError } from "../errors.ts";
 import { failureMessage, withReason } from "../_failure.ts";
+import { isIsolated } from "./_isolated.ts";
 import { type Task, TaskStatus } from "../task.ts";
 import {
   type AbortCause,
@@ -206,9 +207,10 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
   if ("aborted" in outcome) {
     const reason = outcome.aborted;
     queue.logger.warn("Task aborted", { taskId: task.id, cause: reason.cause });
-    // Past its time limit a handler is not waited for: its slot frees now. After a lost lease or
-    // a cancel, it keeps its slot until it settles or its time limit passes.
-    if (reason.cause === "timeout") run.markSettled();
+    // Past its time limit a handler is not waited for: its slot frees now (an isolated one's once
+    // its thread is terminated). After a lost lease or a cancel, it keeps its slot until it
+    // settles or its time limit passes.
+    if (reason.cause === "timeout" && !isIsolated(definition.handler)) run.markSettled();
     if (reason.cause === "lease_lost") {
       return env.onError(new LeaseLostError("run", task.id, "lease lost while running"), task);
     }
