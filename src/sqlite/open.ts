@@ -13,6 +13,7 @@ import { StorageError } from "../errors.ts";
 import type { SqliteOptions } from "../queue_options.ts";
 import { SqliteEngine } from "./engine.ts";
 import { inspect } from "./_inspect.ts";
+import { checkWal } from "./_wal_check.ts";
 import { StorageGate, SYNC_BUSY_MS } from "./_storage_gate.ts";
 
 /** The file a queue opens when given no path. */
@@ -21,7 +22,8 @@ export const DEFAULT_PATH = "tasks.db";
 /**
  * Opens (creating and migrating it if needed) a SQLite queue: a file, `:memory:`, or a caller's
  * open database (a `DatabaseSync`, a bun `Database`, a Durable Object's storage or a driver).
- * The file is checked first (see `_inspect.ts`); a locked one is waited for without blocking.
+ * The file and its WAL are checked first (see `_wal_check.ts`, `_inspect.ts`); a locked one is
+ * waited for without blocking.
  *
  * @param options Where and how.
  * @param now Recorded with the migrations it applies.
@@ -35,11 +37,14 @@ export async function openSqlite(options: SqliteOptions, now: number): Promise<E
     busyTimeoutMs: Math.min(busyTimeoutMs, SYNC_BUSY_MS),
   };
   const provided = options.database;
+  const check = options.integrityCheck ?? "quick";
+  // before SQLite opens the file: its recovery would replay a damaged WAL in part and reset it
+  if (!provided && check !== "off") await checkWal(options.path ?? DEFAULT_PATH);
   const driver = provided ? adoptDriver(provided) : await openPath(options);
   const gate = new StorageGate(busyTimeoutMs);
   try {
     await gate.run(() => {
-      inspect(driver, { check: options.integrityCheck ?? "quick", requireQueue: !provided });
+      inspect(driver, { check, requireQueue: !provided });
       driver.configure?.(connection);
     });
     return await gate.run(() =>
