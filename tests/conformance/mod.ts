@@ -49,9 +49,9 @@ export { Harness } from "./_harness.ts";
 export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["ordering and claims", ordering],
   ["leases and fencing", leases],
+  ["fencing under random interleavings", fencingModel],
   ["recovery of expired leases", recovery],
   ["clocks", clocks],
-  ["fencing under random interleavings", fencingModel],
   ["retries", retries],
   ["cancel and redrive", cancelRedrive],
   ["unique keys", uniqueKeys],
