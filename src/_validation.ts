@@ -280,16 +280,40 @@ export const TaskRefSchema = v.union([
 export const ResultSchema = v.optional(json, null);
 
 /**
- * A handler's result, as {@linkcode ResultSchema} parses it, with the common answers (nothing, a
- * scalar) checked without valibot: the worker completes every task through here.
+ * A handler's result as it is stored: serialised the way `JSON.stringify` would (a `Date` as its
+ * ISO string through `toJSON`, `undefined` properties dropped, `NaN` as `null`, `-0` as `0`;
+ * nothing, or a top-level function, as `null`). JSON data is returned as it is (the common answers,
+ * nothing or a scalar, without a walk). A result that cannot be serialised at all (a cycle, a
+ * BigInt, a `toJSON` or getter that throws) or that is nested deeper than 64 levels throws a
+ * `ValidationError` naming why, with what `JSON.stringify` threw as its `cause`.
  */
 export function parseResult(input: unknown, what: string): unknown {
   if (input === undefined || input === null) return null;
   const kind = typeof input;
-  if (kind === "string" || kind === "boolean" || (kind === "number" && Number.isFinite(input))) {
-    return input;
+  if (kind === "string" || kind === "boolean") return input;
+  if (kind === "number") return Number.isFinite(input) ? (input === 0 ? 0 : input) : null;
+  let problem: string | null;
+  try {
+    problem = jsonProblem(input);
+  } catch {
+    problem = "a getter threw"; // JSON.stringify below says what
   }
-  return parse(ResultSchema, input, what);
+  if (problem === null) return input;
+  let serialised: string | undefined;
+  try {
+    serialised = JSON.stringify(input);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ValidationError(
+      `Invalid ${what}: must be serialisable as JSON (JSON.stringify threw: ${reason})`,
+      { cause: error },
+    );
+  }
+  if (serialised === undefined) return null; // a function or a symbol: nothing, like undefined
+  const value: unknown = JSON.parse(serialised);
+  const left = jsonProblem(value); // what JSON.stringify keeps but a queue does not: depth
+  if (left !== null) throw new ValidationError(`Invalid ${what}: must be JSON data: ${left}`);
+  return value;
 }
 
 /** A failure reason. */

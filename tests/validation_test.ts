@@ -115,7 +115,7 @@ describe("bad input gets a clear error and changes nothing", () => {
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     const task = (await queue.dequeue())!;
     const before = await queue.getTask(id);
-    await assert.rejects(queue.completeTask(task, { f: () => 1 } as never), /Invalid task result/);
+    await assert.rejects(queue.completeTask(task, [{ n: 1n }]), /Invalid task result/);
     await assert.rejects(queue.completeTask(task, 10n as never), /BigInt/);
     await assert.rejects(queue.failTask(task, ""), /Invalid task error/);
     await assert.rejects(queue.failTask(task, 42 as never), /Invalid task error/);

@@ -60,7 +60,7 @@ describe("Worker", () => {
     await queue.close();
   });
 
-  test("non-Error throws and non-JSON results fail the task with a message", async () => {
+  test("non-Error throws and unserialisable results fail the task with a message", async () => {
     const { queue } = await memoryQueue();
     const thrown = await queue.enqueue({ name: "a", taskType: "throws", maxRetries: 0 });
     const bad = await queue.enqueue({ name: "b", taskType: "returns", maxRetries: 0 });
@@ -69,14 +69,14 @@ describe("Worker", () => {
         throws: () => {
           throw { code: 42 };
         },
-        returns: () => ({ when: new Date(0) }),
+        returns: () => ({ count: 1n }),
       },
     });
     await worker.tick();
     assert.equal((await queue.getTask(thrown))!.error, '{"code":42}');
     const failed = (await queue.getTask(bad))!;
     assert.equal(failed.status, TaskStatus.FAILED);
-    assert.match(failed.error!, /Invalid task result: must be JSON data: when is a Date/);
+    assert.match(failed.error!, /Invalid task result: must be serialisable as JSON/);
     await queue.close();
   });
 

@@ -13,6 +13,7 @@ import type { Clock } from "../clock.ts";
 import { type FailOptions, failOptionsFor, type RetryStrategy } from "../core/retry.ts";
 import { LeaseLostError, StorageError, ValidationError } from "../errors.ts";
 import { failureMessage, withReason } from "../_failure.ts";
+import { parseResult } from "../_validation.ts";
 import { isIsolated } from "./_isolated.ts";
 import { type Task, TaskStatus } from "../task.ts";
 import {
@@ -222,13 +223,24 @@ export async function executeRun(run: Run, env: RunEnv): Promise<void> {
     const failure = failureOf(task, outcome.error, definition.retry);
     return finish(env, run, () => queue.failTask(task, failure.message, failure.options));
   }
+  // The result as JSON.stringify gives it (a Date as its ISO string), here and not only in the
+  // queue: a remote queue serialises it too. One that cannot be serialised (a cycle, a BigInt)
+  // would fail the same way at every attempt, so it ends the task, never retried: a retry would
+  // repeat the handler's side effects for nothing.
+  let result: unknown;
+  try {
+    result = parseResult(outcome.value, "task result");
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return finish(env, run, () => queue.failTask(task, error, { retry: false }));
+  }
   return finish(env, run, async () => {
     try {
-      return await queue.completeTask(task, outcome.value);
+      return await queue.completeTask(task, result);
     } catch (error) {
-      // A result that is not JSON fails the attempt; anything else is the queue's problem.
+      // A result the queue still refuses ends the task too; anything else is the queue's problem.
       if (!(error instanceof ValidationError)) throw error;
-      return await queue.failTask(task, error);
+      return await queue.failTask(task, error, { retry: false });
     }
   });
 }

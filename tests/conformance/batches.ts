@@ -105,7 +105,7 @@ export function batches(suite: Suite): void {
     const before = [await queue.getTask(a!.id), await queue.getTask(b!.id)];
     for (
       const bad of [
-        [{ task: a!, result: 1 }, { task: b!, result: () => 2 }],
+        [{ task: a!, result: 1 }, { task: b!, result: { n: 2n } }],
         [{ task: a! }, { task: 0 }],
         [{ task: a! }, null],
         "not a list",

@@ -35,6 +35,7 @@ import { limitsPauses } from "./limits_pauses.ts";
 import { ordering } from "./ordering.ts";
 import { persistence } from "./persistence.ts";
 import { recovery } from "./recovery.ts";
+import { results } from "./results.ts";
 import { retries } from "./retries.ts";
 import { schedules } from "./schedules.ts";
 import { statsRetention } from "./stats_retention.ts";
@@ -62,6 +63,7 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["stats, metrics and retention", statsRetention],
   ["batch transitions", batches],
   ["persistence", persistence],
+  ["task results", results],
   ["bad input", validation],
   ["data integrity", dataIntegrity],
 ];
