@@ -378,9 +378,30 @@ const positive = v.pipe(
   v.minValue(1, "must be a positive integer"),
   v.maxValue(2 ** 31 - 1, `must be <= ${2 ** 31 - 1}`),
 );
+const finite = v.custom<number>(
+  (x) => typeof x === "number" && Number.isFinite(x) && x >= 0,
+  "must be a finite number >= 0",
+);
 const fn = (what: string) => v.custom<unknown>((x) => typeof x === "function", `must be ${what}`);
+/** Backoff options: an object first (anything else is refused as the option), then its fields. */
+const backoff = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (x) => typeof x === "object" && x !== null,
+    "must be backoff options ({ baseMs?, factor?, maxMs?, jitter?, random? }) or a function",
+  ),
+  v.strictObject({
+    baseMs: v.optional(finite),
+    factor: v.optional(finite),
+    maxMs: v.optional(finite),
+    jitter: v.optional(v.custom<number>(
+      (j) => typeof j === "number" && j >= 0 && j <= 1,
+      "must be a number between 0 and 1",
+    )),
+    random: v.optional(fn("a function")),
+  }),
+);
 
-/** `TaskQueue.open()` options (the backoff curve is checked by `exponentialBackoff`). */
+/** `TaskQueue.open()` options, all checked before the storage is touched. */
 export const OpenOptionsSchema = v.strictObject({
   path: v.optional(
     v.pipe(v.string("must be a non-empty string"), v.nonEmpty("must be a non-empty string")),
@@ -400,9 +421,9 @@ export const OpenOptionsSchema = v.strictObject({
     v.picklist(INTEGRITY_CHECKS, `must be ${INTEGRITY_CHECKS.map((c) => `"${c}"`).join(", ")}`),
   ),
   leaseMs: v.optional(positive),
-  backoff: v.optional(
-    v.union([fn("a function"), v.looseObject({})], "must be backoff options or a function"),
-  ),
+  // The curve is checked here as `exponentialBackoff` checks it, so that a bad one is refused
+  // before the file is touched.
+  backoff: v.optional(v.lazy((x) => typeof x === "function" ? fn("a function") : backoff)),
   clock: v.optional(
     v.union([
       fn("a function"),

@@ -145,7 +145,10 @@ describe("bad input gets a clear error and changes nothing", () => {
     await assert.rejects(TaskQueue.open({ leaseMs: 0 }), /leaseMs must be a positive integer/);
     await assert.rejects(TaskQueue.open({ path: "" }), /path must be a non-empty string/);
     await assert.rejects(TaskQueue.open({ database: {} as never }), /database must be/);
-    await assert.rejects(TaskQueue.open({ backoff: { jitter: 2 } }), /jitter must be between/);
+    await assert.rejects(
+      TaskQueue.open({ backoff: { jitter: 2 } }),
+      /jitter must be a number between 0 and 1/,
+    );
     await assert.rejects(
       TaskQueue.open({ lease_ms: 5 } as never),
       /lease_ms is not a known option/,
