@@ -80,12 +80,17 @@ export function isolatedHandler(module: string, name: string): TaskHandler {
   return handler;
 }
 
+/** The thread's file beside this one: `.js` in the npm package's build, `.ts` from source. */
+const THREAD_FILE = new URL(import.meta.url).pathname.endsWith(".js")
+  ? "./_isolated_thread.js"
+  : "./_isolated_thread.ts";
+
 async function runInThread(start: ThreadStart, context: TaskContext): Promise<unknown> {
   const { signal } = context;
   if (signal.aborted) throw signal.reason;
   const { Worker } = await (threads ??= import("node:worker_threads"));
   if (signal.aborted) throw signal.reason;
-  const thread = new Worker(new URL("./_isolated_thread.ts", import.meta.url), {
+  const thread = new Worker(new URL(THREAD_FILE, import.meta.url), {
     workerData: start,
   });
   return await new Promise<unknown>((resolve, reject) => {
