@@ -45,6 +45,7 @@ export * from "./src/worker.ts";
 export * from "./src/isolated.ts";
 export * from "./src/signals.ts";
 export * from "./src/http/client.ts";
+export * from "./src/http/http_worker.ts";
 export type {
   BatchOp,
   BatchResult,

@@ -135,21 +135,29 @@ export class QueueCore {
     if (ready.length > 0) this.notifier.notify([...new Set(ready.map((task) => task.taskType))]);
   }
 
-  /** The event a failed attempt's outcome calls for. */
+  /**
+   * The log line and the event a failed attempt's outcome calls for: a retry at warn, a dead
+   * letter at error (whoever ran it: a worker here, a remote one over HTTP, an expired lease).
+   */
   announceFailure(task: Task, error: string): void {
-    if (task.status === TaskStatus.PENDING) this.events.emit("failed", { task, error });
-    else if (task.status === TaskStatus.FAILED) this.events.emit("dead", { task, error });
-    else if (task.status === TaskStatus.CANCELLED) this.events.emit("cancelled", { task });
+    const fields = { taskId: task.id, taskType: task.taskType, attempts: task.attempts, error };
+    if (task.status === TaskStatus.PENDING) {
+      this.logger.warn("Task failed; it will be retried", { ...fields, retryAt: task.scheduledAt });
+      this.events.emit("failed", { task, error });
+    } else if (task.status === TaskStatus.FAILED) {
+      this.logger.error("Task failed with no retries left (dead letter)", fields);
+      this.events.emit("dead", { task, error });
+    } else if (task.status === TaskStatus.CANCELLED) {
+      this.events.emit("cancelled", { task });
+    }
   }
 
-  /** Logs and announces tasks whose lease expired. */
+  /** Logs and announces tasks whose lease expired (a retry or a dead letter logs as a failure). */
   announceRecovered(recovered: readonly Task[], now: number): void {
     for (const task of recovered) {
-      this.logger.warn("Lease expired", {
-        taskId: task.id,
-        status: task.status,
-        error: task.error,
-      });
+      if (task.status === TaskStatus.CANCELLED) {
+        this.logger.warn("Lease expired", { taskId: task.id, status: task.status });
+      }
       this.announceFailure(task, task.error ?? "Lease expired");
     }
     this.wake(recovered, now);

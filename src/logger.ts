@@ -1,6 +1,7 @@
 /**
  * The pluggable logger. The library never writes to the console itself: it is quiet unless a
- * logger is given.
+ * logger is given (but an `HttpWorker`, a process of its own, logs warnings and errors to the
+ * console by default).
  *
  * @module
  */

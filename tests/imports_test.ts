@@ -1,7 +1,7 @@
 /**
  * Importing an entry point must load only what it uses: `mod.ts` (and the remote-worker path,
- * `src/http/client.ts`) touch no `node:` or `bun:` builtin and no drizzle, and run no code that
- * reads a runtime global (`Deno`, `Bun`, `process`), so that they import in workerd or a browser.
+ * `src/http/client.ts`, `src/http/http_worker.ts`) touch no `node:` or `bun:` builtin and no
+ * drizzle, and run no code that reads a runtime global (`Deno`, `Bun`, `process`), so that they import in workerd or a browser.
  *
  * The graph is read from the sources (relative files followed; `import type`, `export type` and
  * `import()` inside functions skipped) by a tokenizer that knows comments, strings, templates and
@@ -18,7 +18,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const ENTRIES = ["mod.ts", "src/http/client.ts"];
+const ENTRIES = ["mod.ts", "src/http/client.ts", "src/http/http_worker.ts"];
 const RUNTIME_GLOBALS = new Set(["Deno", "Bun", "process"]);
 
 /** A specifier that importing an entry point must not reach. */

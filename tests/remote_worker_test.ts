@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
-import { HttpWorker, TaskQueue, TaskStatus } from "../mod.ts";
+import { HttpQueueError, HttpWorker, silentLogger, TaskQueue, TaskStatus } from "../mod.ts";
 import { createQueueApp } from "../hono.ts";
 import { serve } from "../src/http/serve.ts";
 import { FakeClock, fixture, runScript, settle, tempDir } from "./_helpers.ts";
@@ -81,6 +81,7 @@ describe("remote workers over HTTP", () => {
         url: `http://127.0.0.1:${server.port}/queue`,
         token: TOKEN,
         waitMs: 0,
+        logger: silentLogger,
         taskTypes: "*",
         handlers: {
           flaky: () => {
@@ -106,11 +107,16 @@ describe("remote workers over HTTP", () => {
         url: `http://127.0.0.1:${server.port}/queue`,
         token: "wrong-token-000",
         waitMs: 0,
+        logger: silentLogger,
         handlers: { job: () => 1 },
         onError: (error) => errors.push(String(error)),
       });
       const errors: string[] = [];
-      assert.equal(await unauthorized.tick(), 0);
+      await assert.rejects(
+        unauthorized.tick(),
+        (error: unknown) => error instanceof HttpQueueError && error.status === 401,
+      );
+      assert.equal(errors.length, 1);
       assert.match(errors[0]!, /HTTP 401 unauthorized/);
     } finally {
       await server.close();

@@ -1,8 +1,8 @@
 /**
- * Remote workers: {@linkcode HttpQueueClient} speaks the worker endpoints of a queue served by
- * `createQueueApp`, and {@linkcode HttpWorker} runs the same handlers as an in-process
- * {@linkcode Worker} (timeouts, heartbeats, cancellation, graceful stop) against it. Uses only
- * `fetch`: nothing of Hono is loaded.
+ * The worker side of a queue over HTTP: {@linkcode HttpQueueClient} speaks the worker endpoints
+ * of a queue served by `createQueueApp` (the `HttpWorker` of `http_worker.ts` runs handlers
+ * against it), and {@linkcode HttpQueueError} is how it fails. Uses only `fetch`: nothing of Hono
+ * is loaded.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { failureMessage } from "../_failure.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import type { DequeueOptions, FailOptions } from "../queue.ts";
 import type { Task } from "../task.ts";
-import { Worker, type WorkerOptions, type WorkerQueue } from "../worker.ts";
+import type { WorkerQueue } from "../worker_options.ts";
 
 /** Where the queue is served, and how to authenticate. */
 export interface HttpQueueOptions {
@@ -47,25 +47,65 @@ export interface HttpQueueOptions {
   clock?: Clock;
 }
 
-/** An error the server answered with that is not one of the queue's named errors. */
+/**
+ * An HTTP failure that is not one of the queue's named errors: the server answered with an error
+ * status (`status`, and the API's `code`), or did not answer at all (`status` 0, `code`
+ * `"unreachable"`: the connection was refused or broke off, the name did not resolve; the
+ * `fetch` error is the `cause`). An `HttpWorker` stops on 401 and 403 (a wrong token, or
+ * one without the write scope) and waits out 0 and 5xx with backoff.
+ *
+ * @example Telling a refused token from an outage
+ * ```ts ignore
+ * import { HttpQueueClient, HttpQueueError } from "@tasklite/tasklite";
+ *
+ * const client = new HttpQueueClient({ url: "http://127.0.0.1:8080/queue", token: "wrong" });
+ * try {
+ *   await client.dequeueMany(1, { taskTypes: ["send_email"] }, { wait: false });
+ * } catch (error) {
+ *   if (error instanceof HttpQueueError && error.status === 401) console.error("bad token");
+ *   else if (error instanceof HttpQueueError && error.status === 0) console.error("server down");
+ *   else throw error;
+ * }
+ * ```
+ */
 export class HttpQueueError extends Error {
-  /** The HTTP status. */
+  /** The HTTP status; 0 when the server did not answer. */
   readonly status: number;
-  /** The API's error code. */
+  /** The API's error code; `"unreachable"` when the server did not answer. */
   readonly code: string;
   /**
    * Creates the error.
    *
-   * @param status The HTTP status.
+   * @param status The HTTP status, or 0 for no answer.
    * @param code The API's error code.
-   * @param message The API's message.
+   * @param message The API's message (for no answer: what went wrong).
+   * @param options Standard error options, such as `cause`.
    */
-  constructor(status: number, code: string, message: string) {
-    super(`HTTP ${status} ${code}: ${message}`);
+  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+    super(status === 0 ? message : `HTTP ${status} ${code}: ${message}`, options);
     this.name = "HttpQueueError";
     this.status = status;
     this.code = code;
   }
+}
+
+/** The verb of a lease-fenced route, as the queue's errors name it (`Cannot <verb> task 1: …`). */
+type Action = "heartbeat" | "report progress of" | "complete" | "fail" | "release";
+
+/**
+ * The server's message without its own `Cannot <verb> task <id>: ` prefix, which the named error
+ * built here adds again.
+ */
+function reasonOf(message: string, taskId: number): string {
+  const prefix = new RegExp(`^Cannot [^:]+ task ${taskId}: `);
+  return message.replace(prefix, "");
+}
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const text = error instanceof Error ? error.message : String(error);
+  // Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND) is its cause.
+  return cause instanceof Error && cause.message !== "" ? `${text} (${cause.message})` : text;
 }
 
 /**
@@ -115,21 +155,51 @@ export class HttpQueueClient implements WorkerQueue {
     this.clock = options.clock ?? systemClock;
   }
 
-  async #post<T>(path: string, body: unknown, taskId?: number, signal?: AbortSignal): Promise<T> {
-    const response = await this.#fetch(`${this.#base}${path}`, {
-      method: "POST",
-      headers: this.#headers,
-      body: JSON.stringify(body),
-      ...(signal ? { signal } : {}),
-    });
-    const payload = await response.json().catch(() => null);
+  async #post<T>(
+    path: string,
+    body: unknown,
+    task?: { id: number; action: Action },
+    signal?: AbortSignal,
+  ): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#base}${path}`, {
+        method: "POST",
+        headers: this.#headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new HttpQueueError(
+        0,
+        "unreachable",
+        `Cannot reach ${this.#base}: ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    let payload: { error?: { code?: string; message?: string } } | null;
+    try {
+      payload = await response.json();
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      payload = null;
+      if (response.ok) {
+        throw new HttpQueueError(0, "unreachable", `The answer of ${this.#base} broke off`, {
+          cause: error,
+        });
+      }
+    }
     if (response.ok) return payload as T;
     const { code = "unknown", message = response.statusText } = payload?.error ?? {};
-    if (code === "lease_lost") throw new LeaseLostError("update", taskId ?? 0, message);
-    if (response.status === 404 && taskId !== undefined) {
-      throw new TaskNotFoundError("update", taskId);
+    if (task !== undefined) {
+      const reason = reasonOf(message, task.id);
+      if (code === "lease_lost") throw new LeaseLostError(task.action, task.id, reason);
+      if (response.status === 404) throw new TaskNotFoundError(task.action, task.id);
+      if (code === "conflict") throw new TaskStateError(task.action, task.id, null, reason);
     }
-    if (code === "conflict") throw new TaskStateError("update", taskId ?? 0, null, message);
     if (code === "bad_request") throw new ValidationError(message);
     throw new HttpQueueError(response.status, code, message);
   }
@@ -164,7 +234,10 @@ export class HttpQueueClient implements WorkerQueue {
    * @returns The task with its new lease.
    */
   heartbeat(task: Task): Promise<Task> {
-    return this.#post(`/worker/tasks/${task.id}/heartbeat`, { attempts: task.attempts }, task.id);
+    return this.#post(`/worker/tasks/${task.id}/heartbeat`, { attempts: task.attempts }, {
+      id: task.id,
+      action: "heartbeat",
+    });
   }
 
   /**
@@ -178,7 +251,7 @@ export class HttpQueueClient implements WorkerQueue {
     return this.#post(
       `/worker/tasks/${task.id}/progress`,
       { attempts: task.attempts, progress },
-      task.id,
+      { id: task.id, action: "report progress of" },
     );
   }
 
@@ -193,7 +266,7 @@ export class HttpQueueClient implements WorkerQueue {
     return this.#post(
       `/worker/tasks/${task.id}/complete`,
       { attempts: task.attempts, ...(result === undefined ? {} : { result }) },
-      task.id,
+      { id: task.id, action: "complete" },
     );
   }
 
@@ -209,7 +282,7 @@ export class HttpQueueClient implements WorkerQueue {
     return this.#post(
       `/worker/tasks/${task.id}/fail`,
       { attempts: task.attempts, error: failureMessage(error), ...options },
-      task.id,
+      { id: task.id, action: "fail" },
     );
   }
 
@@ -220,7 +293,10 @@ export class HttpQueueClient implements WorkerQueue {
    * @returns The pending task.
    */
   release(task: Task): Promise<Task> {
-    return this.#post(`/worker/tasks/${task.id}/release`, { attempts: task.attempts }, task.id);
+    return this.#post(`/worker/tasks/${task.id}/release`, { attempts: task.attempts }, {
+      id: task.id,
+      action: "release",
+    });
   }
 
   /**
@@ -242,39 +318,5 @@ export class HttpQueueClient implements WorkerQueue {
    */
   maintain(): Promise<unknown> {
     return this.#post("/worker/maintain", {});
-  }
-}
-
-/** Options of an {@linkcode HttpWorker}: the server, and the usual worker options. */
-export type HttpWorkerOptions = HttpQueueOptions & WorkerOptions;
-
-/**
- * A {@linkcode Worker} that claims from a queue served over HTTP. Idle, it long-polls the server
- * (`waitMs`) rather than hammering it; busy, it checks for cancellations once per
- * `pollIntervalMs` (default 1 s). It leaves upkeep (schedules, retention) to the server, which
- * runs it as workers claim.
- *
- * @example A remote worker
- * ```ts ignore
- * import { HttpWorker, shutdownOnSignals } from "@tasklite/tasklite";
- *
- * const worker = new HttpWorker({
- *   url: "http://127.0.0.1:8080/queue",
- *   token: Deno.env.get("TASKLITE_TOKEN"),
- *   handlers: { send_email: async (payload) => ({ sent: payload.to }) },
- *   concurrency: 4,
- * });
- * worker.start();
- * shutdownOnSignals(worker);
- * ```
- */
-export class HttpWorker extends Worker {
-  /**
-   * Creates the worker; it does nothing until `start()` or `tick()`.
-   *
-   * @param options The server, the token, the handlers and the tuning.
-   */
-  constructor(options: HttpWorkerOptions) {
-    super(new HttpQueueClient(options), { maintenance: false, ...options });
   }
 }
