@@ -52,7 +52,11 @@ if (process.argv.includes("--demo")) {
   await queue.close();
 } else {
   const [url, token] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
-  if (!url) throw new Error("Usage: remote_worker.ts <queue URL> [token]");
+  if (!url) {
+    console.error("Usage: remote_worker.ts <queue URL> [token]   (or --demo)");
+    console.error("  for example: remote_worker.ts http://127.0.0.1:8000/queue change-me-please");
+    process.exit(1);
+  }
   const worker = new HttpWorker({ url, ...(token ? { token } : {}), handlers, concurrency: 4 });
   worker.start();
   shutdownOnSignals(worker, { timeoutMs: 10_000 });

@@ -94,6 +94,13 @@ test("examples/remote_worker.ts: an HttpWorker runs tasks of a served queue", as
   }
 });
 
+test("examples/remote_worker.ts without its URL prints its usage and exits 1", async () => {
+  const { code, stdout, stderr } = await runScript(example("remote_worker.ts"));
+  assert.equal(code, 1, stdout);
+  assert.match(stderr, /^Usage: remote_worker\.ts <queue URL> \[token\]/);
+  assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
+});
+
 test("examples/bun_server.ts and deno_serve.ts: mounted in the runtime's own server", async (t) => {
   const name = RUNTIME === "bun" ? "bun_server.ts" : RUNTIME === "deno" ? "deno_serve.ts" : null;
   if (!name) {
