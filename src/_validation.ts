@@ -420,6 +420,7 @@ export const OpenOptionsSchema = v.strictObject({
   integrityCheck: v.optional(
     v.picklist(INTEGRITY_CHECKS, `must be ${INTEGRITY_CHECKS.map((c) => `"${c}"`).join(", ")}`),
   ),
+  readOnly: v.optional(v.boolean("must be a boolean")),
   leaseMs: v.optional(positive),
   // The curve is checked here as `exponentialBackoff` checks it, so that a bad one is refused
   // before the file is touched.

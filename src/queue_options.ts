@@ -264,6 +264,20 @@ export interface SqliteOptions {
    * @default {"quick"}
    */
   integrityCheck?: IntegrityCheck;
+  /**
+   * Opens `path` read-only (the `tasklite` CLI's read commands do): the file must exist and be a
+   * tasklite queue (anything else, an empty file included, is refused with a
+   * {@linkcode StorageError} of code `corrupt`), and nothing is written to it: no migration (a
+   * queue whose schema is older than this version's is refused with code `readonly`: open it
+   * read-write once), no `PRAGMA journal_mode`, no checkpoint at close. Reads work as usual, every
+   * write fails with a {@linkcode StorageError} of code `readonly`. A WAL-mode file that no
+   * connection has open gets a `-wal` and a `-shm` while it is read (SQLite needs them to read
+   * it); the queue removes them at close unless another connection has the file open or the
+   * folder is not writable. Not with `database` (open that one read-only yourself).
+   *
+   * @default {false}
+   */
+  readOnly?: boolean;
 }
 
 /** How to open a queue: the queue's options and its storage's. */

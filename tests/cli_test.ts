@@ -166,10 +166,10 @@ describe("tasklite CLI", () => {
           failed.stdout,
           /^1 +failed +HIGH +send_email +Welcome Ada +error: SMTP said no and more$/m,
         );
-        assert.equal(other.stdout, "0\n");
+        assert.equal(other.stdout, "0 redriven, 0 remaining\n");
         const redriven = await cli("retry-failed", "--task-type", "send_email", "--db", db);
         assert.equal(redriven.code, 0, redriven.stderr);
-        assert.equal(redriven.stdout, "1\n");
+        assert.equal(redriven.stdout, "1 redriven, 0 remaining\n");
 
         // Prune: cancel one, then delete finished tasks by age.
         assert.equal((await cli("cancel", resize.stdout.trim(), "--db", db)).code, 0);

@@ -17,7 +17,16 @@ export interface CliIo {
   stdout(text: string): void;
   /** Errors and notes. */
   stderr(text: string): void;
+  /** Whether stdout is a terminal: long commands then show a progress line on it. */
+  isTerminal?: boolean;
 }
+
+/**
+ * How a command opens the queue: `read` opens it read-only (it must exist and be a queue, and is
+ * left byte for byte as it was), `write` opens an existing file read-write, `create` may create
+ * a new queue.
+ */
+export type OpenMode = "read" | "write" | "create";
 
 /** What a command runs with. */
 export interface CommandContext extends ParsedArgs {
@@ -50,19 +59,21 @@ export interface Command {
 }
 
 /**
- * Opens the queue at `db`. Commands that only read or change existing tasks refuse to create a
- * missing file (a mistyped `--db` would otherwise create an empty queue and report it).
+ * Opens the queue at `db`. Only `create` may create a missing file (a mistyped `--db` would
+ * otherwise create an empty queue and report it); `read` opens it read-only, so that a read
+ * command changes no file, not even one that turns out not to be a queue.
  *
  * @param db The file.
- * @param options Whether a missing file may be created, and the queue's logger.
+ * @param options How to open it (default `write`), and the queue's logger.
  * @returns The open queue.
  * @throws {CliError} The file is missing (and may not be created), or cannot be opened (exit 1).
  */
 export async function openQueue(
   db: string,
-  options: { create?: boolean; logger?: Logger } = {},
+  options: { mode?: OpenMode; logger?: Logger } = {},
 ): Promise<TaskQueue> {
-  if (!options.create && db !== ":memory:" && !existsSync(db)) {
+  const mode = options.mode ?? "write";
+  if (mode !== "create" && db !== ":memory:" && !existsSync(db)) {
     throw new CliError(
       `No queue at ${db}: the file does not exist (choose one with --db <file>)`,
       1,
@@ -71,10 +82,15 @@ export async function openQueue(
   // Loaded here, not at the top: help and usage errors need no SQLite (faster on Node.js).
   const { TaskQueue } = await import("../queue.ts");
   try {
-    return await TaskQueue.open(db, options.logger ? { logger: options.logger } : {});
+    return await TaskQueue.open(db, {
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(mode === "read" ? { readOnly: true } : {}),
+    });
   } catch (error) {
     if (error instanceof ValidationError) throw error;
-    throw new CliError(`Cannot open ${db}: ${messageOf(error)}`, 1);
+    // "Cannot open the queue read-only: x" reads "Cannot open tasks.db read-only: x" here.
+    const message = messageOf(error).replace(/^Cannot open the queue( read-only)?: /, "");
+    throw new CliError(`Cannot open ${db}${mode === "read" ? " read-only" : ""}: ${message}`, 1);
   }
 }
 
@@ -83,15 +99,15 @@ export async function openQueue(
  *
  * @param db The file.
  * @param body What to do with it.
- * @param create Whether a missing file may be created.
+ * @param mode How to open it.
  * @returns What `body` returns.
  */
 export async function withQueue<T>(
   db: string,
   body: (queue: TaskQueue) => Promise<T>,
-  create = false,
+  mode: OpenMode = "write",
 ): Promise<T> {
-  const queue = await openQueue(db, { create });
+  const queue = await openQueue(db, { mode });
   try {
     return await body(queue);
   } finally {

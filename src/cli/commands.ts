@@ -41,7 +41,7 @@ export const stats: Command = {
         println(io, ...table(TASK_STATUSES.map((s) => [s, String(counts[s])]), [1]));
       }
       return 0;
-    }),
+    }, "read"),
 };
 
 /** `tasklite list <status>`. */
@@ -82,7 +82,7 @@ export const list: Command = {
         println(io, ...table(tasks.map(taskRow), [0]));
       }
       return 0;
-    });
+    }, "read");
   },
 };
 
@@ -117,7 +117,7 @@ export const show: Command = {
       if (!task) throw new CliError(`Cannot show task ${id}: no such task`, 1);
       printJson(io, task);
       return 0;
-    });
+    }, "read");
   },
 };
 
@@ -177,7 +177,7 @@ export const enqueue: Command = {
       if (delayMs > 0) options.scheduledAt = queue.now() + delayMs;
       println(io, String(await queue.enqueue(options)));
       return 0;
-    }, true);
+    }, "create");
   },
 };
 
@@ -225,30 +225,63 @@ export const cancel: Command = {
   },
 };
 
+/** How many failed tasks `retry-failed` redrives per call (each call is one transaction). */
+const REDRIVE_BATCH = 1000;
+
 /** `tasklite retry-failed`. */
 export const retryFailed: Command = {
   name: "retry-failed",
   args: "",
   summary: "Redrive failed tasks in bulk; prints how many",
-  description:
-    "Puts failed tasks (dead letters) back to pending, oldest first, and prints how many.",
+  description: [
+    "Puts failed tasks (dead letters) back to pending, oldest first, in batches of 1000,",
+    "and prints how many were redriven and how many failed tasks remain (of --task-type",
+    "if given): `40000 redriven, 0 remaining`. A task whose unique key is live again stays",
+    "failed. On a terminal, a progress line shows while it runs.",
+  ].join("\n"),
   options: {
     "task-type": { type: "string", value: "<type>", description: "Only tasks of this type" },
-    limit: { type: "string", value: "<n>", description: "At most this many (default: 1000)" },
+    limit: { type: "string", value: "<n>", description: "At most this many (default: all)" },
+    json: { type: "boolean", description: 'Print {"redriven": n, "remaining": n}' },
   },
   positionals: { min: 0, max: 0 },
   run: ({ db, io, values }) => {
     const taskType = stringOption(values, "task-type");
-    const limit = stringOption(values, "limit");
-    const options: { taskType?: string; limit?: number } = {};
-    if (taskType !== undefined) options.taskType = taskType;
-    if (limit !== undefined) options.limit = parseInteger(limit, "--limit", 1);
+    const rawLimit = stringOption(values, "limit");
+    const limit = rawLimit === undefined ? Infinity : parseInteger(rawLimit, "--limit", 1);
     return withQueue(db, async (queue) => {
-      println(io, String((await queue.retryFailed(options)).length));
+      // Bounded by the failed tasks there were at the start: tasks failing meanwhile wait.
+      const target = Math.min(limit, (await queue.getQueueStats()).failed);
+      let redriven = 0;
+      while (redriven < target) {
+        const batch = Math.min(REDRIVE_BATCH, target - redriven);
+        const done = (await queue.retryFailed({ taskType, limit: batch })).length;
+        redriven += done;
+        if (done === 0) break; // none left, or only tasks whose unique key is live again
+        if (io.isTerminal) io.stdout(`\r${redriven} redriven…`);
+      }
+      if (io.isTerminal && redriven > 0) io.stdout("\r\x1b[K");
+      const remaining = await failedCount(queue, taskType);
+      if (values.json) printJson(io, { redriven, remaining });
+      else println(io, `${redriven} redriven, ${remaining} remaining`);
       return 0;
     });
   },
 };
+
+/** How many failed tasks there are, of one task type or all. */
+async function failedCount(queue: TaskQueue, taskType: string | undefined): Promise<number> {
+  if (taskType === undefined) return (await queue.getQueueStats()).failed;
+  // No count per type: page through the failed tasks whose name or type contains it.
+  let count = 0;
+  for (let offset = 0;; offset += 1000) {
+    const page = await queue.getTasksByStatus(TaskStatus.FAILED, 1000, offset, {
+      search: taskType,
+    });
+    count += page.filter((task) => task.taskType === taskType).length;
+    if (page.length < 1000) return count;
+  }
+}
 
 const PRUNABLE = [TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED] as const;
 type Prunable = typeof PRUNABLE[number];
@@ -339,5 +372,5 @@ export const schedules: Command = {
         );
       }
       return 0;
-    }),
+    }, "read"),
 };

@@ -46,6 +46,7 @@ const GLOBAL_OPTIONS: OptionSpecs = {
     description: "The queue's SQLite file (default: tasks.db)",
   },
   help: { type: "boolean", short: "h", description: "Show help" },
+  version: { type: "boolean", description: "Print the version" },
 };
 
 const DEFAULT_DB = "tasks.db";
@@ -54,7 +55,19 @@ const DEFAULT_DB = "tasks.db";
 const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  get isTerminal() {
+    return process.stdout.isTTY === true;
+  },
 };
+
+/**
+ * The package's version, from its one source: `deno.json` (JSR publishes it; the npm build
+ * compiles it into `dist/` beside the code, and `package.json` is checked to say the same).
+ */
+async function version(): Promise<string> {
+  const { default: config } = await import("../../deno.json", { with: { type: "json" } });
+  return config.version;
+}
 
 /**
  * Runs the `tasklite` command line: parses `args`, runs one command, and returns the exit code: 0
@@ -84,6 +97,10 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     const at = commandIndex(args, GLOBAL_OPTIONS);
     if (at === -1) {
       const { values } = parseCommandArgs(args, GLOBAL_OPTIONS);
+      if (values.version) {
+        io.stdout(`${await version()}\n`);
+        return 0;
+      }
       if (values.help) {
         io.stdout(rootHelp());
         return 0;
@@ -100,6 +117,10 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     const parsed = parseCommandArgs(rest, specs);
     if (parsed.values.help) {
       io.stdout(commandHelp(command));
+      return 0;
+    }
+    if (parsed.values.version) {
+      io.stdout(`${await version()}\n`);
       return 0;
     }
     const { min, max } = command.positionals;

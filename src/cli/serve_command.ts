@@ -121,7 +121,7 @@ export const serveCommand: Command = {
     const handlers = handlersPath === undefined ? null : await loadHandlers(handlersPath);
 
     const { createQueueApp } = await import("../../hono.ts");
-    const queue = await openQueue(db, { create: true, logger });
+    const queue = await openQueue(db, { mode: "create", logger });
     let server: Awaited<ReturnType<typeof listen>> | null = null;
     try {
       const app = createQueueApp(queue, {

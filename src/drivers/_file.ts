@@ -20,11 +20,12 @@ export interface Exec {
 /**
  * WAL, the busy timeout and `synchronous`, set on every connection the queue uses. The busy
  * timeout is the short synchronous wait of one attempt (the engine retries asynchronously after
- * it, so that a locked database does not freeze the event loop).
+ * it, so that a locked database does not freeze the event loop). A read-only connection leaves
+ * the journal mode as the file has it (setting it writes the file's header).
  */
-export function configure(db: Exec, options: ConnectionOptions): void {
+export function configure(db: Exec, options: ConnectionOptions, readOnly = false): void {
   db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-  db.exec("PRAGMA journal_mode = WAL");
+  if (!readOnly) db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.synchronous}`);
 }
 

@@ -7,6 +7,7 @@
 
 import type { AdoptedDriver, ConnectionOptions, SqliteRow } from "./driver.ts";
 import { closeFile, configure, immediate } from "./_file.ts";
+import type { ReadOnlyFile } from "./_read_only.ts";
 
 /** The part of `bun:sqlite`'s `Database` the adapter uses. */
 export interface BunSqliteDatabase {
@@ -31,15 +32,21 @@ export interface BunSqliteDatabase {
   close(): void;
 }
 
-/** Wraps an open bun:sqlite `Database` (its `configure` sets the connection up). */
-export function wrap(db: BunSqliteDatabase): AdoptedDriver {
+/**
+ * Wraps an open bun:sqlite `Database` (its `configure` sets the connection up).
+ *
+ * @param db The connection.
+ * @param readOnly Set when the queue opened the file read-only: how to close it.
+ */
+export function wrap(db: BunSqliteDatabase, readOnly?: ReadOnlyFile): AdoptedDriver {
   // bun's close() leaves a connection with unfinalized statements open until they are collected
   // (so the WAL stays behind): close finalizes them first.
   const statements: { finalize?(): void }[] = [];
   return {
     name: "bun:sqlite",
+    ...(readOnly ? { readOnly: true } : {}),
     exec: (sql) => db.exec(sql),
-    configure: (options: ConnectionOptions) => configure(db, options),
+    configure: (options: ConnectionOptions) => configure(db, options, readOnly !== undefined),
     prepare(sql) {
       const statement = db.prepare(sql);
       statements.push(statement);
@@ -59,15 +66,30 @@ export function wrap(db: BunSqliteDatabase): AdoptedDriver {
     },
     close() {
       this.release!();
-      closeFile(db);
+      if (readOnly) readOnly.close(db);
+      else closeFile(db);
     },
   };
 }
 
-/** Opens a file (or `:memory:`) with `bun:sqlite`. */
-export async function open(path: string): Promise<AdoptedDriver> {
+/**
+ * Opens a file (or `:memory:`) with `bun:sqlite`.
+ *
+ * @param path The file.
+ * @param readOnly Open it read-only (SQLite then fails every write with `SQLITE_READONLY`).
+ * @returns The driver, not configured yet.
+ */
+export async function open(path: string, readOnly = false): Promise<AdoptedDriver> {
   const specifier = "bun:sqlite";
   const { Database } = await import(specifier);
-  const db = new Database(path, { create: true, strict: false }) as BunSqliteDatabase;
-  return wrap(db);
+  if (!readOnly) {
+    return wrap(new Database(path, { create: true, strict: false }) as BunSqliteDatabase);
+  }
+  const { readOnlyFile } = await import("./_read_only.ts");
+  const file = readOnlyFile(
+    path,
+    () =>
+      new Database(path, { readwrite: true, create: false, strict: false }) as BunSqliteDatabase,
+  );
+  return wrap(new Database(path, { readonly: true, strict: false }) as BunSqliteDatabase, file);
 }

@@ -90,8 +90,14 @@ export interface SqliteDriver {
   release?(): void;
 }
 
-/** A driver as the engine uses it: its `transaction` is always there. */
-export type AdoptedDriver = SqliteDriver & { transaction<T>(fn: () => T): T };
+/**
+ * A driver as the engine uses it: its `transaction` is always there, and `readOnly` is set when
+ * the queue opened the file read-only (the engine then migrates nothing).
+ */
+export type AdoptedDriver = SqliteDriver & {
+  transaction<T>(fn: () => T): T;
+  readonly readOnly?: boolean;
+};
 
 /** The built-in bindings `TaskQueue.open()` can choose from. */
 export type SqliteBinding = "node:sqlite" | "bun:sqlite";

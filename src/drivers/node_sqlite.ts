@@ -6,6 +6,7 @@
 
 import type { AdoptedDriver, ConnectionOptions, SqliteRow } from "./driver.ts";
 import { closeFile, configure, immediate } from "./_file.ts";
+import type { ReadOnlyFile } from "./_read_only.ts";
 
 /** The part of `node:sqlite`'s `DatabaseSync` the adapter uses. */
 export interface NodeSqliteDatabase {
@@ -29,12 +30,18 @@ export interface NodeSqliteDatabase {
 /** A statement that writes (its commit can fail after its first row). */
 const WRITE = /^\s*(?:insert|update|delete|replace)\b/i;
 
-/** Wraps an open `DatabaseSync` (its `configure` sets the connection up). */
-export function wrap(db: NodeSqliteDatabase): AdoptedDriver {
+/**
+ * Wraps an open `DatabaseSync` (its `configure` sets the connection up).
+ *
+ * @param db The connection.
+ * @param readOnly Set when the queue opened the file read-only: how to close it.
+ */
+export function wrap(db: NodeSqliteDatabase, readOnly?: ReadOnlyFile): AdoptedDriver {
   return {
     name: "node:sqlite",
+    ...(readOnly ? { readOnly: true } : {}),
     exec: (sql) => db.exec(sql),
-    configure: (options: ConnectionOptions) => configure(db, options),
+    configure: (options: ConnectionOptions) => configure(db, options, readOnly !== undefined),
     prepare(sql) {
       const statement = db.prepare(sql);
       // A caller's handle may read integers as BigInt; the seam reads numbers.
@@ -52,13 +59,23 @@ export function wrap(db: NodeSqliteDatabase): AdoptedDriver {
       };
     },
     transaction: (fn) => immediate(db, fn),
-    close: () => closeFile(db),
+    close: () => readOnly ? readOnly.close(db) : closeFile(db),
   };
 }
 
-/** Opens a file (or `:memory:`) with `node:sqlite`. */
-export async function open(path: string): Promise<AdoptedDriver> {
+/**
+ * Opens a file (or `:memory:`) with `node:sqlite`.
+ *
+ * @param path The file.
+ * @param readOnly Open it read-only (SQLite then fails every write with `SQLITE_READONLY`).
+ * @returns The driver, not configured yet.
+ */
+export async function open(path: string, readOnly = false): Promise<AdoptedDriver> {
   const { DatabaseSync } = await import("node:sqlite");
-  const db = new DatabaseSync(path) as unknown as NodeSqliteDatabase;
-  return wrap(db);
+  const connect = (readOnly: boolean) =>
+    new DatabaseSync(path, { readOnly }) as unknown as NodeSqliteDatabase;
+  if (!readOnly) return wrap(connect(false));
+  const { readOnlyFile } = await import("./_read_only.ts");
+  const file = readOnlyFile(path, () => connect(false));
+  return wrap(connect(true), file);
 }

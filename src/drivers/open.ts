@@ -24,11 +24,13 @@ export type SqliteDatabase =
  *
  * @param path The file, or `:memory:`.
  * @param binding The binding.
+ * @param readOnly Open it read-only: nothing is written, a missing file is not created.
  * @returns The driver, not configured yet (its `configure` sets WAL and the rest).
  */
 export function openDriver(
   path: string,
   binding: SqliteBinding | undefined,
+  readOnly = false,
 ): Promise<AdoptedDriver> {
   const onBun = "Bun" in globalThis;
   const chosen = binding ?? (onBun ? "bun:sqlite" : "node:sqlite");
@@ -37,7 +39,7 @@ export function openDriver(
       new ValidationError(`Invalid open options: driver "bun:sqlite" needs the Bun runtime`),
     );
   }
-  return chosen === "bun:sqlite" ? bunSqlite.open(path) : nodeSqlite.open(path);
+  return chosen === "bun:sqlite" ? bunSqlite.open(path, readOnly) : nodeSqlite.open(path, readOnly);
 }
 
 /**

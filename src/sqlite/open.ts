@@ -9,7 +9,8 @@ import type { Engine } from "../engine.ts";
 import type { AdoptedDriver, ConnectionOptions } from "../drivers/driver.ts";
 import { adoptDriver, openDriver } from "../drivers/open.ts";
 import { storageCodeOf, toStorageError } from "../drivers/_storage_error.ts";
-import { StorageError } from "../errors.ts";
+import { existsSync } from "node:fs";
+import { StorageError, ValidationError } from "../errors.ts";
 import type { SqliteOptions } from "../queue_options.ts";
 import { SqliteEngine } from "./engine.ts";
 import { inspect } from "./_inspect.ts";
@@ -22,6 +23,8 @@ export const DEFAULT_PATH = "tasks.db";
 /**
  * Opens (creating and migrating it if needed) a SQLite queue: a file, `:memory:`, or a caller's
  * open database (a `DatabaseSync`, a bun `Database`, a Durable Object's storage or a driver).
+ * With `readOnly`, the file is opened read-only: it must exist and be a queue at the latest
+ * schema version, and nothing is written to it (no migration, no journal mode).
  * The file and its WAL are checked first (see `_wal_check.ts`, `_inspect.ts`); a locked one is
  * waited for without blocking.
  *
@@ -37,6 +40,11 @@ export async function openSqlite(options: SqliteOptions, now: number): Promise<E
     busyTimeoutMs: Math.min(busyTimeoutMs, SYNC_BUSY_MS),
   };
   const provided = options.database;
+  if (provided && options.readOnly) {
+    throw new ValidationError(
+      "Invalid open options: readOnly opens path read-only; a database is opened by its caller (open it read-only there)",
+    );
+  }
   const check = options.integrityCheck ?? "quick";
   // before SQLite opens the file: its recovery would replay a damaged WAL in part and reset it
   if (!provided && check !== "off") await checkWal(options.path ?? DEFAULT_PATH);
@@ -56,10 +64,25 @@ export async function openSqlite(options: SqliteOptions, now: number): Promise<E
   }
 }
 
-/** Opens the file; a binding that cannot (a missing folder, say) rejects with a StorageError. */
+/**
+ * Opens the file; a binding that cannot (a missing folder, say) rejects with a StorageError. A
+ * read-only open refuses a missing file (SQLite would say only `unable to open database file`).
+ */
 async function openPath(options: SqliteOptions): Promise<AdoptedDriver> {
+  const path = options.path ?? DEFAULT_PATH;
+  const readOnly = options.readOnly ?? false;
+  if (readOnly && path === ":memory:") {
+    throw new ValidationError(
+      'Invalid open options: readOnly needs a file (":memory:" is always a new, empty database)',
+    );
+  }
+  if (readOnly && !existsSync(path)) {
+    throw new StorageError("io", `no file at ${path} (a read-only open creates none)`, {
+      action: "open the queue read-only",
+    });
+  }
   try {
-    return await openDriver(options.path ?? DEFAULT_PATH, options.driver);
+    return await openDriver(path, options.driver, readOnly);
   } catch (error) {
     throw atOpen(toStorageError(error));
   }
