@@ -11,6 +11,7 @@ import { isTimeZone } from "./cron.ts";
 import { INTEGRITY_CHECKS } from "./drivers/driver.ts";
 import { ValidationError } from "./errors.ts";
 import { MAX_ERROR_LENGTH } from "./_failure.ts";
+import { LIMITS } from "./_limits.ts";
 import { TASK_STATUSES, TaskPriority, TaskStatus } from "./task.ts";
 
 /** The latest epoch ms a `Date` can hold. */
@@ -64,8 +65,11 @@ function findProblem(value: unknown, ancestors: object[]): JsonProblem | null {
   if (ancestors.includes(object)) {
     return { path: [], describe: (at) => `${at} is a circular reference` };
   }
-  if (ancestors.length >= 64) {
-    return { path: [], describe: (at) => `${at} is nested deeper than 64 levels` };
+  if (ancestors.length >= LIMITS.jsonDepth) {
+    return {
+      path: [],
+      describe: (at) => `${at} is nested deeper than ${LIMITS.jsonDepth} levels`,
+    };
   }
   if (Array.isArray(object)) {
     ancestors.push(object);
@@ -181,13 +185,13 @@ export const duration = integer(1, 2 ** 31 - 1);
 
 /** Options of one task at enqueue. */
 export const EnqueueSchema = v.strictObject({
-  name: text(1000),
-  taskType: text(200),
+  name: text(LIMITS.name),
+  taskType: text(LIMITS.taskType),
   payload: v.optional(json, () => ({})),
   priority: v.optional(priority, TaskPriority.NORMAL),
   scheduledAt: v.optional(time),
   maxRetries: v.optional(integer(0, 1000), 3),
-  uniqueKey: v.optional(text(500)),
+  uniqueKey: v.optional(text(LIMITS.uniqueKey)),
   timeoutMs: v.optional(duration),
   retry: v.optional(RetryPolicySchema),
 });
@@ -208,7 +212,7 @@ function enqueueFast(input: unknown): Enqueued | undefined {
   const task = input as Record<string, unknown>;
   for (const key in task) if (!PLAIN_FIELDS.has(key)) return undefined;
   const { name, taskType, payload, priority = TaskPriority.NORMAL, maxRetries = 3 } = task;
-  if (!isText(name, 1000) || !isText(taskType, 200)) return undefined;
+  if (!isText(name, LIMITS.name) || !isText(taskType, LIMITS.taskType)) return undefined;
   if (priority !== 1 && priority !== 2 && priority !== 3 && priority !== 4) return undefined;
   if (
     !Number.isInteger(maxRetries) || (maxRetries as number) < 0 || (maxRetries as number) > 1000
@@ -237,7 +241,7 @@ export function parseEnqueue(input: unknown, what: string): Enqueued {
 
 /** A batch's enqueue options, parsed as {@linkcode EnqueueManySchema} does (faster when plain). */
 export function parseEnqueueMany(input: unknown, what: string): Enqueued[] {
-  if (Array.isArray(input) && input.length <= 10_000) {
+  if (Array.isArray(input) && input.length <= LIMITS.enqueueMany) {
     const parsed: Enqueued[] = [];
     for (const item of input) {
       const fast = enqueueFast(item);
@@ -252,7 +256,7 @@ export function parseEnqueueMany(input: unknown, what: string): Enqueued[] {
 /** A batch at enqueue. */
 export const EnqueueManySchema = v.pipe(
   v.array(EnqueueSchema, "must be an array of task options"),
-  v.maxLength(10_000, "must hold at most 10000 tasks per call"),
+  v.maxLength(LIMITS.enqueueMany, `must hold at most ${LIMITS.enqueueMany} tasks per call`),
 );
 
 /** Claim options. */
@@ -284,8 +288,8 @@ export const ResultSchema = v.optional(json, null);
  * ISO string through `toJSON`, `undefined` properties dropped, `NaN` as `null`, `-0` as `0`;
  * nothing, or a top-level function, as `null`). JSON data is returned as it is (the common answers,
  * nothing or a scalar, without a walk). A result that cannot be serialised at all (a cycle, a
- * BigInt, a `toJSON` or getter that throws) or that is nested deeper than 64 levels throws a
- * `ValidationError` naming why, with what `JSON.stringify` threw as its `cause`.
+ * BigInt, a `toJSON` or getter that throws) or that is nested deeper than `LIMITS.jsonDepth`
+ * levels throws a `ValidationError` naming why, with what `JSON.stringify` threw as its `cause`.
  */
 export function parseResult(input: unknown, what: string): unknown {
   if (input === undefined || input === null) return null;
@@ -480,7 +484,7 @@ export const ProgressSchema = v.pipe(
 );
 
 /** A page size. */
-export const LimitSchema = integer(1, 10_000);
+export const LimitSchema = integer(1, LIMITS.listPage);
 
 /** List filters. */
 export const ListOptionsSchema = v.strictObject({
