@@ -20,6 +20,7 @@
  */
 
 export { createQueueApp, type QueueAppOptions } from "./src/http/app.ts";
+export { ERROR_CODES } from "./src/http/api_types.ts";
 export type {
   EnqueueRequest,
   ErrorBody,

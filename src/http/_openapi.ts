@@ -6,7 +6,8 @@
  * @module
  */
 
-import { toJsonSchema } from "@valibot/to-json-schema";
+import { toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
+import { ERROR_CODES } from "./api_types.ts";
 import type * as v from "valibot";
 import * as S from "./_schemas.ts";
 
@@ -19,6 +20,8 @@ export interface RouteDoc {
   method: Method;
   /** Path relative to the mount point, with `:param`s. */
   path: string;
+  /** The operation's name in the document (unique), for generated clients. */
+  operationId: string;
   /** What it does. */
   summary: string;
   /** The token scope it needs. */
@@ -36,6 +39,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/stats",
+    operationId: "getStats",
     summary: "Task counts per status",
     scope: "read",
     returns: [200, "{ pending, running, completed, failed, cancelled }"],
@@ -43,6 +47,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/metrics",
+    operationId: "getMetrics",
     summary: "Prometheus text exposition",
     scope: "read",
     returns: [200, "text/plain metrics"],
@@ -50,6 +55,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/metrics.json",
+    operationId: "getMetricsJson",
     summary: "Metrics per task type",
     scope: "read",
     returns: [200, "QueueMetrics"],
@@ -57,6 +63,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/tasks",
+    operationId: "listTasks",
     summary: "Tasks with a status, newest first",
     scope: "read",
     query: S.ListQuery,
@@ -65,14 +72,19 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/tasks",
+    operationId: "enqueueTask",
     summary: "Enqueue a task (Idempotency-Key header → uniqueKey)",
     scope: "write",
     body: S.EnqueueBody,
-    returns: [201, "{ id, task }"],
+    returns: [
+      201,
+      "{ id, created: true, task }; 200 { id, created: false, task } for a key already live",
+    ],
   },
   {
     method: "post",
     path: "/tasks/batch",
+    operationId: "enqueueTasks",
     summary: "Enqueue tasks in one transaction",
     scope: "write",
     body: S.EnqueueManyBody,
@@ -81,15 +93,24 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/tasks/retry-failed",
+    operationId: "retryFailedTasks",
     summary: "Redrive failed tasks in bulk",
     scope: "write",
     body: S.RetryFailedBody,
-    returns: [200, "{ tasks }"],
+    returns: [200, "{ ids, count }: the redriven ids"],
   },
-  { method: "get", path: "/tasks/:id", summary: "One task", scope: "read", returns: [200, "Task"] },
+  {
+    method: "get",
+    path: "/tasks/:id",
+    operationId: "getTask",
+    summary: "One task",
+    scope: "read",
+    returns: [200, "Task"],
+  },
   {
     method: "post",
     path: "/tasks/:id/cancel",
+    operationId: "cancelTask",
     summary: "Cancel a pending task, or ask a running one to stop",
     scope: "write",
     returns: [200, "Task"],
@@ -97,6 +118,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/tasks/:id/retry",
+    operationId: "retryTask",
     summary: "Redrive a failed or cancelled task",
     scope: "write",
     returns: [200, "Task"],
@@ -104,6 +126,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/controls",
+    operationId: "getControls",
     summary: "Pause flags and limits per task type",
     scope: "read",
     returns: [200, "TypeControl[]"],
@@ -111,6 +134,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/pause",
+    operationId: "pause",
     summary: "Pause a task type, or the whole queue",
     scope: "write",
     body: S.PauseBody,
@@ -119,6 +143,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/resume",
+    operationId: "resume",
     summary: "Resume a task type, or the whole queue",
     scope: "write",
     body: S.PauseBody,
@@ -127,6 +152,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "put",
     path: "/limits/:taskType",
+    operationId: "setLimits",
     summary: "Set a task type's concurrency and rate limits",
     scope: "write",
     body: S.LimitsBody,
@@ -135,6 +161,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/schedules",
+    operationId: "listSchedules",
     summary: "Recurring schedules",
     scope: "read",
     returns: [200, "Schedule[]"],
@@ -142,6 +169,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "put",
     path: "/schedules/:name",
+    operationId: "putSchedule",
     summary: "Create or replace a recurring schedule",
     scope: "write",
     body: S.ScheduleBody,
@@ -150,6 +178,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "delete",
     path: "/schedules/:name",
+    operationId: "deleteSchedule",
     summary: "Remove a schedule",
     scope: "write",
     returns: [200, "{ deleted }"],
@@ -157,6 +186,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/events",
+    operationId: "streamEvents",
     summary:
       "Server-Sent Events: enqueued, started, completed, failed, dead, retried, cancelled, progress (resume with Last-Event-ID)",
     scope: "read",
@@ -165,6 +195,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/claim",
+    operationId: "claimTasks",
     summary: "Claim due tasks with a lease; waitMs long-polls",
     scope: "write",
     body: S.ClaimBody,
@@ -173,6 +204,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/tasks/:id/heartbeat",
+    operationId: "heartbeatTask",
     summary: "Extend a lease",
     scope: "write",
     body: S.LeaseBody,
@@ -181,6 +213,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/tasks/:id/progress",
+    operationId: "progressTask",
     summary: "Record progress",
     scope: "write",
     body: S.ProgressBody,
@@ -189,6 +222,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/tasks/:id/complete",
+    operationId: "completeTask",
     summary: "Complete a claimed task",
     scope: "write",
     body: S.CompleteBody,
@@ -197,6 +231,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/tasks/:id/fail",
+    operationId: "failTask",
     summary: "Fail an attempt of a claimed task",
     scope: "write",
     body: S.FailBody,
@@ -205,6 +240,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/tasks/:id/release",
+    operationId: "releaseTask",
     summary: "Give a claim back",
     scope: "write",
     body: S.LeaseBody,
@@ -213,6 +249,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/cancellations",
+    operationId: "cancelRequested",
     summary: "Which of these running tasks were asked to cancel",
     scope: "write",
     body: S.CancellationsBody,
@@ -221,6 +258,7 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "post",
     path: "/worker/maintain",
+    operationId: "maintain",
     summary: "Fire due schedules and apply retention",
     scope: "write",
     returns: [200, "{ scheduled, pruned }"],
@@ -228,58 +266,56 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/openapi.json",
+    operationId: "getOpenApi",
     summary: "This document",
     scope: "none",
     returns: [200, "OpenAPI 3.1"],
   },
 ];
 
-const jsonSchema = (schema: Schema) =>
-  toJsonSchema(schema, { target: "draft-2020-12", errorMode: "ignore" });
+const CONVERSION = { target: "draft-2020-12", errorMode: "ignore" } as const;
+const ref = (name: string) => `#/components/schemas/${name}`;
 
-const ERROR = {
-  description: "Error",
-  content: {
-    "application/json": {
-      schema: {
-        type: "object",
-        required: ["error"],
-        properties: {
-          error: {
-            type: "object",
-            required: ["code", "message"],
-            properties: {
-              code: {
-                enum: [
-                  "bad_request",
-                  "unauthorized",
-                  "forbidden",
-                  "not_found",
-                  "conflict",
-                  "lease_lost",
-                  "payload_too_large",
-                  "internal",
-                ],
-              },
-              message: { type: "string" },
-              issues: { type: "array", items: { type: "string" } },
-            },
-          },
-        },
+/** The request bodies, named as `_schemas.ts` exports them: the document's reusable schemas. */
+const BODIES: Record<string, Schema> = Object.fromEntries(
+  Object.entries(S).filter(([, schema]) => ROUTES.some((route) => route.body === schema)),
+);
+const nameOf = new Map(Object.entries(BODIES).map(([name, schema]) => [schema, name]));
+
+/** Every error response's body. */
+const ERROR_SCHEMA = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: {
+        code: { enum: [...ERROR_CODES] },
+        message: { type: "string" },
+        issues: { type: "array", items: { type: "string" } },
       },
     },
   },
 };
 
-let cached: Record<string, unknown> | null = null;
+const ERROR = {
+  description: "Error",
+  content: { "application/json": { schema: { $ref: ref("Error") } } },
+};
 
-/**
- * The OpenAPI document (built once).
- *
- * @returns The document.
- */
-export function openApiDocument(): Record<string, unknown> {
+let cached: { paths: Record<string, unknown>; schemas: Record<string, unknown> } | null = null;
+
+/** The parts of the document that do not depend on where it is served (built once). */
+function build(): { paths: Record<string, unknown>; schemas: Record<string, unknown> } {
   if (cached) return cached;
+  const schemas = {
+    ...toJsonSchemaDefs(BODIES, {
+      ...CONVERSION,
+      overrideRef: ({ referenceId }) => ref(referenceId),
+    }),
+    Error: ERROR_SCHEMA,
+  };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
@@ -290,7 +326,7 @@ export function openApiDocument(): Record<string, unknown> {
       schema: name === "id" ? { type: "integer", minimum: 1 } : { type: "string" },
     }));
     if (route.query) {
-      const schema = jsonSchema(route.query) as {
+      const schema = toJsonSchema(route.query, CONVERSION) as {
         properties?: Record<string, unknown>;
         required?: string[];
       };
@@ -312,10 +348,12 @@ export function openApiDocument(): Record<string, unknown> {
         ["404", route.path.includes(":")],
         ["409", route.path.startsWith("/worker/tasks") || /cancel|retry$/.test(route.path)],
         ["413", route.body !== undefined],
+        ["415", route.body !== undefined],
       ].filter(([, applies]) => applies).map(([code]) => [code, ERROR]),
     );
     paths[path] ??= {};
     paths[path][route.method] = {
+      operationId: route.operationId,
       summary: route.summary,
       ...(route.scope === "none" ? { security: [] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
@@ -323,25 +361,46 @@ export function openApiDocument(): Record<string, unknown> {
         ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: jsonSchema(route.body) } },
+            content: { "application/json": { schema: { $ref: ref(nameOf.get(route.body)!) } } },
           },
         }
         : {}),
       responses: { [String(status)]: { description }, ...errors },
     };
   }
-  cached = {
+  return cached = { paths, schemas };
+}
+
+/**
+ * The OpenAPI document of the API served at `base`.
+ *
+ * @example Usage
+ * ```ts
+ * import { openApiDocument } from "@tasklite/tasklite/hono";
+ *
+ * const doc = openApiDocument("/queue");
+ * console.log(doc.servers); // [{ url: "/queue" }]
+ * ```
+ *
+ * @param base The mount path the API is served under (`/queue`), or a full URL.
+ * @returns The document: `paths` with an `operationId` each, request bodies as references to
+ * `components.schemas`, and `servers` naming `base`.
+ */
+export function openApiDocument(base = ""): Record<string, unknown> {
+  const { paths, schemas } = build();
+  return {
     openapi: "3.1.0",
     info: {
       title: "tasklite",
       version: "0.1.0",
       description: "A durable task queue in one SQLite file, over HTTP.",
     },
+    servers: [{ url: base.replace(/\/+$/, "") || "/" }],
     components: {
+      schemas,
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     },
     security: [{ bearer: [] }],
     paths,
   };
-  return cached;
 }

@@ -14,16 +14,30 @@ import type { Schedule, TypeControl } from "../engine.ts";
 import type { QueueMetrics } from "../metrics.ts";
 import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
 
-/** The stable error codes of the API's JSON errors. */
-export type ErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "lease_lost"
-  | "payload_too_large"
-  | "internal";
+/**
+ * The stable error codes of the API's JSON errors (the OpenAPI document lists the same).
+ *
+ * @example Usage
+ * ```ts
+ * import { ERROR_CODES } from "@tasklite/tasklite/hono";
+ *
+ * console.log(ERROR_CODES.includes("lease_lost")); // true
+ * ```
+ */
+export const ERROR_CODES = [
+  "bad_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "lease_lost",
+  "payload_too_large",
+  "unsupported_media_type",
+  "internal",
+] as const;
+
+/** One of {@linkcode ERROR_CODES}. */
+export type ErrorCode = typeof ERROR_CODES[number];
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -98,7 +112,7 @@ export interface HttpClaimRequest {
  *
  * @internal
  */
-type Errors = 400 | 401 | 403 | 404 | 409 | 413 | 500;
+type Errors = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500;
 /**
  * A JSON answer with status `S`.
  *
@@ -159,11 +173,13 @@ export type QueueSchema = {
       { query: { status: TaskStatus; limit?: string; offset?: string; q?: string } },
       { tasks: Task[]; limit: number; offset: number }
     >;
-    $post: Endpoint<Json<EnqueueRequest>, { id: number; task: Task }, 201>;
+    $post:
+      | Endpoint<Json<EnqueueRequest>, { id: number; created: boolean; task: Task }, 201>
+      | Endpoint<Json<EnqueueRequest>, { id: number; created: boolean; task: Task }, 200>;
   };
   "/tasks/batch": { $post: Endpoint<Json<{ tasks: EnqueueRequest[] }>, { ids: number[] }, 201> };
   "/tasks/retry-failed": {
-    $post: Endpoint<Json<{ taskType?: string; limit?: number }>, { tasks: Task[] }>;
+    $post: Endpoint<Json<{ taskType?: string; limit?: number }>, { ids: number[]; count: number }>;
   };
   "/tasks/:id": { $get: Endpoint<Id, Task> };
   "/tasks/:id/cancel": { $post: Endpoint<Id, Task> };

@@ -85,7 +85,40 @@ function invalid(target: string) {
 }
 
 type Schema = Parameters<typeof sValidator>[1];
-const json = <S extends Schema>(schema: S) => sValidator("json", schema, invalid("body"));
+
+/** What `Content-Type` a body needs (what Hono's validator parses; others it would skip). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * A JSON body validated by `schema`, after two checks the validator does not make: the body is
+ * sent as JSON (otherwise Hono skips it and the schema sees `{}`) and is an object (not `[]`).
+ */
+const json = <S extends Schema>(schema: S) => {
+  const validate = sValidator("json", schema, invalid("body"));
+  const checked: MiddlewareHandler = async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (!JSON_TYPE.test(type)) {
+      const message =
+        "Request bodies must be JSON objects sent with Content-Type: application/json";
+      return c.json(errorBody("unsupported_media_type", `${message} (got ${type || "none"})`), 415);
+    }
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json(errorBody("bad_request", "Invalid body: malformed JSON"), 400);
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      const got = Array.isArray(body) ? "an array" : body === null ? "null" : typeof body;
+      return c.json(
+        errorBody("bad_request", `Invalid body: must be a JSON object, not ${got}`),
+        400,
+      );
+    }
+    return await validate(c, next);
+  };
+  return checked as unknown as typeof validate;
+};
 const query = <S extends Schema>(schema: S) => sValidator("query", schema, invalid("query"));
 const param = <S extends Schema>(schema: S) => sValidator("param", schema, invalid("path"));
 
@@ -95,6 +128,8 @@ function toHttpError(error: unknown): { status: ContentfulStatusCode; body: Erro
     const status = error.status as ContentfulStatusCode;
     const code: ErrorCode = status === 413
       ? "payload_too_large"
+      : status === 415
+      ? "unsupported_media_type"
       : status === 401
       ? "unauthorized"
       : status === 403
@@ -118,6 +153,21 @@ function toHttpError(error: unknown): { status: ContentfulStatusCode; body: Erro
   }
   return { status: 500, body: errorBody("internal", "Internal error") };
 }
+
+/**
+ * `GET /queue/` and the like: a GET or HEAD whose path ends in `/` and matched nothing redirects
+ * to the path without it (the dashboard at the mount point, or a route), by a relative reference
+ * (`../queue`), which stays right behind a proxy that rewrites the host or strips a prefix.
+ */
+const trimTrailingSlash: MiddlewareHandler = async (c, next) => {
+  await next();
+  const { method, path } = c.req;
+  if (c.res.status !== 404 || !(method === "GET" || method === "HEAD")) return;
+  const match = /\/([^/]+)\/$/.exec(path);
+  if (!match) return;
+  const url = new URL(c.req.url);
+  c.res = c.redirect(`../${match[1]}${url.search}`, 301);
+};
 
 /** A task reference fenced by the lease the worker holds. */
 const fenced = (id: number, attempts: number): TaskRef => ({ id, attempts });
@@ -199,6 +249,7 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
   };
 
   const app = new Hono();
+  app.use("*", trimTrailingSlash);
   if (options.cors) app.use("*", cors({ origin: options.cors.origin }));
   app.onError((error, c) => {
     const { status, body } = toHttpError(error);
@@ -228,8 +279,24 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
         );
       }
       const options = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
-      const id = await queue.enqueue(options);
-      return c.json({ id, task: (await queue.getTask(id))! }, 201);
+      if (options.uniqueKey === undefined) {
+        const id = await queue.enqueue(options);
+        return c.json({ id, created: true as boolean, task: (await queue.getTask(id))! }, 201);
+      }
+      // A live task holding the key is answered instead of a new one; only an inserted task is
+      // announced (`enqueued`, emitted before enqueue() resolves), which tells the two apart.
+      const inserted = new Set<number>();
+      const unlisten = queue.on("enqueued", (event) => inserted.add(event.taskId));
+      let id: number;
+      try {
+        id = await queue.enqueue(options);
+      } finally {
+        unlisten();
+      }
+      const task = (await queue.getTask(id))!;
+      if (inserted.has(id)) return c.json({ id, created: true as boolean, task }, 201);
+      c.header("Idempotent-Replayed", "true");
+      return c.json({ id, created: false as boolean, task }, 200);
     })
     .post("/tasks/batch", write, limit, json(EnqueueManyBody), async (c) => {
       const { tasks } = c.req.valid("json");
@@ -237,8 +304,8 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       return c.json({ ids }, 201);
     })
     .post("/tasks/retry-failed", write, limit, json(RetryFailedBody), async (c) => {
-      const tasks = await queue.retryFailed(c.req.valid("json"));
-      return c.json({ tasks }, 200);
+      const ids = (await queue.retryFailed(c.req.valid("json"))).map((task) => task.id);
+      return c.json({ ids, count: ids.length }, 200);
     })
     .get("/tasks/:id", read, param(IdParam), async (c) => {
       const { id } = c.req.valid("param");
@@ -285,7 +352,8 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     })
     .get("/events", read, (c) =>
       streamSSE(c, async (stream) => {
-        let lastId = c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? null;
+        // A fresh connection starts from now; Last-Event-ID resumes after that event.
+        let lastId = c.req.header("last-event-id") ?? c.req.query("lastEventId") ?? events.lastId;
         const closed = new AbortController();
         stream.onAbort(() => closed.abort());
         const signal = AbortSignal.any([c.req.raw.signal, closed.signal]);
@@ -293,13 +361,15 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
         // idle for 10 s, so an idle queue's stream would never open there.
         await stream.write(": connected\n\n");
         while (!stream.aborted && !signal.aborted) {
-          for (const event of events.after(lastId)) {
+          const pending = events.after(lastId);
+          for (const event of pending) {
             await stream.writeSSE(event);
             lastId = event.id;
           }
-          if (lastId === null) lastId = events.lastId;
+          // Events logged while those were written wake no one: look again before waiting.
+          if (pending.length > 0) continue;
           await events.next(KEEP_ALIVE_MS, signal);
-          if (events.lastId === lastId) await stream.write(": keep-alive\n\n");
+          if (events.after(lastId).length === 0) await stream.write(": keep-alive\n\n");
         }
       }))
     .post("/worker/claim", write, limit, json(ClaimBody), async (c) => {
@@ -403,7 +473,10 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       async (c) => c.json({ ids: await queue.cancelRequested(c.req.valid("json").ids) }, 200),
     )
     .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
-    .get("/openapi.json", (c) => c.json(openApiDocument(), 200));
+    .get(
+      "/openapi.json",
+      (c) => c.json(openApiDocument(c.req.path.slice(0, -"/openapi.json".length)), 200),
+    );
 
   if (options.dashboard ?? true) {
     app.get("/", read, async (c) => {

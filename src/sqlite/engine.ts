@@ -336,7 +336,11 @@ export class SqliteEngine implements Engine {
   #explain(ref: LeaseRef, row: SqliteRow | undefined): Outcome {
     if (!row) return { ok: false, reason: "missing" };
     const status = row.status as TaskStatus;
-    return { ok: false, reason: ref.attempts !== null ? "lease_lost" : "state", status };
+    // A claim the task never had (an attempt it has not reached) lost no lease: its status is
+    // why. A claim it had, or any claim of a running task, is a lost lease.
+    const lost = ref.attempts !== null &&
+      (status === "running" || Number(row.attempts) >= ref.attempts);
+    return { ok: false, reason: lost ? "lease_lost" : "state", status };
   }
 
   cancelRequested(ids: readonly number[]): Promise<number[]> {
