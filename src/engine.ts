@@ -263,7 +263,11 @@ export interface Engine {
   stats(): Promise<QueueStats>;
   /** Pending and running counts per task type. */
   liveCounts(): Promise<LiveCount[]>;
-  /** Tasks with a status, newest first; `search` keeps those whose name or type contains it. */
+  /**
+   * Tasks with a status: pending ones in the claim's order (the next to run first), running ones
+   * newest first, finished ones most recently finished first; `search` keeps those whose name or
+   * type contains it.
+   */
   list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]>;
   /** Every pause flag and limit. */
   controls(): Promise<TypeControl[]>;

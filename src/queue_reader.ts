@@ -152,7 +152,10 @@ export class QueueReader {
   }
 
   /**
-   * Tasks with a status, newest first.
+   * Tasks with a status: `pending` ones in the order workers claim them (highest priority, then
+   * earliest `scheduledAt`, then lowest id: the next to run first, and a task not due yet where its
+   * priority and due time put it), `running` ones newest first, finished ones most recently
+   * finished first.
    *
    * @example Usage
    * ```ts

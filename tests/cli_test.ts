@@ -128,14 +128,16 @@ describe("tasklite CLI", () => {
         assert.equal(listed.code, 0, listed.stderr);
         const lines = listed.stdout.trimEnd().split("\n");
         assert.equal(lines.length, 3);
-        assert.deepEqual(lines.map((line) => line.split(" ")[0]), ["3", "2", "1"], "newest first");
-        assert.match(lines[2]!, /^1 +pending +HIGH +send_email +Welcome Ada$/);
+        // Pending tasks in claim order: priority 4, then HIGH, then the NORMAL one due later.
+        const claimOrder = [keyed, email, resize].map((r) => r.stdout.trim());
+        assert.deepEqual(lines.map((line) => line.split(" ")[0]), claimOrder, "next to run first");
+        assert.match(lines[1]!, /^1 +pending +HIGH +send_email +Welcome Ada$/);
         assert.equal(paged.code, 0, paged.stderr);
         const words = (text: string) => text.trim().split(/\s+/);
         assert.deepEqual(words(paged.stdout), words(lines[2]!), "--limit and --offset page");
         assert.deepEqual(
-          (JSON.parse(listJson.stdout) as { id: number }[]).map((t) => t.id),
-          [3, 2, 1],
+          (JSON.parse(listJson.stdout) as { id: number }[]).map((t) => String(t.id)),
+          claimOrder,
         );
         assert.equal(none.code, 0);
         assert.equal(none.stdout, "");

@@ -79,15 +79,15 @@ describe("HTTP API: tasks", () => {
     ]);
     const search = await call("GET", "/tasks?status=pending&q=RESIZE");
     assert.deepEqual(search.json.tasks.map((t: Task) => t.name), [
-      "Resize 100%_dog.jpg",
       "Resize cat.jpg",
+      "Resize 100%_dog.jpg",
     ]);
     const literal = await call("GET", "/tasks?status=pending&q=100%25_");
     assert.deepEqual(literal.json.tasks.map((t: Task) => t.name), ["Resize 100%_dog.jpg"]);
     const byType = await call("GET", "/tasks?status=pending&q=email");
     assert.equal(byType.json.tasks.length, 1);
     const page = await call("GET", "/tasks?status=pending&limit=2&offset=2");
-    assert.deepEqual(page.json.tasks.map((t: Task) => t.id), [1]);
+    assert.deepEqual(page.json.tasks.map((t: Task) => t.id), [3], "pending: in claim order");
     await queue.close();
   });
 

@@ -48,7 +48,7 @@ export const stats: Command = {
 export const list: Command = {
   name: "list",
   args: "<status>",
-  summary: "List the tasks with a status, newest first",
+  summary: "List the tasks with a status (pending: next to run first; others: newest first)",
   description: [
     `Prints one line per task: id, status, priority, type, name, and the last error if any.`,
     `<status> is one of ${TASK_STATUSES.join(", ")}.`,

@@ -150,9 +150,10 @@ const earliestPending = sql.join(
 /** Which rows a list reads, through which index, in which order. */
 const LISTED = {
   pending: {
+    // The claim's order (the index's): the next to run first.
     from: sql`${tasks} INDEXED BY tasks_dequeue_idx`,
     where: sql`${tasks.status} = 'pending'`,
-    order: sql`${tasks.id} DESC`,
+    order: sql`${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`,
   },
   running: {
     from: sql`${tasks} INDEXED BY tasks_lease_idx`,
@@ -168,7 +169,8 @@ const LISTED = {
 
 /**
  * Tasks of one status (and an extra condition), paged, each list through its own partial index so
- * that no list reads the rows of another status: live tasks newest first, finished tasks most
+ * that no list reads the rows of another status: pending tasks in the claim's order (highest
+ * priority, then earliest due, then lowest id), running ones newest first, finished ones most
  * recently finished first.
  */
 function listWhere(rows: keyof typeof LISTED, condition: SQL): Compiled {

@@ -131,6 +131,24 @@ export function ordering(suite: Suite): void {
     assert.deepEqual(order, [crit, high, n0, n1, n2, low]);
   });
 
+  suite.test("the pending list is in claim order: the next to run first", async (h) => {
+    const queue = await h.open();
+    const t0 = h.clock.now;
+    const low = await queue.enqueue({ name: "low", taskType: "t", priority: TaskPriority.LOW });
+    const n1 = await queue.enqueue({ name: "n1", taskType: "t", scheduledAt: t0 - 10 });
+    const n2 = await queue.enqueue({ name: "n2", taskType: "t", scheduledAt: t0 - 10 });
+    const n0 = await queue.enqueue({ name: "n0", taskType: "t", scheduledAt: t0 - 20 });
+    const later = await queue.enqueue({ name: "later", taskType: "t", scheduledAt: t0 + 1000 });
+    const high = await queue.enqueue({ name: "high", taskType: "t", priority: TaskPriority.HIGH });
+    const listed = async (limit = 100, offset = 0) =>
+      (await queue.getTasksByStatus(TaskStatus.PENDING, limit, offset)).map((t) => t.id);
+    assert.deepEqual(await listed(), [high, n0, n1, n2, later, low]);
+    assert.deepEqual(await listed(2, 2), [n1, n2], "pages follow the same order");
+    // The list's first due task is the one a claim takes.
+    assert.equal((await queue.dequeue())!.id, high);
+    assert.deepEqual(await listed(), [n0, n1, n2, later, low]);
+  });
+
   suite.test("dequeueMany returns tasks in claim order", async (h) => {
     const queue = await h.open();
     const low = await queue.enqueue({ name: "low", taskType: "t", priority: TaskPriority.LOW });

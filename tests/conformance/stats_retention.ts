@@ -127,7 +127,7 @@ export function statsRetention(suite: Suite): void {
       (await queue.getTasksByStatus(TaskStatus.PENDING, 100, 0, { search: text })).map((t) => t.id);
     assert.deepEqual(await search("welcome"), [welcome]);
     assert.deepEqual(await search("report"), [report], "in the name or the type");
-    assert.deepEqual(await search("E"), [report, resize, welcome], "newest first");
+    assert.deepEqual(await search("E"), [welcome, resize, report], "in claim order");
     assert.deepEqual(await search("AVATAR"), [resize]);
     assert.deepEqual(await search("no such thing"), []);
     assert.equal((await search("")).length, 3, "an empty search keeps everything");
