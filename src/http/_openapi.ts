@@ -64,7 +64,7 @@ export const ROUTES: readonly RouteDoc[] = [
     method: "get",
     path: "/tasks",
     operationId: "listTasks",
-    summary: "Tasks with a status, newest first",
+    summary: "Tasks with a status (pending: next to run first; others: newest first)",
     scope: "read",
     query: S.ListQuery,
     returns: [200, "{ tasks, limit, offset }"],
