@@ -425,6 +425,16 @@ export const OpenOptionsSchema = v.strictObject({
     v.picklist(INTEGRITY_CHECKS, `must be ${INTEGRITY_CHECKS.map((c) => `"${c}"`).join(", ")}`),
   ),
   readOnly: v.optional(v.boolean("must be a boolean")),
+  postgres: v.optional(v.custom<unknown>(
+    (x) =>
+      (typeof x === "string" && /^postgres(ql)?:\/\//i.test(x)) ||
+      (typeof x === "function" && typeof (x as { begin?: unknown }).begin === "function"),
+    "must be a postgres:// URL or a postgres.js client",
+  )),
+  schema: v.optional(v.pipe(
+    v.string("must be a schema name"),
+    v.regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a schema name (a-z, 0-9, _; at most 63)"),
+  )),
   leaseMs: v.optional(positive),
   // The curve is checked here as `exponentialBackoff` checks it, so that a bad one is refused
   // before the file is touched.

@@ -280,8 +280,30 @@ export interface SqliteOptions {
   readOnly?: boolean;
 }
 
+/**
+ * Where a PostgreSQL queue is stored. `TaskQueue.open("postgres://user@host/db")` is the same as
+ * `{ postgres: "postgres://user@host/db" }`. The engine and the `postgres` driver are loaded only
+ * when such a queue is opened; its schema is created and migrated at the first open.
+ */
+export interface PostgresOptions {
+  /**
+   * A connection URL (`postgres://` or `postgresql://`), or an open postgres.js client (`sql`
+   * from `postgres(url)`), which the queue uses and leaves open on {@linkcode TaskQueue.close}.
+   */
+  postgres?: string | PostgresClient;
+  /**
+   * The schema the queue's tables live in (created if missing): one queue per schema.
+   *
+   * @default {"tasklite"}
+   */
+  schema?: string;
+}
+
+/** An open postgres.js client (`postgres(url)`), as the `postgres` open option takes it. */
+export type PostgresClient = import("postgres").Sql;
+
 /** How to open a queue: the queue's options and its storage's. */
-export interface OpenOptions extends QueueOptions, SqliteOptions {}
+export interface OpenOptions extends QueueOptions, SqliteOptions, PostgresOptions {}
 
 /**
  * A task for a transition: a claimed `Task` (or anything with its `id` and `attempts`, fenced by

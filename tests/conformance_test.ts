@@ -2,7 +2,9 @@
  * Runs the conformance suite (`tests/conformance/`) once per engine: `node:sqlite`, `bun:sqlite`
  * (on Bun only) and the Durable Object driver over a fake Durable Object storage. Each test gets
  * its own temporary file, so `reopen` opens the same storage again and `writeRaw` writes to it
- * through a second node:sqlite connection; the file is removed after the test.
+ * through a second node:sqlite connection; the file is removed after the test. With
+ * `TASKLITE_PG_URL` set, it runs for PostgreSQL too, each test on a schema of its own
+ * (`tests/conformance/_postgres.ts`); without it, that engine is skipped, saying so.
  */
 
 import assert from "node:assert/strict";
@@ -14,7 +16,9 @@ import {
   type FakeDurableObjectStorage,
   fakeDurableObjectStorage,
 } from "./conformance/_durable_object_storage.ts";
+import { onPostgres } from "./conformance/_postgres.ts";
 import { RUNTIME, tempDir } from "./_helpers.ts";
+import process from "node:process";
 
 /**
  * An engine whose storage is a file: `open` makes a temporary file per call, `reopen` connects
@@ -98,6 +102,15 @@ runConformance(onFiles(
     return TaskQueue.open({ ...options, database: storage });
   },
 ));
+
+const PG_URL = process.env.TASKLITE_PG_URL;
+if (PG_URL) {
+  runConformance(onPostgres(PG_URL));
+} else {
+  const reason = "engine postgres: TASKLITE_PG_URL is not set";
+  console.log(`SKIP conformance: ${reason}`);
+  test("conformance: postgres", { skip: reason }, () => {});
+}
 
 describe("the fake Durable Object storage is as strict as the platform", () => {
   const withStorage = async (body: (storage: FakeDurableObjectStorage) => void | Promise<void>) => {

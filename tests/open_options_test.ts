@@ -20,6 +20,8 @@ const BAD: Record<string, [unknown, RegExp][]> = {
   busyTimeoutMs: [[0, /busyTimeoutMs must be a positive integer/]],
   integrityCheck: [["always", /integrityCheck must be/]],
   readOnly: [["yes", /readOnly must be a boolean/]],
+  postgres: [["mysql://h/db", /postgres must be a postgres:\/\/ URL or a postgres\.js client/]],
+  schema: [["Tasks; DROP", /schema must be a schema name/], ["", /schema must be a schema name/]],
   leaseMs: [[1.5, /leaseMs must be a positive integer/], [-1, /leaseMs must be/]],
   backoff: [
     [{ jitter: 2 }, /backoff\.jitter must be a number between 0 and 1/],

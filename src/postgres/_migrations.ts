@@ -1,0 +1,112 @@
+/**
+ * Numbered schema migrations for the PostgreSQL engine, written against the schema named `$S`
+ * (quoted and substituted when applied). Applied in order, once, at open, under an advisory lock;
+ * recorded in `$S.tasklite_migrations`. A migration that has shipped is never edited: change the
+ * schema by adding the next number.
+ *
+ * @module
+ */
+
+import type { Migration } from "../sqlite/_migrations.ts";
+
+export type { Migration };
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create tasks, counts, controls, rate events, schedules",
+    sql: `
+-- Times are epoch ms (bigint). JSON columns are text: the queue stores JSON.stringify's text as
+-- it is, and decodes it as the SQLite engine does. An identity never gives an id twice.
+CREATE TABLE $S.tasks (
+  id                  bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name                text    NOT NULL,
+  task_type           text    NOT NULL,
+  payload             text    NOT NULL,
+  priority            integer NOT NULL CHECK (priority BETWEEN 1 AND 4),
+  status              text    NOT NULL CHECK (status IN ('pending', 'running', 'completed',
+                      'failed', 'cancelled')),
+  result              text,
+  error               text,
+  retry_count         integer NOT NULL DEFAULT 0 CHECK (retry_count >= 0),
+  max_retries         integer NOT NULL CHECK (max_retries >= 0),
+  attempts            integer NOT NULL DEFAULT 0,
+  unique_key          text,
+  created_at          bigint  NOT NULL,
+  scheduled_at        bigint  NOT NULL,
+  started_at          bigint,
+  completed_at        bigint,
+  failed_at           bigint,
+  worker_id           text,
+  lease_ms            bigint,
+  lease_expires_at    bigint,
+  timeout_ms          bigint,
+  retry_policy        text,
+  progress            text,
+  errors              text    NOT NULL DEFAULT '[]',
+  cancel_requested_at bigint
+);
+-- claims: pending rows only, in claim order.
+CREATE INDEX tasks_dequeue_idx ON $S.tasks (priority DESC, scheduled_at, id)
+  WHERE status = 'pending';
+-- recovery, running counts and lists: running rows only, by lease expiry.
+CREATE INDEX tasks_lease_idx ON $S.tasks (lease_expires_at) WHERE status = 'running';
+-- retention and lists of finished tasks.
+CREATE INDEX tasks_finished_idx ON $S.tasks (status, completed_at)
+  WHERE status IN ('completed', 'failed', 'cancelled');
+-- idempotent enqueue: one live task per key.
+CREATE UNIQUE INDEX tasks_unique_key_idx ON $S.tasks (unique_key)
+  WHERE unique_key IS NOT NULL AND status IN ('pending', 'running');
+-- finished counts, kept by the engine in the transaction of each change.
+CREATE TABLE $S.task_counts (status text PRIMARY KEY, count bigint NOT NULL);
+INSERT INTO $S.task_counts (status, count) VALUES ('completed', 0), ('failed', 0), ('cancelled', 0);
+-- pause flags and limits per task type ('*' is the whole queue), shared by every process.
+CREATE TABLE $S.task_type_controls (
+  task_type       text PRIMARY KEY,
+  paused_at       bigint,
+  max_concurrency integer CHECK (max_concurrency > 0),
+  rate_max        integer CHECK (rate_max > 0),
+  rate_window_ms  bigint  CHECK (rate_window_ms > 0)
+);
+-- claims of rate-limited types inside their window.
+CREATE TABLE $S.rate_events (task_type text NOT NULL, claimed_at bigint NOT NULL);
+CREATE INDEX rate_events_idx ON $S.rate_events (task_type, claimed_at);
+CREATE TABLE $S.schedules (
+  name         text PRIMARY KEY,
+  cron         text    NOT NULL,
+  timezone     text,
+  task_type    text    NOT NULL,
+  task_name    text    NOT NULL,
+  payload      text    NOT NULL,
+  priority     integer NOT NULL CHECK (priority BETWEEN 1 AND 4),
+  max_retries  integer NOT NULL CHECK (max_retries >= 0),
+  timeout_ms   bigint,
+  next_run_at  bigint,
+  last_run_at  bigint,
+  last_task_id bigint,
+  paused       boolean NOT NULL DEFAULT false,
+  created_at   bigint  NOT NULL,
+  updated_at   bigint  NOT NULL
+);
+CREATE INDEX schedules_due_idx ON $S.schedules (next_run_at) WHERE NOT paused;
+-- A failure's entry appended to the error history (text); a history that is not a JSON array
+-- (written behind the queue's back, or damaged) starts anew, so that a failure still records.
+CREATE FUNCTION $S.tasklite_append_error(history text, entry text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE parsed json;
+BEGIN
+  IF history = '[]' THEN RETURN '[' || entry || ']'; END IF;
+  BEGIN
+    parsed := history::json;
+  EXCEPTION WHEN others THEN
+    RETURN '[' || entry || ']';
+  END;
+  IF json_typeof(parsed) <> 'array' OR json_array_length(parsed) = 0 THEN
+    RETURN '[' || entry || ']';
+  END IF;
+  RETURN left(rtrim(history), -1) || ',' || entry || ']';
+END $fn$;
+`,
+  },
+];

@@ -1,0 +1,460 @@
+/**
+ * The PostgreSQL engine: the same contract as the SQLite engine (`../sqlite/engine.ts`), over a
+ * postgres.js client. Lists of transitions run in one transaction (`sql.begin`), a lone
+ * transition that cannot finish a task as its own statement. Completions run as one
+ * `UPDATE … FROM unnest(…)` per batch, each fenced by its lease; claims skip rows other
+ * transactions hold (`FOR UPDATE SKIP LOCKED`, `_claim.ts`). The finished counts
+ * (`task_counts`) change in the transaction of each change, so stats read no finished row.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import type {
+  BatchOp,
+  BatchResult,
+  ClaimRequest,
+  ClaimResult,
+  Engine,
+  EnqueueResult,
+  FiredSlot,
+  Firing,
+  LeaseRef,
+  LiveCount,
+  NewSchedule,
+  NewTask,
+  Outcome,
+  RecoveryDecision,
+  Schedule,
+  Transition,
+  TypeControl,
+  TypeLimits,
+} from "../engine.ts";
+import type { QueueStats, Task, TaskStatus } from "../task.ts";
+import { type PgRow, toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
+import { claimTasks, recoverExpired } from "./_claim.ts";
+import * as control from "./_control_statements.ts";
+import * as q from "./_statements.ts";
+import { toStorageError } from "./_storage_error.ts";
+
+/** How the engine holds its client. */
+export interface PostgresEngineOptions {
+  /** The schema its tables live in. */
+  schema: string;
+  /** Whether {@linkcode PostgresEngine.close} ends the client (false for a caller's). */
+  ownsClient: boolean;
+}
+
+type Completion = Transition & { kind: "complete" };
+type Insert = { task: NewTask; now: number };
+
+/** Transitions that never move a task into or out of a finished status. */
+const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set(["heartbeat", "progress", "release"]);
+
+/** One transaction's statements and its changes to the finished counts. */
+class Tx implements q.On {
+  readonly db: q.Db;
+  readonly t: q.Tables;
+  readonly deltas = new Map<TaskStatus, number>();
+
+  constructor(db: q.Db, t: q.Tables) {
+    this.db = db;
+    this.t = t;
+  }
+
+  /** Counts a task that has just reached a status (`by` -1: has just left it). */
+  count(status: TaskStatus, by = 1): void {
+    if (status === "pending" || status === "running") return;
+    this.deltas.set(status, (this.deltas.get(status) ?? 0) + by);
+  }
+}
+
+/** The {@linkcode Engine} over a postgres.js client, on one schema. */
+export class PostgresEngine implements Engine {
+  /** `postgres (<schema>)`. */
+  readonly name: string;
+  readonly #sql: Sql;
+  readonly #tables: q.Tables;
+  readonly #ownsClient: boolean;
+  readonly #lockKey: string;
+
+  /**
+   * An engine on a migrated schema.
+   *
+   * @param sql The client.
+   * @param options The schema, and whether the engine owns the client.
+   */
+  constructor(sql: Sql, options: PostgresEngineOptions) {
+    this.name = `postgres (${options.schema})`;
+    this.#sql = sql;
+    this.#tables = q.tablesOf(sql as unknown as q.Db, options.schema);
+    this.#ownsClient = options.ownsClient;
+    this.#lockKey = `tasklite claim ${options.schema}`;
+  }
+
+  /** A statement outside a transaction; errors mapped. */
+  async #run<T>(fn: (on: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await fn(new Tx(this.#sql as unknown as q.Db, this.#tables));
+    } catch (error) {
+      throw toStorageError(error);
+    }
+  }
+
+  /** One transaction; the finished counts it changed are written in it. */
+  async #tx<T>(fn: (on: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.#sql.begin(async (db) => {
+        const tx = new Tx(db as unknown as q.Db, this.#tables);
+        const result = await fn(tx);
+        for (const [status, delta] of tx.deltas) {
+          if (delta !== 0) await q.addCount(tx, status, delta);
+        }
+        return result;
+      }) as T;
+    } catch (error) {
+      throw toStorageError(error);
+    }
+  }
+
+  enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]> {
+    const items = tasks.map((task) => ({ task, now }));
+    if (tasks.length === 1) return this.#run((tx) => this.#insert(tx, items));
+    return this.#tx((tx) => this.#insert(tx, items));
+  }
+
+  /** Inserts in order: runs of keyless tasks as one statement, a keyed task alone. */
+  async #insert(tx: Tx, items: readonly Insert[]): Promise<EnqueueResult[]> {
+    const results: EnqueueResult[] = [];
+    for (let i = 0; i < items.length;) {
+      let end = i;
+      while (end < items.length && items[end]!.task.uniqueKey === null) end++;
+      if (end - i >= 2) {
+        const rows = await q.insertMany(tx, items.slice(i, end));
+        const ids = rows.map((row) => Number(row.id)).sort((a, b) => a - b);
+        for (const id of ids) results.push({ id, inserted: true });
+        i = end;
+        continue;
+      }
+      results.push(await this.#insertOne(tx, items[i]!));
+      i++;
+    }
+    return results;
+  }
+
+  async #insertOne(tx: Tx, { task, now }: Insert): Promise<EnqueueResult> {
+    const [row] = await q.insertOne(tx, task, now);
+    if (row) return { id: Number(row.id), inserted: true };
+    const [live] = await q.findLiveByKey(tx, task.uniqueKey!);
+    if (live) return { id: Number(live.id), inserted: false };
+    // The live holder finished between the two statements: the key is free again.
+    return await this.#insertOne(tx, { task, now });
+  }
+
+  batch(ops: readonly BatchOp[]): Promise<BatchResult<BatchOp>[]> {
+    return this.#tx(async (tx) => {
+      const results: BatchResult<BatchOp>[] = [];
+      for (let i = 0; i < ops.length;) {
+        const op = ops[i]!;
+        if (op.kind === "dequeue") {
+          results.push(await this.#dequeue(tx, op.request));
+          i++;
+        } else if (op.kind === "enqueue") {
+          let end = i + 1;
+          while (end < ops.length && ops[end]!.kind === "enqueue") end++;
+          const run = ops.slice(i, end) as (BatchOp & { kind: "enqueue" })[];
+          const merged = await this.#insert(
+            tx,
+            run.flatMap((o) => o.tasks.map((task) => ({ task, now: o.now }))),
+          );
+          let from = 0;
+          for (const o of run) results.push(merged.slice(from, from += o.tasks.length));
+          i = end;
+        } else if (onlyCompletions(op)) {
+          let end = i + 1;
+          while (end < ops.length && onlyCompletions(ops[end]!)) end++;
+          const run = ops.slice(i, end) as (BatchOp & { kind: "apply" })[];
+          const merged = await this.#completeAll(
+            tx,
+            run.flatMap((o) => o.transitions) as Completion[],
+            op.now,
+          );
+          let from = 0;
+          for (const o of run) results.push(merged.slice(from, from += o.transitions.length));
+          i = end;
+        } else {
+          results.push(await this.#applyAll(tx, op.transitions, op.now));
+          i++;
+        }
+      }
+      return results;
+    });
+  }
+
+  dequeue(request: ClaimRequest): Promise<ClaimResult> {
+    return this.#tx((tx) => this.#dequeue(tx, request));
+  }
+
+  async #dequeue(tx: Tx, request: ClaimRequest): Promise<ClaimResult> {
+    const recovered = await this.#recover(tx, request.now, request.recover);
+    const tasks = await claimTasks(tx, request, this.#lockKey);
+    return { tasks, recovered };
+  }
+
+  apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
+    const [only] = transitions;
+    if (transitions.length === 1 && COUNTLESS.has(only!.kind)) {
+      return this.#run(async (tx) => [await this.#apply(tx, only!, now)]);
+    }
+    return this.#tx((tx) => this.#applyAll(tx, transitions, now));
+  }
+
+  async #applyAll(tx: Tx, transitions: readonly Transition[], now: number): Promise<Outcome[]> {
+    if (transitions.length > 1 && transitions.every((t) => t.kind === "complete")) {
+      return await this.#completeAll(tx, transitions as readonly Completion[], now);
+    }
+    const outcomes: Outcome[] = [];
+    for (const transition of transitions) outcomes.push(await this.#apply(tx, transition, now));
+    return outcomes;
+  }
+
+  /** Many completions in one statement; each one that did not match is explained alone. */
+  async #completeAll(tx: Tx, completions: readonly Completion[], now: number): Promise<Outcome[]> {
+    if (completions.length === 1) return [await this.#apply(tx, completions[0]!, now)];
+    const first = new Map<number, Completion>();
+    for (const completion of completions) {
+      if (!first.has(completion.ref.id)) first.set(completion.ref.id, completion);
+    }
+    const items = [...first.values()].map(({ ref, result }) => ({
+      id: ref.id,
+      attempts: ref.attempts,
+      result: JSON.stringify(result),
+    }));
+    const rows = new Map<number, PgRow>();
+    for (const row of await q.completeAll(tx, items, now)) rows.set(Number(row.id), row);
+    const outcomes: Outcome[] = [];
+    for (const completion of completions) {
+      const { ref } = completion;
+      const row = first.get(ref.id) === completion ? rows.get(ref.id) : undefined;
+      if (!row) {
+        outcomes.push(await this.#explain(tx, ref));
+        continue;
+      }
+      tx.count("completed");
+      outcomes.push({ ok: true, task: await this.#taskAfter(tx, ref, row) });
+    }
+    return outcomes;
+  }
+
+  /** One transition: its statement, and on no match, why not. */
+  async #apply(tx: Tx, transition: Transition, now: number): Promise<Outcome> {
+    if (transition.kind === "cancel") return await this.#cancel(tx, transition.id, now);
+    if (transition.kind === "retry") return await this.#retry(tx, transition.id, now);
+    const { ref } = transition;
+    const fence = { id: ref.id, attempts: ref.attempts };
+    let rows: PgRow[];
+    switch (transition.kind) {
+      case "heartbeat":
+        rows = await q.FENCED.heartbeat(tx, fence, now);
+        break;
+      case "progress":
+        rows = await q.FENCED.progress(tx, fence, JSON.stringify(transition.progress));
+        break;
+      case "complete":
+        rows = await q.FENCED.complete(tx, fence, JSON.stringify(transition.result), now);
+        break;
+      case "fail":
+        rows = await q.FENCED.fail(tx, fence, transition.error, transition.retryAt, now);
+        break;
+      case "release":
+        rows = await q.FENCED.release(tx, fence, now);
+        break;
+    }
+    const [row] = rows;
+    if (!row) return await this.#explain(tx, ref);
+    tx.count(row.status as TaskStatus);
+    return { ok: true, task: await this.#taskAfter(tx, ref, row) };
+  }
+
+  /** The task after a fenced transition: the caller's copy with the changes, or read (a bare id). */
+  async #taskAfter(tx: Tx, ref: LeaseRef, row: PgRow): Promise<Task> {
+    if (ref.known) return withChanges(ref.known, row);
+    const [full] = await q.getTask(tx, ref.id);
+    return toTask(full!);
+  }
+
+  async #cancel(tx: Tx, id: number, now: number): Promise<Outcome> {
+    const [row] = await q.cancel(tx, id, now);
+    if (row) {
+      const task = toTask(row);
+      tx.count(task.status);
+      return { ok: true, task };
+    }
+    return await this.#explain(tx, { id, attempts: null });
+  }
+
+  async #retry(tx: Tx, id: number, now: number): Promise<Outcome> {
+    // A redrive leaves a finished status: which one, it reads first (locking the row).
+    const [before] = await tx.db`SELECT status FROM ${tx.t.tasks}
+      WHERE id = ${id} FOR UPDATE`;
+    if (!before) return { ok: false, reason: "missing" };
+    const [row] = await q.retry(tx, id, now);
+    const status = before.status as TaskStatus;
+    if (row) {
+      tx.count(status, -1);
+      return { ok: true, task: toTask(row) };
+    }
+    if (status === "failed" || status === "cancelled") {
+      return { ok: false, reason: "conflict", status };
+    }
+    return { ok: false, reason: "state", status };
+  }
+
+  async #explain(tx: Tx, ref: LeaseRef): Promise<Outcome> {
+    const [row] = await tx.db`SELECT status, attempts FROM ${tx.t.tasks}
+      WHERE id = ${ref.id}`;
+    if (!row) return { ok: false, reason: "missing" };
+    const status = row.status as TaskStatus;
+    // A claim the task never had (an attempt it has not reached) lost no lease: its status is
+    // why. A claim it had, or any claim of a running task, is a lost lease.
+    const lost = ref.attempts !== null &&
+      (status === "running" || Number(row.attempts) >= ref.attempts);
+    return { ok: false, reason: lost ? "lease_lost" : "state", status };
+  }
+
+  cancelRequested(ids: readonly number[]): Promise<number[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.#run(async (tx) => (await q.cancelRequested(tx, ids)).map((row) => Number(row.id)));
+  }
+
+  failedIds(taskType: string | null, limit: number): Promise<number[]> {
+    return this.#run(async (tx) =>
+      (await q.failedIds(tx, taskType, limit)).map((row) => Number(row.id))
+    );
+  }
+
+  recover(now: number, decide: RecoveryDecision): Promise<Task[]> {
+    return this.#tx((tx) => this.#recover(tx, now, decide));
+  }
+
+  async #recover(tx: Tx, now: number, decide: RecoveryDecision): Promise<Task[]> {
+    const recovered = await recoverExpired(tx, now, decide);
+    for (const task of recovered) tx.count(task.status);
+    return recovered;
+  }
+
+  latestWriteAt(): Promise<number | null> {
+    return this.#run(async (tx) => {
+      const [row] = await q.latestWrite(tx);
+      return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    });
+  }
+
+  prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number> {
+    return this.#tx(async (tx) => {
+      let pruned = 0;
+      for (const status of statuses) {
+        if (pruned >= limit) break;
+        const { count } = await q.prune(tx, status, before, limit - pruned);
+        tx.count(status, -count);
+        pruned += count;
+      }
+      return pruned;
+    });
+  }
+
+  get(id: number): Promise<Task | null> {
+    return this.#run(async (tx) => {
+      const [row] = await q.getTask(tx, id);
+      return row ? toTask(row) : null;
+    });
+  }
+
+  stats(): Promise<QueueStats> {
+    return this.#run(async (tx) => {
+      const stats: QueueStats = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+      for (const row of await q.stats(tx)) stats[row.status as TaskStatus] = Number(row.count);
+      return stats;
+    });
+  }
+
+  liveCounts(): Promise<LiveCount[]> {
+    return this.#run(async (tx) =>
+      (await q.liveByType(tx)).map((row) => ({
+        taskType: row.task_type as string,
+        status: row.status as TaskStatus,
+        count: Number(row.count),
+      }))
+    );
+  }
+
+  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
+    const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.#run(async (tx) =>
+      (await q.list(tx, status, { limit, offset }, pattern)).map(toTask)
+    );
+  }
+
+  controls(): Promise<TypeControl[]> {
+    return this.#run(async ({ db, t }) => (await db`SELECT * FROM ${t.controls}`).map(toControl));
+  }
+
+  setPaused(taskType: string, pausedAt: number | null): Promise<void> {
+    return this.#tx((tx) => control.setPaused(tx, taskType, pausedAt));
+  }
+
+  setLimits(taskType: string, limits: TypeLimits): Promise<void> {
+    return this.#tx((tx) => control.setLimits(tx, taskType, limits));
+  }
+
+  upsertSchedule(schedule: NewSchedule, now: number): Promise<Schedule> {
+    return this.#run(async (tx) =>
+      toSchedule((await control.upsertSchedule(tx, schedule, now))[0]!)
+    );
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.#run(async (tx) => (await control.deleteSchedule(tx, name)).length > 0);
+  }
+
+  schedules(): Promise<Schedule[]> {
+    return this.#run(async (tx) => (await control.listSchedules(tx)).map(toSchedule));
+  }
+
+  dueSchedules(now: number): Promise<Schedule[]> {
+    return this.#run(async (tx) => (await control.dueSchedules(tx, now)).map(toSchedule));
+  }
+
+  fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]> {
+    if (firings.length === 0) return Promise.resolve([]);
+    return this.#tx(async (tx) => {
+      const fired: FiredSlot[] = [];
+      for (const { name, slot, nextRunAt, task } of firings) {
+        // Another process fired this slot first (or the schedule changed): nothing to do.
+        const [owned] = await control.advanceSchedule(tx, { name, slot, nextRunAt }, now);
+        if (!owned) continue;
+        const { id: taskId } = await this.#insertOne(tx, { task, now });
+        await control.recordScheduleTask(tx, name, taskId);
+        const { name: taskName, taskType, priority } = task;
+        fired.push({ name, slot, taskId, taskName, taskType, priority });
+      }
+      return fired;
+    });
+  }
+
+  nextWakeAt(): Promise<number | null> {
+    return this.#run(async (tx) => {
+      const [row] = await q.nextWake(tx);
+      return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.#sql.end({ timeout: 5 });
+  }
+}
+
+function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
+  return op.kind === "apply" &&
+    op.transitions.every((transition) => transition.kind === "complete");
+}
