@@ -264,14 +264,17 @@ async function bullmq(op: PeerOp, _path: string, n: number): Promise<PeerResult>
   }
 }
 
-const PEERS: Record<PeerId, (op: PeerOp, path: string, n: number) => Promise<PeerResult>> = {
-  plainjob,
-  liteque,
-  bunqueue,
-  bullmq,
-};
+const PEERS: Partial<Record<PeerId, (op: PeerOp, path: string, n: number) => Promise<PeerResult>>> =
+  {
+    plainjob,
+    liteque,
+    bunqueue,
+    bullmq,
+  };
 
 /** Runs `op` with `n` jobs on `peer`, on a fresh file at `path` (BullMQ: a fresh Redis queue). */
 export function runPeer(peer: PeerId, op: PeerOp, path: string, n: number): Promise<PeerResult> {
-  return PEERS[peer](op, path, n);
+  const run = PEERS[peer];
+  if (!run) throw new Error(`${peer} runs only in the PostgreSQL workloads`);
+  return run(op, path, n);
 }

@@ -22,10 +22,26 @@ import { pathToFileURL } from "node:url";
 import type { RuntimeName } from "./_runtime.ts";
 
 /** The peers, by id. */
-export type PeerId = "plainjob" | "bunqueue" | "liteque" | "bullmq";
+export type PeerId =
+  | "plainjob"
+  | "bunqueue"
+  | "liteque"
+  | "bullmq"
+  | "pg-boss"
+  | "graphile-worker";
 
 /** Every peer, in table order. */
-export const PEER_IDS: readonly PeerId[] = ["plainjob", "bunqueue", "liteque", "bullmq"];
+export const PEER_IDS: readonly PeerId[] = [
+  "plainjob",
+  "bunqueue",
+  "liteque",
+  "bullmq",
+  "pg-boss",
+  "graphile-worker",
+];
+
+/** The PostgreSQL peers (measured on the server the PostgreSQL rows use). */
+export const PG_PEERS: readonly PeerId[] = ["pg-boss", "graphile-worker"];
 
 /** The pinned versions installed (ioredis is BullMQ's Redis driver, an optional peer of it). */
 export const PEER_VERSIONS: Readonly<Record<PeerId | "ioredis", string>> = {
@@ -34,6 +50,8 @@ export const PEER_VERSIONS: Readonly<Record<PeerId | "ioredis", string>> = {
   liteque: "0.8.0",
   bullmq: "6.7.0",
   ioredis: "5.11.1",
+  "pg-boss": "12.38.0",
+  "graphile-worker": "0.18.0",
 };
 
 /** The scratch folder the peers are installed into (`TASKLITE_BENCH_PEERS` overrides it). */
@@ -142,6 +160,8 @@ export interface PeerContext {
   install: InstallResult;
   /** Whether Redis answered. */
   redis: boolean;
+  /** Why the PostgreSQL rows cannot run, or `null` when they can. */
+  pg: string | null;
 }
 
 /** Why `peer` cannot run here, or `null` when it can. */
@@ -151,6 +171,7 @@ export function peerUnavailable(peer: PeerId, context: PeerContext): string | nu
     return "embedded mode is Bun-only";
   }
   if (peer === "bullmq" && !context.redis) return `no Redis at ${REDIS.host}:${REDIS.port}`;
+  if (PG_PEERS.includes(peer) && context.pg) return context.pg;
   return null;
 }
 
@@ -169,5 +190,9 @@ export function peerNotes(runtime: RuntimeName): string[] {
     "bunqueue: embedded mode on a SQLite file; writes go through its write-behind buffer",
     `BullMQ: Redis at ${REDIS.host}:${REDIS.port} over ioredis; a Worker with concurrency 8; ` +
     "its RSS is the client's (the Redis server's memory is not counted)",
+    "pg-boss: its own schema; send / insert; work() with batchSize 8 and burstWhenBatchFull in " +
+    "one process; latency with useListenNotify and a notify queue",
+    "graphile-worker: its own schema; addJob / addJobs; runOnce (processing) and run (latency, " +
+    "its LISTEN/NOTIFY) with concurrency 8",
   ];
 }

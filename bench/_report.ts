@@ -52,6 +52,8 @@ export interface Header {
   mode: string;
   /** Peer versions. */
   peers: string;
+  /** The PostgreSQL server of the PostgreSQL rows, or why they are n/a. */
+  postgres?: string;
 }
 
 /** The median over rounds of each field. */
@@ -138,6 +140,8 @@ export function renderTable(rows: readonly Row[]): string {
     "vs bunqueue",
     "vs liteque",
     "vs BullMQ",
+    "vs pg-boss",
+    "vs graphile-worker",
     "p50 ms",
     "p99 ms",
     "max ms",
@@ -145,7 +149,8 @@ export function renderTable(rows: readonly Row[]): string {
   ];
   const body = cells(rows);
   // drop peer columns that are empty in every row
-  const keep = head.map((_, i) => i < 4 || i > 7 || body.some((r) => r[i] && r[i] !== "n/a"));
+  const peerEnd = 3 + PEER_IDS.length;
+  const keep = head.map((_, i) => i < 4 || i > peerEnd || body.some((r) => r[i] && r[i] !== "n/a"));
   const table = [head, ...body].map((r) => r.filter((_, i) => keep[i]));
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
@@ -159,6 +164,7 @@ export function renderHeader(header: Header): string {
     `tasklite bench, ${header.mode}, ${header.date}`,
     `machine: ${header.machine} | runtime: ${header.runtime} | SQLite ${header.sqlite}`,
     `peers: ${header.peers}`,
+    ...(header.postgres ? [`PostgreSQL: ${header.postgres}`] : []),
   ].join("\n");
 }
 

@@ -16,6 +16,7 @@ import * as rawTable from "./_raw_schema.ts";
 import { childCommand, type Db } from "./_runtime.ts";
 import type { Measure } from "./_stats.ts";
 import * as tl from "./_tasklite.ts";
+import * as pg from "./_pg_subjects.ts";
 
 /** The poll interval of the cross-process latency worker. */
 export const CROSS_POLL_MS = 50;
@@ -30,6 +31,8 @@ export interface Subject {
   peer?: PeerId;
   /** At most this many jobs per measurement (a subject whose cost grows with N). */
   maxN?: number;
+  /** It runs on PostgreSQL (n/a when no server answers). */
+  postgres?: boolean;
 }
 
 /** One workload. */
@@ -52,6 +55,8 @@ export interface Workload {
   fullOnly?: boolean;
   /** Rounds when `--rounds` is not given (a long check rather than a rate). */
   rounds?: number;
+  /** Rounds in `--quick` when `--rounds` is not given. */
+  quickRounds?: number;
 }
 
 const tasklite: Subject = { id: "tasklite", label: "tasklite" };
@@ -72,6 +77,10 @@ const PEERS = [
   peer("liteque", "liteque", LITEQUE_MAX_N),
   peer("bullmq", "BullMQ"),
 ];
+
+const onPg = (id: string, label: string): Subject => ({ id, label, postgres: true });
+const PG_PEERS = [peer("pg-boss"), peer("graphile-worker")];
+const PG_ENQUEUERS = [onPg("tasklite", "tasklite on PostgreSQL"), ...PG_PEERS];
 
 /** Every workload, in table order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -165,6 +174,41 @@ export const WORKLOADS: readonly Workload[] = [
     subjects: [tasklite],
   },
   {
+    id: "pg-enqueue",
+    title: "PostgreSQL: enqueue, one await at a time",
+    n: { quick: 500, full: 10_000 },
+    subjects: PG_ENQUEUERS,
+    quickRounds: 1,
+  },
+  {
+    id: "pg-enqueue-1000",
+    title: "PostgreSQL: 1,000 enqueues in flight",
+    n: { quick: 2_000, full: 20_000 },
+    subjects: PG_ENQUEUERS,
+    quickRounds: 1,
+  },
+  {
+    id: "pg-process",
+    title: "PostgreSQL: process N no-op tasks, concurrency 8 per worker process",
+    n: { quick: 2_000, full: 40_000 },
+    quickRounds: 1,
+    subjects: [
+      onPg("tasklite-1", "tasklite, 1 worker process"),
+      onPg("tasklite-2", "tasklite, 2 worker processes"),
+      onPg("tasklite-4", "tasklite, 4 worker processes"),
+      peer("pg-boss", "pg-boss, 1 process"),
+      peer("graphile-worker", "graphile-worker, 1 process"),
+    ],
+  },
+  {
+    id: "pg-latency",
+    title: `PostgreSQL latency: enqueue -> handler start, worker in another process ` +
+      `(poll ${pg.PG_POLL_MS / 1000} s)`,
+    n: { quick: 100, full: 500 },
+    subjects: PG_ENQUEUERS,
+    quickRounds: 1,
+  },
+  {
     id: "scale",
     title: "scale: finished rows in the table",
     n: { quick: 10_000, full: 20_000 },
@@ -250,6 +294,7 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
   if (!wanted || !who) throw new Error(`unknown subject ${workload}/${subject}`);
   const gap = subjectGap(wanted, who);
   if (gap) throw new Error(`${workload}/${subject} is n/a: ${gap}`);
+  if (workload.startsWith("pg-")) return one(workload, await runPg(workload, subject, n));
   if (who.peer) {
     const { measure, note } = await runPeer(who.peer, PEER_OP[workload]!, path, n);
     return one(workload, measure, note);
@@ -315,6 +360,23 @@ export async function runSubject(req: SubjectRequest): Promise<SubjectResult> {
       return one(workload, await tl.processTasks(path, n, "NORMAL"));
     case "sync-full/full":
       return one(workload, await tl.processTasks(path, n, "FULL"));
+  }
+  throw new Error(`no runner for ${workload}/${subject}`);
+}
+
+/** One PostgreSQL measurement: the subject id is the system, `-k` its worker processes. */
+function runPg(workload: string, subject: string, n: number): Promise<Measure> {
+  const [name, count] = subject.split(/-(?=\d+$)/);
+  const system = name as pg.PgSystem;
+  switch (workload) {
+    case "pg-enqueue":
+      return pg.enqueueOne(system, n);
+    case "pg-enqueue-1000":
+      return pg.enqueueConcurrent(system, n);
+    case "pg-process":
+      return pg.processWith(system, n, Number(count ?? 1));
+    case "pg-latency":
+      return pg.latencyCross(system, n);
   }
   throw new Error(`no runner for ${workload}/${subject}`);
 }

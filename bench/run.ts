@@ -1,6 +1,8 @@
 /**
  * tasklite's benchmark: raw SQLite baselines, tasklite and its peers (plainjob, bunqueue,
- * liteque, BullMQ) on the same workloads in one run, each measurement in its own child process on
+ * liteque, BullMQ) on the same workloads in one run, and tasklite on PostgreSQL beside pg-boss
+ * and graphile-worker on the same server (`TASKLITE_PG_URL`, else 127.0.0.1:5432 database
+ * `test`; n/a without one), each on a schema of its own, dropped after, each measurement in its own child process on
  * a fresh file, subjects alternated round by round, and one table of medians at the end.
  *
  *   deno task bench [options]        (deno run -A bench/run.ts)
@@ -8,11 +10,12 @@
  *   node bench/run.ts [options]      (Node 22: types are stripped natively)
  *
  * Options:
- *   --quick            small N, fewer rounds, no full-only workloads, and the
- *                      slow peers (bunqueue, liteque, BullMQ) only in process and enqueue (< 1 min)
+ *   --quick            small N, fewer rounds (PostgreSQL workloads: 1), no full-only workloads,
+ *                      and the slow peers (bunqueue, liteque, BullMQ) only in process and enqueue
  *   --rounds N         rounds per subject (default: full 3; quick 2, slow peers 1)
  *   --only a,b         only these workloads (ids: process, enqueue, enqueue-1000, enqueue-many,
- *                      manual, manual-batch, latency, latency-cross, responsiveness, and the
+ *                      manual, manual-batch, latency, latency-cross, responsiveness,
+ *                      pg-enqueue, pg-enqueue-1000, pg-process, pg-latency, and the
  *                      full-only scale, rss, sync-full)
  *   --scale            also run the full-only workloads (scale, rss, sync-full) in --quick
  *   --no-scale         skip them in full mode
@@ -41,6 +44,7 @@ import {
   peerUnavailable,
   redisAnswers,
 } from "./_peers.ts";
+import { findPostgres, type PgTarget } from "./_pg.ts";
 import { type Header, renderHeader, renderTable, type Row, writeJson } from "./_report.ts";
 import {
   BINDING,
@@ -139,7 +143,9 @@ async function main(): Promise<void> {
     if (!install.ok) notes.push(`peer install failed: ${install.error}`);
   }
   const redis = needsPeers && await redisAnswers();
-  const context = { runtime: RUNTIME, install, redis };
+  const needsPg = workloads.some((w) => w.subjects.some((s) => s.postgres));
+  const pg: PgTarget = needsPg ? await findPostgres() : { reason: "not measured" };
+  const context = { runtime: RUNTIME, install, redis, pg: pg.reason ?? null };
 
   const header: Header = {
     machine: machineLabel(),
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
     mode: `${mode} mode, ${roundsOf(false)} rounds` +
       (options.rounds === undefined && options.quick ? " (bunqueue, liteque, BullMQ: 1)" : ""),
     peers: Object.entries(PEER_VERSIONS).map(([name, v]) => `${name} ${v}`).join(", "),
+    ...(needsPg ? { postgres: pg.url ? `${pg.version} at ${pgHost(pg.url)}` : pg.reason! } : {}),
   };
   console.log(renderHeader(header));
 
@@ -168,7 +175,7 @@ async function main(): Promise<void> {
       const group = measureRows(workload, n, options.scaleRows);
       rows.push(...group.values());
       const active = workload.subjects.filter((s) => {
-        const missing = s.peer ? peerUnavailable(s.peer, context) : null;
+        const missing = s.peer ? peerUnavailable(s.peer, context) : s.postgres ? context.pg : null;
         const gap = subjectGap(workload, s) ??
           (options.quick && isSlow(s.peer) && !QUICK_PEER_WORKLOADS.includes(workload.id)
             ? "full mode only"
@@ -180,7 +187,9 @@ async function main(): Promise<void> {
         }
         return !missing && !gap;
       });
-      const rounds = (s: Subject) => options.rounds ?? workload.rounds ?? roundsOf(isSlow(s.peer));
+      const rounds = (s: Subject) =>
+        options.rounds ?? (options.quick ? workload.quickRounds : undefined) ?? workload.rounds ??
+          roundsOf(isSlow(s.peer));
       const maxRounds = Math.max(...active.map(rounds));
       for (let round = 0; round < maxRounds; round++) {
         const line: string[] = [];
@@ -232,6 +241,12 @@ async function main(): Promise<void> {
   console.log("");
   for (const note of notes) console.log(`- ${note}`);
   if (options.json) writeJson(options.json, header, rows, notes);
+}
+
+/** The host, port and database of a PostgreSQL URL (no user or password). */
+function pgHost(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
 }
 
 /** The workloads the slow peers run in --quick (all of them in full mode). */
