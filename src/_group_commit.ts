@@ -32,6 +32,7 @@ import type {
   TypeLimits,
 } from "./engine.ts";
 import { StorageError } from "./errors.ts";
+import type { Notifier } from "./notifier.ts";
 import type { QueueStats, Task, TaskStatus } from "./task.ts";
 
 /**
@@ -67,7 +68,13 @@ export class GroupCommit implements Engine {
    */
   constructor(inner: Engine) {
     this.#inner = inner;
+    if (inner.notifier) this.notifier = inner.notifier;
+    // A caller's transaction is theirs to commit: its enqueues go straight to the engine.
+    if (inner.enqueueWithin) this.enqueueWithin = inner.enqueueWithin.bind(inner);
   }
+
+  readonly notifier?: Notifier;
+  readonly enqueueWithin?: NonNullable<Engine["enqueueWithin"]>;
 
   get name(): string {
     return this.#inner.name;

@@ -52,7 +52,7 @@ export class QueueCore {
     const backoff: BackoffOptions | ((retryCount: number) => number) | undefined = options.backoff;
     this.backoff = typeof backoff === "function" ? backoff : exponentialBackoff(backoff);
     this.logger = options.logger ?? silentLogger;
-    this.notifier = options.notifier ?? new LocalNotifier();
+    this.notifier = options.notifier ?? engine.notifier ?? new LocalNotifier();
     this.retention = options.retention ?? null;
     this.events = new Emitter((error, event) =>
       this.logger.error(`A "${event}" listener threw`, { error: String(error) })

@@ -461,6 +461,15 @@ export const OpenOptionsSchema = v.strictObject({
   retention: v.optional(RetentionSchema),
 });
 
+/** Where an enqueue writes: a caller's transaction (a postgres.js `sql.begin` client). */
+export const TransactionOptionsSchema = v.strictObject({
+  transaction: v.optional(v.custom<unknown>(
+    (x) =>
+      typeof x === "function" && typeof (x as { savepoint?: unknown }).savepoint === "function",
+    "must be a postgres.js transaction (the sql that sql.begin hands over)",
+  )),
+});
+
 /** A schedule's name. */
 export const ScheduleNameSchema = text(200);
 

@@ -16,6 +16,7 @@
  */
 
 import type { JsonValue, QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "./task.ts";
+import type { Notifier } from "./notifier.ts";
 
 /** A validated task, ready to be stored. */
 export interface NewTask {
@@ -231,6 +232,21 @@ export interface Engine {
    * already held the `uniqueKey` (its id is returned).
    */
   enqueue(tasks: readonly NewTask[], now: number): Promise<EnqueueResult[]>;
+  /**
+   * Stores tasks inside a caller's open transaction (one of the engine's own kind, such as a
+   * postgres.js `sql.begin` client), so that they commit or roll back with it; the engine wakes
+   * other processes only if it commits. Absent: the engine cannot.
+   */
+  enqueueWithin?(
+    transaction: unknown,
+    tasks: readonly NewTask[],
+    now: number,
+  ): Promise<EnqueueResult[]>;
+  /**
+   * The engine's own {@linkcode Notifier}, which reaches the other processes on its storage (the
+   * queue's default when given); the engine closes it.
+   */
+  readonly notifier?: Notifier;
   /**
    * Puts expired leases back, then claims due tasks in claim order, honouring pauses and limits
    * (the core's `planClaim`), in one transaction and a constant number of statements.

@@ -15,7 +15,13 @@ import { decideRetry, type FailOptions } from "./core/retry.ts";
 import type { Engine, Transition } from "./engine.ts";
 import { TaskNotFoundError, ValidationError } from "./errors.ts";
 import { failureMessage, withReason } from "./_failure.ts";
-import type { DequeueOptions, EnqueueOptions, OpenOptions, TaskRef } from "./queue_options.ts";
+import type {
+  DequeueOptions,
+  EnqueueOptions,
+  OpenOptions,
+  TaskRef,
+  TransactionOptions,
+} from "./queue_options.ts";
 import { QueueOperations } from "./queue_operations.ts";
 import { openEngine } from "./_open_engine.ts";
 import { expect, refusal } from "./_outcomes.ts";
@@ -33,6 +39,7 @@ import {
   parseEnqueueMany,
   parseResult,
   ProgressSchema,
+  TransactionOptionsSchema,
 } from "./_validation.ts";
 
 // The option types stay importable from here, where they used to live.
@@ -123,11 +130,13 @@ export class TaskQueue extends QueueOperations {
    * ```
    *
    * @param options The task.
+   * @param where Inside a caller's transaction (PostgreSQL), instead of one of the queue's own.
    * @returns Its id (or, for a `uniqueKey` already live, the existing task's id).
    */
-  async enqueue(options: EnqueueOptions): Promise<number> {
+  async enqueue(options: EnqueueOptions, where: TransactionOptions = {}): Promise<number> {
     const engine = coreOf(this).engine("enqueue");
-    const [id] = await this.#store(engine, [parseEnqueue(options, "enqueue options")]);
+    const parsed = [parseEnqueue(options, "enqueue options")];
+    const [id] = await this.#store(engine, parsed, where);
     return id!;
   }
 
@@ -148,17 +157,36 @@ export class TaskQueue extends QueueOperations {
    * ```
    *
    * @param list The tasks.
+   * @param where Inside a caller's transaction (PostgreSQL), instead of one of the queue's own.
    * @returns Their ids, in order.
    */
-  async enqueueMany(list: readonly EnqueueOptions[]): Promise<number[]> {
+  async enqueueMany(
+    list: readonly EnqueueOptions[],
+    where: TransactionOptions = {},
+  ): Promise<number[]> {
     const engine = coreOf(this).engine("enqueue");
-    return await this.#store(engine, parseEnqueueMany(list, "enqueue options"));
+    return await this.#store(engine, parseEnqueueMany(list, "enqueue options"), where);
   }
 
-  async #store(engine: Engine, parsed: ParsedEnqueue[]): Promise<number[]> {
+  async #store(
+    engine: Engine,
+    parsed: ParsedEnqueue[],
+    where: TransactionOptions,
+  ): Promise<number[]> {
     const core = coreOf(this);
+    const { transaction } = parse(TransactionOptionsSchema, where, "enqueue options");
+    if (transaction !== undefined && !engine.enqueueWithin) {
+      throw new ValidationError(
+        `Invalid enqueue options: transaction is not supported on ${engine.name} (PostgreSQL only)`,
+      );
+    }
     const now = core.now();
     const tasks = parsed.map((options) => toNewTask(options, now));
+    if (transaction !== undefined) {
+      // The caller commits: the engine's NOTIFY wakes workers then; no event (no commit seen).
+      const stored = await engine.enqueueWithin!(transaction, tasks, now);
+      return stored.map((result) => result.id);
+    }
     const stored = await engine.enqueue(tasks, now);
     const inserted = tasks.filter((_, i) => stored[i]!.inserted);
     core.wake(inserted.map((task) => ({ ...task, status: TaskStatus.PENDING })), now);

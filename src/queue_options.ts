@@ -195,9 +195,10 @@ export interface QueueOptions {
   clockToleranceMs?: number;
   /**
    * Wakes idle workers of this queue when tasks may be ready (a latency hint; polling stays the
-   * source of truth).
+   * source of truth). On PostgreSQL the default also reaches other processes on the schema
+   * (`LISTEN/NOTIFY`, on one more connection); one given here replaces it.
    *
-   * @default {a new LocalNotifier}
+   * @default {a new LocalNotifier; on PostgreSQL, LISTEN/NOTIFY on the schema's channel}
    */
   notifier?: Notifier;
   /**
@@ -301,6 +302,44 @@ export interface PostgresOptions {
 
 /** An open postgres.js client (`postgres(url)`), as the `postgres` open option takes it. */
 export type PostgresClient = import("postgres").Sql;
+
+/** An open postgres.js transaction: the `sql` that `sql.begin(async (sql) => …)` hands over. */
+export type PostgresTransaction = import("postgres").TransactionSql;
+
+/**
+ * Where {@linkcode TaskQueue.enqueue} and {@linkcode TaskQueue.enqueueMany} write: by default in a
+ * transaction of their own; with `transaction`, inside the caller's, so that the application's
+ * rows and its tasks commit or roll back together.
+ *
+ * @example Enqueue with the application's row (PostgreSQL)
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { TaskQueue } from "@tasklite/tasklite";
+ *
+ * const sql = postgres("postgres://localhost/app");
+ * const queue = await TaskQueue.open({ postgres: sql });
+ * await sql.begin(async (tx) => {
+ *   const [user] = await tx`INSERT INTO users (email) VALUES ('a@example.com') RETURNING id`;
+ *   await queue.enqueue(
+ *     { name: "Welcome", taskType: "email", payload: { userId: user!.id } },
+ *     { transaction: tx },
+ *   );
+ * });
+ * await queue.close();
+ * await sql.end();
+ * ```
+ */
+export interface TransactionOptions {
+  /**
+   * The caller's open transaction, on the queue's database: on PostgreSQL a postgres.js
+   * transaction (`sql.begin`). The tasks are visible to workers once it commits and never if it
+   * rolls back; idle workers are woken (`NOTIFY`, which PostgreSQL delivers at commit), and no
+   * `enqueued` event is emitted (the queue cannot see the commit). Not on SQLite yet.
+   *
+   * @default {undefined (a transaction of the queue's own)}
+   */
+  transaction?: PostgresTransaction;
+}
 
 /** How to open a queue: the queue's options and its storage's. */
 export interface OpenOptions extends QueueOptions, SqliteOptions, PostgresOptions {}

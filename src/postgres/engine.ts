@@ -36,6 +36,7 @@ import { claimTasks, recoverExpired } from "./_claim.ts";
 import * as control from "./_control_statements.ts";
 import * as q from "./_statements.ts";
 import { toStorageError } from "./_storage_error.ts";
+import { channelOf, payloadOf, type PostgresNotifier } from "./_notifier.ts";
 
 /** How the engine holds its client. */
 export interface PostgresEngineOptions {
@@ -43,6 +44,8 @@ export interface PostgresEngineOptions {
   schema: string;
   /** Whether {@linkcode PostgresEngine.close} ends the client (false for a caller's). */
   ownsClient: boolean;
+  /** The queue's `LISTEN/NOTIFY` notifier, closed with the engine (none: the caller gave one). */
+  notifier?: PostgresNotifier;
 }
 
 type Completion = Transition & { kind: "complete" };
@@ -77,6 +80,9 @@ export class PostgresEngine implements Engine {
   readonly #tables: q.Tables;
   readonly #ownsClient: boolean;
   readonly #lockKey: string;
+  readonly #channel: string;
+  /** The `LISTEN/NOTIFY` notifier, when the queue uses the engine's. */
+  readonly notifier?: PostgresNotifier;
 
   /**
    * An engine on a migrated schema.
@@ -90,6 +96,8 @@ export class PostgresEngine implements Engine {
     this.#tables = q.tablesOf(sql as unknown as q.Db, options.schema);
     this.#ownsClient = options.ownsClient;
     this.#lockKey = `tasklite claim ${options.schema}`;
+    this.#channel = channelOf(options.schema);
+    if (options.notifier) this.notifier = options.notifier;
   }
 
   /** A statement outside a transaction; errors mapped. */
@@ -121,6 +129,29 @@ export class PostgresEngine implements Engine {
     const items = tasks.map((task) => ({ task, now }));
     if (tasks.length === 1) return this.#run((tx) => this.#insert(tx, items));
     return this.#tx((tx) => this.#insert(tx, items));
+  }
+
+  /**
+   * Inserts inside the caller's transaction, with a `NOTIFY` in it too: PostgreSQL delivers that
+   * at commit (to every process, this one included) and drops it at rollback.
+   */
+  async enqueueWithin(
+    transaction: unknown,
+    tasks: readonly NewTask[],
+    now: number,
+  ): Promise<EnqueueResult[]> {
+    const tx = new Tx(transaction as q.Db, this.#tables);
+    try {
+      const results = await this.#insert(tx, tasks.map((task) => ({ task, now })));
+      const ready = tasks.filter((task, i) => results[i]!.inserted && task.scheduledAt <= now);
+      if (ready.length > 0) {
+        const payload = payloadOf(new Set(ready.map((task) => task.taskType)));
+        await tx.db`SELECT pg_notify(${this.#channel}, ${payload})`;
+      }
+      return results;
+    } catch (error) {
+      throw toStorageError(error);
+    }
   }
 
   /** Inserts in order: runs of keyless tasks as one statement, a keyed task alone. */
@@ -450,6 +481,7 @@ export class PostgresEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await this.notifier?.close();
     if (this.#ownsClient) await this.#sql.end({ timeout: 5 });
   }
 }

@@ -13,6 +13,7 @@ import type { OpenOptions } from "../queue_options.ts";
 import { PostgresEngine } from "./engine.ts";
 import { migrate } from "./_migrate.ts";
 import { toStorageError } from "./_storage_error.ts";
+import { PostgresNotifier } from "./_notifier.ts";
 
 /** The schema a queue's tables live in when not told otherwise. */
 export const DEFAULT_SCHEMA = "tasklite";
@@ -54,7 +55,11 @@ export async function openPostgres(options: OpenOptions, now: number): Promise<E
   const sql = owned ? await connect(target) : target as Sql;
   try {
     await migrate(sql, schema, now);
-    return new PostgresEngine(sql, { schema, ownsClient: owned });
+    // The default notifier LISTENs before the queue is open, so that it misses nothing after.
+    const notifier = options.notifier === undefined
+      ? await PostgresNotifier.start(sql, schema)
+      : undefined;
+    return new PostgresEngine(sql, { schema, ownsClient: owned, ...(notifier && { notifier }) });
   } catch (error) {
     if (owned) await sql.end({ timeout: 1 }).catch(() => {});
     const mapped = toStorageError(error);
