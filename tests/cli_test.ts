@@ -338,7 +338,7 @@ describe("tasklite CLI", () => {
       const viaFlag = await inProcess(name, "--help");
       assert.equal(viaFlag.code, 0, viaFlag.stderr);
       assert.match(viaFlag.stdout, new RegExp(`^Usage: tasklite ${name}\\b`), name);
-      assert.match(viaFlag.stdout, /--db <file>/, `${name} shows the global options`);
+      assert.match(viaFlag.stdout, /--db <file\|url>/, `${name} shows the global options`);
       assert.deepEqual(await inProcess("help", name), viaFlag, `help ${name}`);
       assert.deepEqual(await inProcess(name, "-h"), viaFlag, `${name} -h`);
     }

@@ -10,6 +10,7 @@ import type { TaskQueue } from "../queue.ts";
 import { ValidationError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { CliError, type OptionSpecs, type ParsedArgs } from "./args.ts";
+import { checkPostgresQueue, describeTarget, isPostgresUrl } from "./_postgres.ts";
 
 /** Where the CLI writes. Each call gets a whole chunk of text, newline included. */
 export interface CliIo {
@@ -28,10 +29,16 @@ export interface CliIo {
  */
 export type OpenMode = "read" | "write" | "create";
 
-/** What a command runs with. */
-export interface CommandContext extends ParsedArgs {
-  /** The queue file (`--db`). */
+/** Where the queue is: `--db` and `--schema`. */
+export interface QueueTarget {
+  /** The queue file, or a PostgreSQL URL (`--db`). */
   db: string;
+  /** The PostgreSQL schema (`--schema`); undefined for the default, and always for SQLite. */
+  schema?: string | undefined;
+}
+
+/** What a command runs with. */
+export interface CommandContext extends ParsedArgs, QueueTarget {
   /** Where to write. */
   io: CliIo;
 }
@@ -59,20 +66,25 @@ export interface Command {
 }
 
 /**
- * Opens the queue at `db`. Only `create` may create a missing file (a mistyped `--db` would
- * otherwise create an empty queue and report it); `read` opens it read-only, so that a read
- * command changes no file, not even one that turns out not to be a queue.
+ * Opens the queue at `db` (and `schema`, on PostgreSQL). Only `create` may create a missing file
+ * or schema (a mistyped `--db` or `--schema` would otherwise create an empty queue and report
+ * it); `read` opens a file read-only, so that a read command changes no file, not even one that
+ * turns out not to be a queue, and on PostgreSQL refuses a schema that is missing, not a queue,
+ * or would need migrating.
  *
- * @param db The file.
+ * @param target The file or URL, and the schema.
  * @param options How to open it (default `write`), and the queue's logger.
  * @returns The open queue.
- * @throws {CliError} The file is missing (and may not be created), or cannot be opened (exit 1).
+ * @throws {CliError} The file or schema is missing (and may not be created), or cannot be opened
+ * (exit 1).
  */
 export async function openQueue(
-  db: string,
+  target: string | QueueTarget,
   options: { mode?: OpenMode; logger?: Logger } = {},
 ): Promise<TaskQueue> {
+  const { db, schema } = typeof target === "string" ? { db: target, schema: undefined } : target;
   const mode = options.mode ?? "write";
+  if (isPostgresUrl(db)) return await openPostgresQueue(db, schema, mode, options.logger);
   if (mode !== "create" && db !== ":memory:" && !existsSync(db)) {
     throw new CliError(
       `No queue at ${db}: the file does not exist (choose one with --db <file>)`,
@@ -94,20 +106,42 @@ export async function openQueue(
   }
 }
 
+/** {@linkcode openQueue} on PostgreSQL: checks the schema unless it may be created, then opens. */
+async function openPostgresQueue(
+  db: string,
+  schema: string | undefined,
+  mode: OpenMode,
+  logger: Logger | undefined,
+): Promise<TaskQueue> {
+  await checkPostgresQueue(db, schema, mode);
+  const { TaskQueue } = await import("../queue.ts");
+  try {
+    return await TaskQueue.open({
+      postgres: db,
+      ...(schema === undefined ? {} : { schema }),
+      ...(logger ? { logger } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    const message = messageOf(error).replace(/^Cannot open the queue: /, "");
+    throw new CliError(`Cannot open ${describeTarget(db, schema)}: ${message}`, 1);
+  }
+}
+
 /**
  * Opens the queue, runs `body`, and closes the queue.
  *
- * @param db The file.
+ * @param target The file or URL, and the schema.
  * @param body What to do with it.
  * @param mode How to open it.
  * @returns What `body` returns.
  */
 export async function withQueue<T>(
-  db: string,
+  target: string | QueueTarget,
   body: (queue: TaskQueue) => Promise<T>,
   mode: OpenMode = "write",
 ): Promise<T> {
-  const queue = await openQueue(db, { mode });
+  const queue = await openQueue(target, { mode });
   try {
     return await body(queue);
   } finally {

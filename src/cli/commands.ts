@@ -32,8 +32,8 @@ export const stats: Command = {
   description: "Prints how many tasks the queue holds in each status.",
   options: { json },
   positionals: { min: 0, max: 0 },
-  run: ({ db, io, values }) =>
-    withQueue(db, async (queue) => {
+  run: ({ db, schema, io, values }) =>
+    withQueue({ db, schema }, async (queue) => {
       const counts = await queue.getQueueStats();
       if (values.json) {
         printJson(io, counts);
@@ -63,7 +63,7 @@ export const list: Command = {
     json: { type: "boolean", description: "Print the tasks as JSON" },
   },
   positionals: { min: 1, max: 1 },
-  run: ({ db, io, values, positionals }) => {
+  run: ({ db, schema, io, values, positionals }) => {
     const status = positionals[0]!;
     if (!(TASK_STATUSES as readonly string[]).includes(status)) {
       throw usageError(
@@ -72,7 +72,7 @@ export const list: Command = {
     }
     const limit = parseInteger(stringOption(values, "limit") ?? "20", "--limit", 1, 10_000);
     const offset = parseInteger(stringOption(values, "offset") ?? "0", "--offset", 0);
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       const tasks = await queue.getTasksByStatus(status as TaskStatus, limit, offset);
       if (values.json) {
         printJson(io, tasks);
@@ -110,9 +110,9 @@ export const show: Command = {
   description: "Prints every field of a task, its payload, result and error history included.",
   options: {},
   positionals: { min: 1, max: 1 },
-  run: ({ db, io, positionals }) => {
+  run: ({ db, schema, io, positionals }) => {
     const id = parseId(positionals[0]!);
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       const task = await queue.getTask(id);
       if (!task) throw new CliError(`Cannot show task ${id}: no such task`, 1);
       printJson(io, task);
@@ -160,7 +160,7 @@ export const enqueue: Command = {
     },
   },
   positionals: { min: 1, max: 1 },
-  run: ({ db, io, values, positionals }) => {
+  run: ({ db, schema, io, values, positionals }) => {
     const taskType = positionals[0]!;
     const options: EnqueueOptions = { taskType, name: stringOption(values, "name") ?? taskType };
     const payload = stringOption(values, "payload");
@@ -173,7 +173,7 @@ export const enqueue: Command = {
     if (retries !== undefined) options.maxRetries = parseInteger(retries, "--max-retries", 0);
     const uniqueKey = stringOption(values, "unique-key");
     if (uniqueKey !== undefined) options.uniqueKey = uniqueKey;
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       if (delayMs > 0) options.scheduledAt = queue.now() + delayMs;
       println(io, String(await queue.enqueue(options)));
       return 0;
@@ -197,9 +197,9 @@ export const retry: Command = {
     "Prints its new status.",
   options: {},
   positionals: { min: 1, max: 1 },
-  run: ({ db, io, positionals }) => {
+  run: ({ db, schema, io, positionals }) => {
     const id = parseId(positionals[0]!);
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       println(io, statusLine(await queue.retryTask(id)));
       return 0;
     });
@@ -216,9 +216,9 @@ export const cancel: Command = {
     "within one poll interval. Prints the task's status.",
   options: {},
   positionals: { min: 1, max: 1 },
-  run: ({ db, io, positionals }) => {
+  run: ({ db, schema, io, positionals }) => {
     const id = parseId(positionals[0]!);
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       println(io, statusLine(await queue.cancelTask(id)));
       return 0;
     });
@@ -245,11 +245,11 @@ export const retryFailed: Command = {
     json: { type: "boolean", description: 'Print {"redriven": n, "remaining": n}' },
   },
   positionals: { min: 0, max: 0 },
-  run: ({ db, io, values }) => {
+  run: ({ db, schema, io, values }) => {
     const taskType = stringOption(values, "task-type");
     const rawLimit = stringOption(values, "limit");
     const limit = rawLimit === undefined ? Infinity : parseInteger(rawLimit, "--limit", 1);
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       // Bounded by the failed tasks there were at the start: tasks failing meanwhile wait.
       const target = Math.min(limit, (await queue.getQueueStats()).failed);
       let redriven = 0;
@@ -310,7 +310,7 @@ export const prune: Command = {
     },
   },
   positionals: { min: 0, max: 0 },
-  run: ({ db, io, values }) => {
+  run: ({ db, schema, io, values }) => {
     const olderThan = stringOption(values, "older-than");
     if (olderThan === undefined) throw usageError("Missing --older-than <duration>");
     const olderThanMs = parseDuration(olderThan, "--older-than");
@@ -322,7 +322,7 @@ export const prune: Command = {
       }
       return status as Prunable;
     });
-    return withQueue(db, async (queue) => {
+    return withQueue({ db, schema }, async (queue) => {
       let total = 0;
       for (;;) {
         const deleted = await queue.prune({
@@ -349,8 +349,8 @@ export const schedules: Command = {
     "whether it is paused.",
   options: { json },
   positionals: { min: 0, max: 0 },
-  run: ({ db, io, values }) =>
-    withQueue(db, async (queue: TaskQueue) => {
+  run: ({ db, schema, io, values }) =>
+    withQueue({ db, schema }, async (queue: TaskQueue) => {
       const all = await queue.getSchedules();
       if (values.json) {
         printJson(io, all);

@@ -21,6 +21,7 @@ import {
   stats,
 } from "./commands.ts";
 import { serveCommand } from "./serve_command.ts";
+import { isPostgresUrl } from "./_postgres.ts";
 
 export type { CliIo } from "./command.ts";
 
@@ -42,8 +43,13 @@ const COMMANDS: readonly Command[] = [
 const GLOBAL_OPTIONS: OptionSpecs = {
   db: {
     type: "string",
-    value: "<file>",
-    description: "The queue's SQLite file (default: tasks.db)",
+    value: "<file|url>",
+    description: "The queue's SQLite file (default: tasks.db), or a postgres:// URL",
+  },
+  schema: {
+    type: "string",
+    value: "<name>",
+    description: "With a postgres:// --db, the schema the queue is in (default: tasklite)",
   },
   help: { type: "boolean", short: "h", description: "Show help" },
   version: { type: "boolean", description: "Print the version" },
@@ -131,7 +137,12 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     }
     const db = typeof parsed.values.db === "string" ? parsed.values.db : DEFAULT_DB;
     if (db === "") throw usageError("Invalid --db: empty");
-    return await command.run({ ...parsed, db, io });
+    const schema = typeof parsed.values.schema === "string" ? parsed.values.schema : undefined;
+    if (schema !== undefined && !isPostgresUrl(db)) {
+      throw usageError("--schema needs a postgres:// --db: a SQLite file has no schemas");
+    }
+    if (schema?.trim() === "") throw usageError("Invalid --schema: empty");
+    return await command.run({ ...parsed, db, ...(schema === undefined ? {} : { schema }), io });
   } catch (error) {
     return report(error, command, io);
   }
@@ -213,7 +224,7 @@ function optionLines(specs: OptionSpecs): string[] {
 function rootHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    "tasklite: a durable task queue in one SQLite file",
+    "tasklite: a durable task queue in one SQLite file (or a PostgreSQL schema)",
     "",
     "Usage: tasklite <command> [options]",
     "",

@@ -22,6 +22,7 @@ import {
   usageError,
 } from "./args.ts";
 import { type CliIo, type Command, messageOf, openQueue, println } from "./command.ts";
+import { describeTarget } from "./_postgres.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
@@ -32,7 +33,8 @@ export const serveCommand: Command = {
   summary: "Serve the HTTP API and dashboard; with --handlers, run a worker too",
   description: [
     "Serves the queue's HTTP API, with the dashboard at /, until SIGINT or SIGTERM; then stops",
-    "the worker gracefully, closes the server and the queue. Creates the queue file if needed.",
+    "the worker gracefully, closes the server and the queue. Creates the queue file (or the",
+    "PostgreSQL schema) if needed.",
     "",
     "With --handlers, imports the module (a path relative to the current directory) and runs a",
     "worker with its handlers:  export const handlers = { send_email: async (payload, ctx) => {} }",
@@ -94,7 +96,7 @@ export const serveCommand: Command = {
     },
   },
   positionals: { min: 0, max: 0 },
-  async run({ db, io, values }) {
+  async run({ db, schema, io, values }) {
     const port = parseInteger(stringOption(values, "port") ?? "8080", "--port", 0, 65_535);
     const hostname = stringOption(values, "hostname") ?? "127.0.0.1";
     if (hostname.trim() === "") throw usageError("Invalid --hostname: empty");
@@ -121,7 +123,7 @@ export const serveCommand: Command = {
     const handlers = handlersPath === undefined ? null : await loadHandlers(handlersPath);
 
     const { createQueueApp } = await import("../../hono.ts");
-    const queue = await openQueue(db, { mode: "create", logger });
+    const queue = await openQueue({ db, schema }, { mode: "create", logger });
     let server: Awaited<ReturnType<typeof listen>> | null = null;
     try {
       const app = createQueueApp(queue, {
@@ -148,7 +150,7 @@ export const serveCommand: Command = {
       const removeForce = forceOnSecondSignal(io, worker ? timeoutMs : null);
       println(
         io,
-        `tasklite serving ${db} at ${server.url} ${
+        `tasklite serving ${describeTarget(db, schema)} at ${server.url} ${
           dashboard ? "(dashboard at /)" : "(no dashboard)"
         }`,
       );
