@@ -1,13 +1,15 @@
 /**
  * What the PostgreSQL engine does beyond the conformance suite: concurrent first opens migrate a
  * schema once (the advisory lock), a caller's postgres.js client is used and left open, and
- * SQLite-only options are refused. Needs `TASKLITE_PG_URL`; without it, skipped visibly.
+ * SQLite-only options are refused; heartbeats and failures of one turn, merged into one statement
+ * each, still answer each call alone. Needs `TASKLITE_PG_URL`; without it, skipped visibly.
  */
 
 import assert from "node:assert/strict";
 import process from "node:process";
 import { describe, test } from "node:test";
-import { TaskQueue, ValidationError } from "../mod.ts";
+import { LeaseLostError, type Task, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
+import { FakeClock } from "./_helpers.ts";
 
 const URL = process.env.TASKLITE_PG_URL;
 const skip = URL ? false : "engine postgres: TASKLITE_PG_URL is not set";
@@ -57,6 +59,68 @@ describe("postgres engine", { skip }, () => {
       await queue.close();
       const [row] = await sql.unsafe(`SELECT name FROM "${schema}".tasks WHERE id = ${id}`);
       assert.equal(row?.name, "mine", "the client still works after the queue closed");
+    }));
+
+  test("heartbeats and failures of one turn each answer as alone (stale, repeated, current)", () =>
+    withSchema(async (schema, sql) => {
+      const clock = new FakeClock();
+      // Two connections: the reads before each failure tend to answer in one turn, so the
+      // failures meet in one batch more often than over ten.
+      const queue = await TaskQueue.open({ postgres: sql, schema, clock: clock.fn });
+      try {
+        await queue.enqueueMany([
+          { name: "a", taskType: "t", maxRetries: 1 },
+          { name: "b", taskType: "t", maxRetries: 0 },
+          { name: "c", taskType: "t" },
+        ]);
+        const claimed = await queue.dequeueMany(3, { leaseMs: 100 });
+        const [a, b, old] = ["a", "b", "c"].map((n) => claimed.find((t) => t.name === n)!);
+        clock.advance(60);
+        await Promise.all([queue.heartbeat(a!), queue.heartbeat(b!)]);
+        clock.advance(60); // c's lease ran out: the next claim takes it over
+        const current = (await queue.dequeue({ leaseMs: 100 }))!;
+        assert.equal(current.id, old!.id);
+        const value = (r: PromiseSettledResult<Task>) => {
+          assert.equal(r.status, "fulfilled", String((r as PromiseRejectedResult).reason));
+          return (r as PromiseFulfilledResult<Task>).value;
+        };
+        const lost = (r: PromiseSettledResult<Task>) =>
+          r.status === "rejected" && r.reason instanceof LeaseLostError;
+
+        const beats = await Promise.allSettled([
+          queue.heartbeat(a!),
+          queue.heartbeat(old!),
+          queue.heartbeat(a!),
+          queue.heartbeat(current),
+        ]);
+        assert.equal(value(beats[0]!).leaseExpiresAt, clock.now + 100);
+        assert.ok(lost(beats[1]!), "the stale claim's heartbeat lost its lease");
+        assert.equal(value(beats[2]!).leaseExpiresAt, clock.now + 100, "a repeat applies too");
+        assert.equal(value(beats[3]!).leaseExpiresAt, clock.now + 100);
+        assert.equal((await queue.getTask(b!.id))!.leaseExpiresAt, clock.now - 60 + 100);
+
+        const fails = await Promise.allSettled([
+          queue.failTask(a!, "a broke"),
+          queue.failTask(old!, "late"),
+          queue.failTask(b!, "b broke"),
+          queue.failTask(a!, "again"),
+        ]);
+        const [won, other] = fails[0]!.status === "fulfilled" ? [0, 3] : [3, 0];
+        assert.equal(value(fails[won]!).status, TaskStatus.PENDING, "a has a retry left");
+        assert.ok(lost(fails[other]!), "of two failures of one claim, one loses");
+        assert.ok(lost(fails[1]!), "the stale claim's failure lost its lease");
+        assert.equal(value(fails[2]!).status, TaskStatus.FAILED, "b has none");
+        const after = (await queue.getTask(a!.id))!;
+        assert.deepEqual(after.errors.map((e) => e.error), [won === 0 ? "a broke" : "again"]);
+        assert.equal((await queue.getTask(b!.id))!.error, "b broke");
+        const c = (await queue.getTask(current.id))!;
+        assert.equal(c.status, TaskStatus.RUNNING, "the stale failure changed nothing");
+        assert.ok(!c.errors.some((e) => e.error === "late"), "no late error recorded");
+        const stats = await queue.getQueueStats();
+        assert.deepEqual([stats.pending, stats.running, stats.failed], [1, 1, 1]);
+      } finally {
+        await queue.close();
+      }
     }));
 
   test("a SQLite-only option is refused before anything is created", () =>

@@ -85,7 +85,7 @@ export const changeable = (db: Db) => db(CHANGEABLE);
  * The text of `errors` with `{ attempt, error, at }` appended (the error as a fragment or a value),
  * by the schema's `tasklite_append_error` (a history that is not a JSON array starts anew).
  */
-export function appendError({ db, t }: On, error: unknown, now: number) {
+export function appendError({ db, t }: On, error: unknown, now: unknown) {
   return db`${t.appendError}(errors,
     json_build_object('attempt', attempts, 'error', ${error}::text, 'at', ${now}::int8)::text)`;
 }
@@ -96,11 +96,11 @@ export const LEASE_ERROR = (db: Db) =>
     || ' did not complete or heartbeat)')`;
 
 /**
- * What a failed attempt writes (the error and retry time as fragments or values): pending again
+ * What a failed attempt writes (the error, retry time and `now` as fragments or values): pending again
  * at `retryAt`, `failed` when it is `null`, `cancelled` either way when a cancel was asked while it
  * ran (cancel wins).
  */
-export function failedAttempt(on: On, error: unknown, retryAt: unknown, now: number) {
+export function failedAttempt(on: On, error: unknown, retryAt: unknown, now: unknown) {
   const { db } = on;
   return db`status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled'
         WHEN ${retryAt}::int8 IS NULL THEN 'failed' ELSE 'pending' END,
@@ -146,25 +146,67 @@ export const FENCED = {
       WHERE ${fenced(db, fence)} RETURNING ${changeable(db)}`,
 };
 
+/** One lease-fenced item of a many-task statement: its fence and its own time. */
+export interface FencedItem extends Fence {
+  now: number;
+}
+
 /** One completion of {@linkcode completeAll}. */
-export interface CompletionItem {
-  id: number;
-  attempts: number | null;
+export interface CompletionItem extends FencedItem {
   result: string;
 }
+
+/** One failed attempt of {@linkcode failAll}. */
+export interface FailureItem extends FencedItem {
+  error: string;
+  retryAt: number | null;
+}
+
+/** The fence of each unnested item on the task it names. */
+const itemFenced = (db: Db) =>
+  db`task.id = item.u_id AND (item.u_attempts IS NULL OR task.attempts = item.u_attempts)
+    AND task.status = 'running'`;
+
+/** What a many-task statement returns: the changeable columns of each task that matched. */
+const changedTasks = (db: Db) => db(CHANGEABLE.map((c) => `task.${c}`));
 
 /**
  * Running → completed for many tasks in one statement (`UPDATE … FROM unnest(…)`), each fenced on
  * its own; returns what changed of each one that matched.
  */
-export function completeAll({ db, t }: On, items: readonly CompletionItem[], now: number) {
+export function completeAll({ db, t }: On, items: readonly CompletionItem[]) {
   return db`UPDATE ${t.tasks} AS task SET status = 'completed', result = item.u_result,
-      completed_at = ${now}::int8, lease_expires_at = NULL
+      completed_at = item.u_now, lease_expires_at = NULL
     FROM unnest(${items.map((i) => i.id)}::int8[], ${items.map((i) => i.attempts)}::int4[],
-      ${items.map((i) => i.result)}::text[]) AS item(u_id, u_attempts, u_result)
-    WHERE task.id = item.u_id AND (item.u_attempts IS NULL OR task.attempts = item.u_attempts)
-      AND task.status = 'running'
-    RETURNING ${db(CHANGEABLE.map((c) => `task.${c}`))}`;
+      ${items.map((i) => i.now)}::int8[], ${items.map((i) => i.result)}::text[])
+      AS item(u_id, u_attempts, u_now, u_result)
+    WHERE ${itemFenced(db)}
+    RETURNING ${changedTasks(db)}`;
+}
+
+/** Many heartbeats in one statement, each fenced on its own: each lease runs from its `now`. */
+export function heartbeatAll({ db, t }: On, items: readonly FencedItem[]) {
+  return db`UPDATE ${t.tasks} AS task SET lease_expires_at = item.u_now + task.lease_ms
+    FROM unnest(${items.map((i) => i.id)}::int8[], ${items.map((i) => i.attempts)}::int4[],
+      ${items.map((i) => i.now)}::int8[]) AS item(u_id, u_attempts, u_now)
+    WHERE ${itemFenced(db)}
+    RETURNING ${changedTasks(db)}`;
+}
+
+/**
+ * Many failed attempts in one statement, each fenced on its own and written as
+ * {@linkcode failedAttempt} says with its own error, retry time and `now`.
+ */
+export function failAll(on: On, items: readonly FailureItem[]) {
+  const { db, t } = on;
+  return db`UPDATE ${t.tasks} AS task
+    SET ${failedAttempt(on, db`item.u_error`, db`item.u_retry_at`, db`item.u_now`)}
+    FROM unnest(${items.map((i) => i.id)}::int8[], ${items.map((i) => i.attempts)}::int4[],
+      ${items.map((i) => i.now)}::int8[], ${items.map((i) => i.error)}::text[],
+      ${items.map((i) => i.retryAt)}::int8[])
+      AS item(u_id, u_attempts, u_now, u_error, u_retry_at)
+    WHERE ${itemFenced(db)}
+    RETURNING ${changedTasks(db)}`;
 }
 
 /** A failed task of a claim whose row cannot be decoded: failed for good with the reason. */

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL engine: the same contract as the SQLite engine (`../sqlite/engine.ts`), over a
  * postgres.js client. Lists of transitions run in one transaction (`sql.begin`), a lone
- * transition that cannot finish a task as its own statement. Completions run as one
- * `UPDATE … FROM unnest(…)` per batch, each fenced by its lease; claims skip rows other
+ * transition that cannot finish a task as its own statement. A run of completions, of heartbeats or
+ * of failures runs as one `UPDATE … FROM unnest(…)`, each item fenced by its lease (one that did
+ * not match is explained alone); claims skip rows other
  * transactions hold (`FOR UPDATE SKIP LOCKED`, `_claim.ts`). The finished counts
  * (`task_counts`) change in the transaction of each change, so stats read no finished row.
  *
@@ -48,7 +49,12 @@ export interface PostgresEngineOptions {
   notifier?: PostgresNotifier;
 }
 
-type Completion = Transition & { kind: "complete" };
+/** The transitions a run of which becomes one statement. */
+const BULK = ["complete", "heartbeat", "fail"] as const;
+type BulkKind = typeof BULK[number];
+type Bulk = Transition & { kind: BulkKind };
+/** A transition of a run, with the time of the call it came in. */
+type BulkItem = { transition: Bulk; now: number };
 type Insert = { task: NewTask; now: number };
 
 /** Transitions that never move a task into or out of a finished status. */
@@ -201,14 +207,14 @@ export class PostgresEngine implements Engine {
           let from = 0;
           for (const o of run) results.push(merged.slice(from, from += o.tasks.length));
           i = end;
-        } else if (onlyCompletions(op)) {
+        } else if (bulkKindOf(op) !== null) {
+          const kind = bulkKindOf(op);
           let end = i + 1;
-          while (end < ops.length && onlyCompletions(ops[end]!)) end++;
+          while (end < ops.length && bulkKindOf(ops[end]!) === kind) end++;
           const run = ops.slice(i, end) as (BatchOp & { kind: "apply" })[];
-          const merged = await this.#completeAll(
+          const merged = await this.#applyRun(
             tx,
-            run.flatMap((o) => o.transitions) as Completion[],
-            op.now,
+            run.flatMap((o) => o.transitions.map((t) => ({ transition: t as Bulk, now: o.now }))),
           );
           let from = 0;
           for (const o of run) results.push(merged.slice(from, from += o.transitions.length));
@@ -241,40 +247,75 @@ export class PostgresEngine implements Engine {
   }
 
   async #applyAll(tx: Tx, transitions: readonly Transition[], now: number): Promise<Outcome[]> {
-    if (transitions.length > 1 && transitions.every((t) => t.kind === "complete")) {
-      return await this.#completeAll(tx, transitions as readonly Completion[], now);
+    const [first] = transitions;
+    if (
+      transitions.length > 1 && isBulk(first!) && transitions.every((t) => t.kind === first.kind)
+    ) {
+      return await this.#applyRun(tx, transitions.map((t) => ({ transition: t as Bulk, now })));
     }
     const outcomes: Outcome[] = [];
     for (const transition of transitions) outcomes.push(await this.#apply(tx, transition, now));
     return outcomes;
   }
 
-  /** Many completions in one statement; each one that did not match is explained alone. */
-  async #completeAll(tx: Tx, completions: readonly Completion[], now: number): Promise<Outcome[]> {
-    if (completions.length === 1) return [await this.#apply(tx, completions[0]!, now)];
-    const first = new Map<number, Completion>();
-    for (const completion of completions) {
-      if (!first.has(completion.ref.id)) first.set(completion.ref.id, completion);
+  /**
+   * A run of transitions of one kind (complete, heartbeat or fail) in one statement, each fenced
+   * on its own. A task named again later in the run is applied alone after it, as in sequence;
+   * each one that did not match is explained alone.
+   */
+  async #applyRun(tx: Tx, items: readonly BulkItem[]): Promise<Outcome[]> {
+    if (items.length === 1) return [await this.#apply(tx, items[0]!.transition, items[0]!.now)];
+    const first = new Map<number, BulkItem>();
+    for (const item of items) {
+      if (!first.has(item.transition.ref.id)) first.set(item.transition.ref.id, item);
     }
-    const items = [...first.values()].map(({ ref, result }) => ({
-      id: ref.id,
-      attempts: ref.attempts,
-      result: JSON.stringify(result),
-    }));
     const rows = new Map<number, PgRow>();
-    for (const row of await q.completeAll(tx, items, now)) rows.set(Number(row.id), row);
+    for (const row of await this.#runStatement(tx, [...first.values()])) {
+      rows.set(Number(row.id), row);
+    }
     const outcomes: Outcome[] = [];
-    for (const completion of completions) {
-      const { ref } = completion;
-      const row = first.get(ref.id) === completion ? rows.get(ref.id) : undefined;
+    for (const item of items) {
+      const { ref } = item.transition;
+      if (first.get(ref.id) !== item) {
+        outcomes.push(await this.#apply(tx, item.transition, item.now));
+        continue;
+      }
+      const row = rows.get(ref.id);
       if (!row) {
         outcomes.push(await this.#explain(tx, ref));
         continue;
       }
-      tx.count("completed");
+      tx.count(row.status as TaskStatus);
       outcomes.push({ ok: true, task: await this.#taskAfter(tx, ref, row) });
     }
     return outcomes;
+  }
+
+  /** The one statement of a run (its items name distinct tasks, all of the first one's kind). */
+  #runStatement(tx: Tx, items: readonly BulkItem[]): Promise<q.Rows> {
+    const fences = items.map(({ transition: { ref }, now }) => ({
+      id: ref.id,
+      attempts: ref.attempts,
+      now,
+    }));
+    const kind = items[0]!.transition.kind;
+    if (kind === "heartbeat") return q.heartbeatAll(tx, fences);
+    if (kind === "complete") {
+      return q.completeAll(
+        tx,
+        items.map(({ transition }, i) => ({
+          ...fences[i]!,
+          result: JSON.stringify((transition as Bulk & { kind: "complete" }).result),
+        })),
+      );
+    }
+    return q.failAll(
+      tx,
+      items.map(({ transition }, i) => {
+        const { error, retryAt } = transition as Bulk & { kind: "fail" };
+        return { ...fences[i]!, error, retryAt };
+      }),
+    );
   }
 
   /** One transition: its statement, and on no match, why not. */
@@ -486,7 +527,14 @@ export class PostgresEngine implements Engine {
   }
 }
 
-function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
-  return op.kind === "apply" &&
-    op.transitions.every((transition) => transition.kind === "complete");
+function isBulk(transition: Transition): transition is Bulk {
+  return (BULK as readonly string[]).includes(transition.kind);
+}
+
+/** The kind of every transition of an `apply` op, when it is one kind a run can merge. */
+function bulkKindOf(op: BatchOp): BulkKind | null {
+  if (op.kind !== "apply") return null;
+  const [first] = op.transitions;
+  if (!first || !isBulk(first)) return null;
+  return op.transitions.every((t) => t.kind === first.kind) ? first.kind : null;
 }
