@@ -37,10 +37,10 @@ import {
   parse,
   parseEnqueue,
   parseEnqueueMany,
-  parseResult,
   ProgressSchema,
   TransactionOptionsSchema,
 } from "./_validation.ts";
+import { parseResult } from "./_json_data.ts";
 
 // The option types stay importable from here, where they used to live.
 export type * from "./queue_options.ts";

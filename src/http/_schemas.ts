@@ -12,13 +12,13 @@ import {
   duration,
   EnqueueSchema,
   integer,
-  json,
   LimitsSchema,
   message,
   RetryFailedSchema,
   ScheduleSchema,
   text,
 } from "../_validation.ts";
+import { json } from "../_json_data.ts";
 import { TASK_STATUSES } from "../task.ts";
 import { MAX_ERROR_LENGTH } from "../_failure.ts";
 

@@ -13,7 +13,7 @@ import type { Clock } from "../clock.ts";
 import { type FailOptions, failOptionsFor, type RetryStrategy } from "../core/retry.ts";
 import { LeaseLostError, StorageError, ValidationError } from "../errors.ts";
 import { failureMessage, withReason } from "../_failure.ts";
-import { parseResult } from "../_validation.ts";
+import { parseResult } from "../_json_data.ts";
 import { isIsolated } from "./_isolated.ts";
 import { type Task, TaskStatus } from "../task.ts";
 import {
