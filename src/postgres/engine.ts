@@ -3,7 +3,7 @@
  * postgres.js client. Lists of transitions run in one transaction (`sql.begin`), a lone
  * transition that cannot finish a task as its own statement. A run of completions, of heartbeats or
  * of failures runs as one `UPDATE … FROM unnest(…)`, each item fenced by its lease (one that did
- * not match is explained alone); claims skip rows other
+ * not match is explained alone, `_transitions.ts`); claims skip rows other
  * transactions hold (`FOR UPDATE SKIP LOCKED`, `_claim.ts`). The finished counts
  * (`task_counts`) change in the transaction of each change, so stats read no finished row.
  *
@@ -20,7 +20,6 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
-  LeaseRef,
   LiveCount,
   NewSchedule,
   NewTask,
@@ -32,12 +31,14 @@ import type {
   TypeLimits,
 } from "../engine.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
-import { type PgRow, toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
+import { toControl, toSchedule, toTask } from "./_rows.ts";
 import { claimTasks, recoverExpired } from "./_claim.ts";
 import * as control from "./_control_statements.ts";
 import * as q from "./_statements.ts";
 import { toStorageError } from "./_storage_error.ts";
 import { channelOf, payloadOf, type PostgresNotifier } from "./_notifier.ts";
+import { applyOne, applyRun, type Bulk, bulkKindOf, isBulk } from "./_transitions.ts";
+import { Tx } from "./_tx.ts";
 
 /** How the engine holds its client. */
 export interface PostgresEngineOptions {
@@ -49,34 +50,10 @@ export interface PostgresEngineOptions {
   notifier?: PostgresNotifier;
 }
 
-/** The transitions a run of which becomes one statement. */
-const BULK = ["complete", "heartbeat", "fail"] as const;
-type BulkKind = typeof BULK[number];
-type Bulk = Transition & { kind: BulkKind };
-/** A transition of a run, with the time of the call it came in. */
-type BulkItem = { transition: Bulk; now: number };
 type Insert = { task: NewTask; now: number };
 
 /** Transitions that never move a task into or out of a finished status. */
 const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set(["heartbeat", "progress", "release"]);
-
-/** One transaction's statements and its changes to the finished counts. */
-class Tx implements q.On {
-  readonly db: q.Db;
-  readonly t: q.Tables;
-  readonly deltas = new Map<TaskStatus, number>();
-
-  constructor(db: q.Db, t: q.Tables) {
-    this.db = db;
-    this.t = t;
-  }
-
-  /** Counts a task that has just reached a status (`by` -1: has just left it). */
-  count(status: TaskStatus, by = 1): void {
-    if (status === "pending" || status === "running") return;
-    this.deltas.set(status, (this.deltas.get(status) ?? 0) + by);
-  }
-}
 
 /** The {@linkcode Engine} over a postgres.js client, on one schema. */
 export class PostgresEngine implements Engine {
@@ -212,7 +189,7 @@ export class PostgresEngine implements Engine {
           let end = i + 1;
           while (end < ops.length && bulkKindOf(ops[end]!) === kind) end++;
           const run = ops.slice(i, end) as (BatchOp & { kind: "apply" })[];
-          const merged = await this.#applyRun(
+          const merged = await applyRun(
             tx,
             run.flatMap((o) => o.transitions.map((t) => ({ transition: t as Bulk, now: o.now }))),
           );
@@ -241,7 +218,7 @@ export class PostgresEngine implements Engine {
   apply(transitions: readonly Transition[], now: number): Promise<Outcome[]> {
     const [only] = transitions;
     if (transitions.length === 1 && COUNTLESS.has(only!.kind)) {
-      return this.#run(async (tx) => [await this.#apply(tx, only!, now)]);
+      return this.#run(async (tx) => [await applyOne(tx, only!, now)]);
     }
     return this.#tx((tx) => this.#applyAll(tx, transitions, now));
   }
@@ -251,147 +228,11 @@ export class PostgresEngine implements Engine {
     if (
       transitions.length > 1 && isBulk(first!) && transitions.every((t) => t.kind === first.kind)
     ) {
-      return await this.#applyRun(tx, transitions.map((t) => ({ transition: t as Bulk, now })));
+      return await applyRun(tx, transitions.map((t) => ({ transition: t as Bulk, now })));
     }
     const outcomes: Outcome[] = [];
-    for (const transition of transitions) outcomes.push(await this.#apply(tx, transition, now));
+    for (const transition of transitions) outcomes.push(await applyOne(tx, transition, now));
     return outcomes;
-  }
-
-  /**
-   * A run of transitions of one kind (complete, heartbeat or fail) in one statement, each fenced
-   * on its own. A task named again later in the run is applied alone after it, as in sequence;
-   * each one that did not match is explained alone.
-   */
-  async #applyRun(tx: Tx, items: readonly BulkItem[]): Promise<Outcome[]> {
-    if (items.length === 1) return [await this.#apply(tx, items[0]!.transition, items[0]!.now)];
-    const first = new Map<number, BulkItem>();
-    for (const item of items) {
-      if (!first.has(item.transition.ref.id)) first.set(item.transition.ref.id, item);
-    }
-    const rows = new Map<number, PgRow>();
-    for (const row of await this.#runStatement(tx, [...first.values()])) {
-      rows.set(Number(row.id), row);
-    }
-    const outcomes: Outcome[] = [];
-    for (const item of items) {
-      const { ref } = item.transition;
-      if (first.get(ref.id) !== item) {
-        outcomes.push(await this.#apply(tx, item.transition, item.now));
-        continue;
-      }
-      const row = rows.get(ref.id);
-      if (!row) {
-        outcomes.push(await this.#explain(tx, ref));
-        continue;
-      }
-      tx.count(row.status as TaskStatus);
-      outcomes.push({ ok: true, task: await this.#taskAfter(tx, ref, row) });
-    }
-    return outcomes;
-  }
-
-  /** The one statement of a run (its items name distinct tasks, all of the first one's kind). */
-  #runStatement(tx: Tx, items: readonly BulkItem[]): Promise<q.Rows> {
-    const fences = items.map(({ transition: { ref }, now }) => ({
-      id: ref.id,
-      attempts: ref.attempts,
-      now,
-    }));
-    const kind = items[0]!.transition.kind;
-    if (kind === "heartbeat") return q.heartbeatAll(tx, fences);
-    if (kind === "complete") {
-      return q.completeAll(
-        tx,
-        items.map(({ transition }, i) => ({
-          ...fences[i]!,
-          result: JSON.stringify((transition as Bulk & { kind: "complete" }).result),
-        })),
-      );
-    }
-    return q.failAll(
-      tx,
-      items.map(({ transition }, i) => {
-        const { error, retryAt } = transition as Bulk & { kind: "fail" };
-        return { ...fences[i]!, error, retryAt };
-      }),
-    );
-  }
-
-  /** One transition: its statement, and on no match, why not. */
-  async #apply(tx: Tx, transition: Transition, now: number): Promise<Outcome> {
-    if (transition.kind === "cancel") return await this.#cancel(tx, transition.id, now);
-    if (transition.kind === "retry") return await this.#retry(tx, transition.id, now);
-    const { ref } = transition;
-    const fence = { id: ref.id, attempts: ref.attempts };
-    let rows: PgRow[];
-    switch (transition.kind) {
-      case "heartbeat":
-        rows = await q.FENCED.heartbeat(tx, fence, now);
-        break;
-      case "progress":
-        rows = await q.FENCED.progress(tx, fence, JSON.stringify(transition.progress));
-        break;
-      case "complete":
-        rows = await q.FENCED.complete(tx, fence, JSON.stringify(transition.result), now);
-        break;
-      case "fail":
-        rows = await q.FENCED.fail(tx, fence, transition.error, transition.retryAt, now);
-        break;
-      case "release":
-        rows = await q.FENCED.release(tx, fence, now);
-        break;
-    }
-    const [row] = rows;
-    if (!row) return await this.#explain(tx, ref);
-    tx.count(row.status as TaskStatus);
-    return { ok: true, task: await this.#taskAfter(tx, ref, row) };
-  }
-
-  /** The task after a fenced transition: the caller's copy with the changes, or read (a bare id). */
-  async #taskAfter(tx: Tx, ref: LeaseRef, row: PgRow): Promise<Task> {
-    if (ref.known) return withChanges(ref.known, row);
-    const [full] = await q.getTask(tx, ref.id);
-    return toTask(full!);
-  }
-
-  async #cancel(tx: Tx, id: number, now: number): Promise<Outcome> {
-    const [row] = await q.cancel(tx, id, now);
-    if (row) {
-      const task = toTask(row);
-      tx.count(task.status);
-      return { ok: true, task };
-    }
-    return await this.#explain(tx, { id, attempts: null });
-  }
-
-  async #retry(tx: Tx, id: number, now: number): Promise<Outcome> {
-    // A redrive leaves a finished status: which one, it reads first (locking the row).
-    const [before] = await tx.db`SELECT status FROM ${tx.t.tasks}
-      WHERE id = ${id} FOR UPDATE`;
-    if (!before) return { ok: false, reason: "missing" };
-    const [row] = await q.retry(tx, id, now);
-    const status = before.status as TaskStatus;
-    if (row) {
-      tx.count(status, -1);
-      return { ok: true, task: toTask(row) };
-    }
-    if (status === "failed" || status === "cancelled") {
-      return { ok: false, reason: "conflict", status };
-    }
-    return { ok: false, reason: "state", status };
-  }
-
-  async #explain(tx: Tx, ref: LeaseRef): Promise<Outcome> {
-    const [row] = await tx.db`SELECT status, attempts FROM ${tx.t.tasks}
-      WHERE id = ${ref.id}`;
-    if (!row) return { ok: false, reason: "missing" };
-    const status = row.status as TaskStatus;
-    // A claim the task never had (an attempt it has not reached) lost no lease: its status is
-    // why. A claim it had, or any claim of a running task, is a lost lease.
-    const lost = ref.attempts !== null &&
-      (status === "running" || Number(row.attempts) >= ref.attempts);
-    return { ok: false, reason: lost ? "lease_lost" : "state", status };
   }
 
   cancelRequested(ids: readonly number[]): Promise<number[]> {
@@ -525,16 +366,4 @@ export class PostgresEngine implements Engine {
     await this.notifier?.close();
     if (this.#ownsClient) await this.#sql.end({ timeout: 5 });
   }
-}
-
-function isBulk(transition: Transition): transition is Bulk {
-  return (BULK as readonly string[]).includes(transition.kind);
-}
-
-/** The kind of every transition of an `apply` op, when it is one kind a run can merge. */
-function bulkKindOf(op: BatchOp): BulkKind | null {
-  if (op.kind !== "apply") return null;
-  const [first] = op.transitions;
-  if (!first || !isBulk(first)) return null;
-  return op.transitions.every((t) => t.kind === first.kind) ? first.kind : null;
 }
