@@ -9,12 +9,11 @@
  * @module
  */
 
+import { claimTasks } from "./_claim_tasks.ts";
 import { toClock } from "./clock.ts";
-import { type ParsedEnqueue, toNewTask } from "./core/new_task.ts";
-import { decideRetry, type FailOptions } from "./core/retry.ts";
-import type { Engine, Transition } from "./engine.ts";
-import { TaskNotFoundError, ValidationError } from "./errors.ts";
-import { failureMessage, withReason } from "./_failure.ts";
+import type { FailOptions } from "./core/retry.ts";
+import type { Transition } from "./engine.ts";
+import { ValidationError } from "./errors.ts";
 import type {
   DequeueOptions,
   EnqueueOptions,
@@ -26,19 +25,18 @@ import { QueueOperations } from "./queue_operations.ts";
 import { openEngine } from "./_open_engine.ts";
 import { expect, refusal } from "./_outcomes.ts";
 import { coreOf } from "./_queue_core.ts";
-import { type JsonValue, type Task, TaskStatus } from "./task.ts";
+import { recordFailure } from "./_record_failure.ts";
+import { storeTasks } from "./_store_tasks.ts";
+import type { JsonValue, Task } from "./task.ts";
 import {
-  DequeueSchema,
   FailOptionsSchema,
   FailureSchema,
   IdSchema,
-  LimitSchema,
   OpenOptionsSchema,
   parse,
   parseEnqueue,
   parseEnqueueMany,
   ProgressSchema,
-  TransactionOptionsSchema,
 } from "./_validation.ts";
 import { parseResult } from "./_json_data.ts";
 
@@ -136,7 +134,7 @@ export class TaskQueue extends QueueOperations {
   async enqueue(options: EnqueueOptions, where: TransactionOptions = {}): Promise<number> {
     const engine = coreOf(this).engine("enqueue");
     const parsed = [parseEnqueue(options, "enqueue options")];
-    const [id] = await this.#store(engine, parsed, where);
+    const [id] = await storeTasks(coreOf(this), engine, { parsed, where });
     return id!;
   }
 
@@ -165,45 +163,8 @@ export class TaskQueue extends QueueOperations {
     where: TransactionOptions = {},
   ): Promise<number[]> {
     const engine = coreOf(this).engine("enqueue");
-    return await this.#store(engine, parseEnqueueMany(list, "enqueue options"), where);
-  }
-
-  async #store(
-    engine: Engine,
-    parsed: ParsedEnqueue[],
-    where: TransactionOptions,
-  ): Promise<number[]> {
-    const core = coreOf(this);
-    const { transaction } = parse(TransactionOptionsSchema, where, "enqueue options");
-    if (transaction !== undefined && !engine.enqueueWithin) {
-      throw new ValidationError(
-        `Invalid enqueue options: transaction is not supported on ${engine.name} (PostgreSQL only)`,
-      );
-    }
-    const now = core.now();
-    const tasks = parsed.map((options) => toNewTask(options, now));
-    if (transaction !== undefined) {
-      // The caller commits: the engine's NOTIFY wakes workers then; no event (no commit seen).
-      const stored = await engine.enqueueWithin!(transaction, tasks, now);
-      return stored.map((result) => result.id);
-    }
-    const stored = await engine.enqueue(tasks, now);
-    const inserted = tasks.filter((_, i) => stored[i]!.inserted);
-    core.wake(inserted.map((task) => ({ ...task, status: TaskStatus.PENDING })), now);
-    if (core.events.has("enqueued")) {
-      // A task whose uniqueKey was live already was not enqueued: no event.
-      for (const [i, task] of tasks.entries()) {
-        if (!stored[i]!.inserted) continue;
-        core.events.emit("enqueued", {
-          taskId: stored[i]!.id,
-          name: task.name,
-          taskType: task.taskType,
-          priority: task.priority,
-          scheduledAt: task.scheduledAt,
-        });
-      }
-    }
-    return stored.map((result) => result.id);
+    const parsed = parseEnqueueMany(list, "enqueue options");
+    return await storeTasks(coreOf(this), engine, { parsed, where });
   }
 
   /**
@@ -250,22 +211,7 @@ export class TaskQueue extends QueueOperations {
    * @returns The claimed tasks, possibly none.
    */
   async dequeueMany(limit: number, options: DequeueOptions = {}): Promise<Task[]> {
-    const core = coreOf(this);
-    const engine = core.engine("dequeue");
-    parse(LimitSchema, limit, "dequeue limit");
-    const parsed = parse(DequeueSchema, options, "dequeue options");
-    const now = core.now();
-    const { tasks, recovered } = await engine.dequeue({
-      now,
-      limit,
-      leaseMs: parsed.leaseMs ?? core.leaseMs,
-      workerId: parsed.workerId ?? null,
-      taskTypes: parsed.taskTypes ?? null,
-      recover: core.recovery,
-    });
-    core.announceRecovered(recovered, now);
-    for (const task of tasks) core.events.emit("started", { task: core.issue(task) });
-    return tasks;
+    return await claimTasks(coreOf(this), limit, options);
   }
 
   /**
@@ -441,44 +387,7 @@ export class TaskQueue extends QueueOperations {
     const ref = core.ref(task);
     const reason = parse(FailureSchema, error, "task error");
     const parsed = parse(FailOptionsSchema, options, "fail options");
-    const message = failureMessage(reason);
-    // The decision needs the run's retry state; a fenced read is stable while the lease holds.
-    const current = await engine.get(ref.id);
-    if (!current) throw new TaskNotFoundError("fail", ref.id);
-    const fence = ref.attempts ?? current.attempts;
-    if (current.status !== TaskStatus.RUNNING || current.attempts !== fence) {
-      const reason = ref.attempts === null ? "state" : "lease_lost";
-      throw refusal({ ok: false, reason, status: current.status }, "fail", ref);
-    }
-    const now = core.now();
-    const decision = decideRetry({
-      task: current,
-      error: reason,
-      options: parsed,
-      backoff: core.backoff,
-    });
-    const retryAt = decision.retry ? now + decision.delayMs : null;
-    const recorded = decision.retry ? message : withReason(message, decision.reason);
-    const [outcome] = await engine.apply(
-      [{
-        kind: "fail",
-        ref: { id: ref.id, attempts: fence, known: current },
-        error: recorded,
-        retryAt,
-      }],
-      now,
-    );
-    // Fenced on the attempt just read: a bare id that raced another transition is a state error.
-    const after = expect(
-      outcome && !outcome.ok && outcome.reason === "lease_lost" && ref.attempts === null
-        ? { ...outcome, reason: "state" }
-        : outcome,
-      "fail",
-      ref,
-    );
-    core.announceFailure(after, recorded);
-    core.wake([after], now);
-    return after;
+    return await recordFailure(core, engine, { ref, reason, options: parsed });
   }
 
   /**
