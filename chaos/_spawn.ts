@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
@@ -15,17 +15,30 @@ import { RUNTIME, type RuntimeName } from "../bench/_runtime.ts";
 /** The child script. */
 export const CHILD = fileURLToPath(new URL("./_child.ts", import.meta.url));
 
-/** The executable of `runtime`: this process's own, or the first on PATH; null when absent. */
+/**
+ * The executable of `runtime`: this process's own, or the first on PATH; null when absent. A Node
+ * older than 22.18 cannot run the `.ts` children (no type stripping by default), so it counts as
+ * absent (a machine's system Node may be older than the suite's Node 22).
+ */
 export function executable(runtime: RuntimeName): string | null {
   if (runtime === RUNTIME) return process.execPath;
   const names = runtime === "node" ? ["node22", "node"] : [runtime];
   for (const name of names) {
     for (const dir of (process.env.PATH ?? "").split(delimiter)) {
       const candidate = join(dir, name);
-      if (dir && existsSync(candidate)) return candidate;
+      if (dir && existsSync(candidate) && (runtime !== "node" || stripsTypes(candidate))) {
+        return candidate;
+      }
     }
   }
   return null;
+}
+
+/** Whether the Node at `path` runs TypeScript files as they are (22.18 or newer). */
+function stripsTypes(path: string): boolean {
+  const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout ?? "";
+  const [major = 0, minor = 0] = version.replace(/^v/, "").split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 18);
 }
 
 /** The runtimes whose child processes a scenario can start (this one first). */
