@@ -21,6 +21,16 @@ import {
   timeoutMessage,
 } from "./worker/_run.ts";
 import { isIsolated } from "./worker/_isolated.ts";
+import {
+  allRecorded,
+  allSettled,
+  busyRuns,
+  checkCancellations,
+  handlingRuns,
+  isBlocked,
+  overdueRuns,
+  unrecordedRuns,
+} from "./worker/_run_set.ts";
 import { RunTimers } from "./worker/_timers.ts";
 import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
 import type { DequeueOptions } from "./queue_options.ts";
@@ -131,7 +141,7 @@ export class Worker {
    * yet is, as it still holds its slot.
    */
   get running(): number {
-    return this.#handling();
+    return handlingRuns(this.#runs);
   }
 
   /**
@@ -177,12 +187,12 @@ export class Worker {
     await this.#releaseWaiting();
     if (this.#runs.size > 0 && Number.isFinite(timeoutMs)) {
       const grace = new AbortController();
-      await Promise.race([this.#settled(), this.#clock.sleep(timeoutMs, grace.signal)]);
+      await Promise.race([allSettled(this.#runs), this.#clock.sleep(timeoutMs, grace.signal)]);
       grace.abort();
       for (const run of this.#runs) abortRun(run, "shutdown", "The worker is shutting down");
       // Their leases are given back; a handler that ignores its abort is not waited for, but an
       // isolated one is, as its thread is being terminated.
-      await this.#recorded();
+      await allRecorded(this.#runs);
       await Promise.all([...this.#runs].filter((run) => this.#isolated(run)).map((r) => r.handled));
       const stuck = [...this.#runs].filter((run) => !run.settled).map((run) => run.task.id);
       if (stuck.length > 0) {
@@ -195,7 +205,7 @@ export class Worker {
         );
       }
     }
-    await (Number.isFinite(timeoutMs) ? this.#recorded() : this.#settled());
+    await (Number.isFinite(timeoutMs) ? allRecorded(this.#runs) : allSettled(this.#runs));
     this.#timers.halt();
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
@@ -238,7 +248,7 @@ export class Worker {
    * @returns When idle.
    */
   onIdle(): Promise<void> {
-    if (this.#state !== "running") return this.#settled().then(() => {});
+    if (this.#state !== "running") return allSettled(this.#runs).then(() => {});
     return new Promise((resolve) => {
       this.#idleWaiters.push({ after: this.#polls, resolve });
       this.#poll.wake();
@@ -260,10 +270,10 @@ export class Worker {
       // Cancel marks, once per poll interval (heartbeats see them too).
       if (this.#runs.size > 0 && this.#clock.now() - checkedAt >= pollIntervalMs) {
         checkedAt = this.#clock.now();
-        await this.#guard(() => this.#checkCancellations());
+        await this.#guard(() => checkCancellations(this.#runs, this.#queue));
       }
       // A lease about to run out is extended before the claim, whose recovery would take it back.
-      const overdue = this.#overdue();
+      const overdue = overdueRuns(this.#runs, this.#clock.now());
       if (overdue.length > 0) await Promise.all(overdue.map((run) => heartbeatRun(run, this.#env)));
       const free = this.#free();
       let claimed: Task[] = [];
@@ -283,12 +293,12 @@ export class Worker {
       }
       for (const task of claimed) this.#launch(task);
       ran += claimed.length;
-      if (claimed.length === 0 && this.#unrecorded() === 0 && this.#refills.size > 0) {
+      if (claimed.length === 0 && unrecordedRuns(this.#runs) === 0 && this.#refills.size > 0) {
         // A refill claim in flight may bring tasks: idle only once it has come back empty.
         await Promise.all(this.#refills);
-        if (this.#unrecorded() > 0) continue;
+        if (unrecordedRuns(this.#runs) > 0) continue;
       }
-      if (claimed.length === 0 && this.#unrecorded() === 0) {
+      if (claimed.length === 0 && unrecordedRuns(this.#runs) === 0) {
         this.#setIdle(poll);
         this.#timers.halt();
         if (once) break;
@@ -296,7 +306,7 @@ export class Worker {
       if (claimed.length === 0 || this.#free() <= 0) await this.#poll.sleep(pollIntervalMs);
     }
     if (once) {
-      await this.#recorded();
+      await allRecorded(this.#runs);
       this.#timers.halt();
     }
     this.#poll.close();
@@ -308,44 +318,8 @@ export class Worker {
    * one whose attempt has ended), nor taken by a prefetched run, nor held by a claim in flight.
    */
   #free(): number {
-    let busy = this.#reserved;
-    for (const run of this.#runs) if (!run.settled) busy++;
+    const busy = this.#reserved + busyRuns(this.#runs);
     return this.#settings.concurrency + this.#settings.prefetch - busy;
-  }
-
-  /** Handlers running now (started and not settled, whether or not their attempt has ended). */
-  #handling(): number {
-    let running = 0;
-    for (const run of this.#runs) if (run.started && !run.settled) running++;
-    return running;
-  }
-
-  /** Runs whose outcome is not recorded yet (a handler that outlived its attempt is not one). */
-  #unrecorded(): number {
-    let count = 0;
-    for (const run of this.#runs) if (!run.recorded) count++;
-    return count;
-  }
-
-  /** Live runs whose lease runs out within a quarter of a heartbeat interval. */
-  #overdue(): Run[] {
-    const overdue: Run[] = [];
-    const now = this.#clock.now();
-    for (const run of this.#runs) {
-      const expiresAt = run.task.leaseExpiresAt;
-      if (!run.over && expiresAt !== null && expiresAt - now <= run.every / 4) overdue.push(run);
-    }
-    return overdue;
-  }
-
-  /** Whether an earlier run of this task still runs its handler here. */
-  #blocked(run: Run): boolean {
-    for (const other of this.#runs) {
-      if (other !== run && other.task.id === run.task.id && other.started && !other.settled) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** Starts prefetched runs while slots are free (not once `stop()` began: it gives them back). */
@@ -354,9 +328,9 @@ export class Worker {
     this.#starting = true;
     try {
       for (let i = 0; i < this.#waiting.length;) {
-        if (this.#handling() >= this.#settings.concurrency) break;
+        if (handlingRuns(this.#runs) >= this.#settings.concurrency) break;
         const run = this.#waiting[i]!;
-        if (this.#blocked(run)) {
+        if (isBlocked(this.#runs, run)) {
           i++;
           continue;
         }
@@ -419,7 +393,7 @@ export class Worker {
     if (!this.#refilling || this.#state !== "running") return;
     const free = this.#free();
     if (free <= 0) return;
-    if (this.#overdue().length > 0) {
+    if (overdueRuns(this.#runs, this.#clock.now()).length > 0) {
       this.#poll.wake(); // the loop extends those leases first, then claims
       return;
     }
@@ -449,25 +423,6 @@ export class Worker {
     }
   }
 
-  async #checkCancellations(): Promise<void> {
-    const live = [...this.#runs].filter((run) => !run.over);
-    if (live.length === 0) return;
-    const ids = new Set(await this.#queue.cancelRequested(live.map((run) => run.task.id)));
-    for (const run of live) {
-      if (ids.has(run.task.id)) abortRun(run, "cancelled", "The task was cancelled");
-    }
-  }
-
-  /** When every run's outcome is recorded. */
-  #recorded(): Promise<unknown> {
-    return Promise.all([...this.#runs].map((run) => run.done));
-  }
-
-  /** When every run's outcome is recorded and every handler has settled. */
-  #settled(): Promise<unknown> {
-    return Promise.all([...this.#runs].map((run) => Promise.all([run.done, run.handled])));
-  }
-
   /** A claimed task: it starts now if a slot is free, else it waits (prefetched), heartbeated. */
   #launch(task: Task): void {
     const definition = this.#settings.handlers.get(task.taskType);
@@ -475,10 +430,11 @@ export class Worker {
     const run = newRun(task, definition, heartbeatIntervalMs, maxRunMs);
     // Claimed again while an earlier run's handler still runs here (its lease was lost): it waits
     // for that handler, its time limit counting from now, so that a task never runs twice at once.
-    const blocked = this.#blocked(run);
+    const blocked = isBlocked(this.#runs, run);
     this.#runs.add(run);
     if (
-      !blocked && this.#handling() < this.#settings.concurrency && this.#waiting.length === 0
+      !blocked && handlingRuns(this.#runs) < this.#settings.concurrency &&
+      this.#waiting.length === 0
     ) {
       return this.#start(run);
     }
