@@ -1,7 +1,7 @@
 /**
  * Every SQL statement of the SQLite engine that moves tasks, built once by drizzle from the schema
  * and prepared once per connection (`_control_statements.ts` holds those of pauses, limits and
- * schedules; `_sql.ts` the builder).
+ * schedules, `_claim_statements.ts` the claim's; `_sql.ts` the builder).
  *
  * Status literals are written inline (not bound) so that SQLite can use the partial indexes, and
  * the claim, recovery, counts, lists and pruning name their index (`INDEXED BY`): without
@@ -13,6 +13,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { SqliteRow, SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
+import { CLAIM_STATEMENTS } from "./_claim_statements.ts";
 import { CONTROL_STATEMENTS } from "./_control_statements.ts";
 import { compile, type Compiled, count, db, p, raw } from "./_sql.ts";
 import { schedules, state, taskCounts, tasks } from "./schema.ts";
@@ -80,63 +81,6 @@ const failedAttempt = (error: SQL) => ({
     THEN ${p("now")} ELSE NULL END`,
   leaseExpiresAt: null,
 });
-
-const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
-const claimOrder = sql`ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`;
-
-/** What a claim writes: the lease, and one more attempt (the new fencing token). */
-const claimSet = {
-  status: sql`'running'`,
-  attempts: sql`${tasks.attempts} + 1`,
-  startedAt: p("now"),
-  workerId: p("workerId"),
-  leaseMs: p("leaseMs"),
-  leaseExpiresAt: p("leaseExpiresAt"),
-};
-
-/**
- * The claim: due pending tasks in priority, due time and id order, in one statement. Variants
- * restrict to some task types (`taskTypes`, a JSON array) and exclude others (`excluded`: paused
- * and limited types).
- */
-function claim(byType: boolean, excluding: boolean): Compiled {
-  const only = byType
-    ? sql`AND ${tasks.taskType} IN (SELECT value FROM json_each(${p("taskTypes")}))`
-    : sql``;
-  const except = excluding
-    ? sql`AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))`
-    : sql``;
-  return compile(
-    db.update(tasks).set(claimSet).where(sql`${tasks.id} IN (
-      SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_dequeue_idx
-      WHERE ${due} ${only} ${except} ${claimOrder} LIMIT ${count("limit")})`).returning(),
-  );
-}
-
-/**
- * The claim with per-type caps, in one statement: the first `limit` due tasks in claim order of any
- * type but `excluded`, of which at most `rooms[type]` of each capped type (`rooms`, a JSON object).
- * Capped tasks past their room are left pending; the engine claims again without the types that
- * filled up, so a claim takes at most one more round per limited type, however many tasks it takes.
- */
-function claimCapped(byType: boolean): Compiled {
-  const only = byType
-    ? sql`AND ${tasks.taskType} IN (SELECT value FROM json_each(${p("taskTypes")}))`
-    : sql``;
-  return compile(
-    db.update(tasks).set(claimSet).where(sql`${tasks.id} IN (
-      SELECT cid FROM (
-        SELECT cid, ctype, row_number() OVER (PARTITION BY ctype ORDER BY cpri DESC, cat, cid) AS rn
-        FROM (SELECT ${tasks.id} AS cid, ${tasks.taskType} AS ctype, ${tasks.priority} AS cpri,
-            ${tasks.scheduledAt} AS cat
-          FROM ${tasks} INDEXED BY tasks_dequeue_idx
-          WHERE ${due} ${only}
-            AND ${tasks.taskType} NOT IN (SELECT value FROM json_each(${p("excluded")}))
-          ${claimOrder} LIMIT ${count("limit")})
-      ) LEFT JOIN json_each(${p("rooms")}) AS room ON room.key = ctype
-      WHERE room.value IS NULL OR rn <= room.value)`).returning(),
-  );
-}
 
 /** The earliest pending due time, per priority so that each is one seek in the dequeue index. */
 const earliestPending = sql.join(
@@ -212,6 +156,7 @@ export function insertRows(count: number): string {
 /** The statements, by transition (and those of controls and schedules). */
 export const STATEMENTS = {
   ...CONTROL_STATEMENTS,
+  ...CLAIM_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.
@@ -265,13 +210,6 @@ export const STATEMENTS = {
       sql`${fenced} AND ${running} AND ${tasks.leaseExpiresAt} <= ${p("now")}`,
     ).returning(changeable),
   ),
-
-  claim: claim(false, false),
-  claimTypes: claim(true, false),
-  claimExcept: claim(false, true),
-  claimTypesExcept: claim(true, true),
-  claimCapped: claimCapped(false),
-  claimTypesCapped: claimCapped(true),
 
   /** Running tasks per type, for concurrency limits and metrics. */
   runningByType: raw(

@@ -36,7 +36,8 @@ import { migrate } from "./_migrate.ts";
 import { StorageGate } from "./_storage_gate.ts";
 import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
 import { claimTasks } from "./_claim.ts";
-import { insertTask, insertTasks } from "./_insert.ts";
+import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
+import { insertTasks } from "./_insert.ts";
 import { recoverExpired } from "./_recover.ts";
 import {
   type Args,
@@ -127,7 +128,7 @@ export class SqliteEngine implements Engine {
     return new SqliteEngine(driver, options);
   }
 
-  /** The statements, for the helpers in `_claim.ts` and `_insert.ts`. */
+  /** The statements, for the helpers in `_claim.ts`, `_insert.ts` and `_controls.ts`. */
   readonly #run: Statements = {
     all: (key, args) => this.#all(key, args),
     get: (key, args) => this.#get(key, args),
@@ -426,43 +427,15 @@ export class SqliteEngine implements Engine {
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {
-    return this.#tx(() => {
-      this.#exec("setPaused", { taskType, pausedAt });
-      this.#exec("tidyControls");
-    });
+    return this.#tx(() => setPaused(this.#run, taskType, pausedAt));
   }
 
   setLimits(taskType: string, limits: TypeLimits): Promise<void> {
-    return this.#tx(() => {
-      this.#exec("setLimits", {
-        taskType,
-        maxConcurrency: limits.concurrency,
-        rateMax: limits.rate?.max ?? null,
-        rateWindowMs: limits.rate?.intervalMs ?? null,
-      });
-      this.#exec("tidyControls");
-    });
+    return this.#tx(() => setLimits(this.#run, taskType, limits));
   }
 
   upsertSchedule(schedule: NewSchedule, now: number): Promise<Schedule> {
-    return this.#tx(() =>
-      toSchedule(
-        this.#get("upsertSchedule", {
-          name: schedule.name,
-          cron: schedule.cron,
-          timezone: schedule.timezone,
-          taskType: schedule.taskType,
-          taskName: schedule.taskName,
-          payload: JSON.stringify(schedule.payload),
-          priority: schedule.priority,
-          maxRetries: schedule.maxRetries,
-          timeoutMs: schedule.timeoutMs,
-          nextRunAt: schedule.nextRunAt,
-          paused: schedule.paused ? 1 : 0,
-          now,
-        })!,
-      )
-    );
+    return this.#tx(() => upsertSchedule(this.#run, schedule, now));
   }
 
   deleteSchedule(name: string): Promise<boolean> {
@@ -479,18 +452,7 @@ export class SqliteEngine implements Engine {
 
   fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]> {
     if (firings.length === 0) return Promise.resolve([]);
-    return this.#tx(() => {
-      const fired: FiredSlot[] = [];
-      for (const { name, slot, nextRunAt, task } of firings) {
-        // Another process fired this slot first (or the schedule changed): nothing to do.
-        if (!this.#get("scheduleAt", { name, slot })) continue;
-        const { id: taskId } = insertTask(this.#run, task, now);
-        this.#exec("advanceSchedule", { name, slot, nextRunAt, taskId, now });
-        const { name: taskName, taskType, priority } = task;
-        fired.push({ name, slot, taskId, taskName, taskType, priority });
-      }
-      return fired;
-    });
+    return this.#tx(() => fireSchedules(this.#run, firings, now));
   }
 
   nextWakeAt(): Promise<number | null> {
