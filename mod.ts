@@ -42,6 +42,7 @@ export * from "./src/queue_reader.ts";
 export * from "./src/queue_operations.ts";
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";
+export * from "./src/alarm_worker.ts";
 export * from "./src/isolated.ts";
 export * from "./src/signals.ts";
 export * from "./src/http/client.ts";

@@ -413,9 +413,12 @@ export const STATEMENTS = {
     })`,
   ),
 
-  /** The earliest due time, lease expiry or schedule slot. */
+  /**
+   * The earliest due time, lease expiry or schedule slot. Two compounds of at most four terms: a
+   * Durable Object's SQLite allows five per compound.
+   */
   nextWake: raw(
-    sql`SELECT min(at) AS at FROM (${earliestPending}
+    sql`SELECT min(at) AS at FROM (SELECT (SELECT min(at) FROM (${earliestPending})) AS at
       UNION ALL SELECT min(${tasks.leaseExpiresAt}) FROM ${tasks} INDEXED BY tasks_lease_idx
         WHERE ${running}
       UNION ALL SELECT min(${schedules.nextRunAt}) FROM ${schedules} WHERE ${schedules.paused} = 0)`,

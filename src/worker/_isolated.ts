@@ -80,19 +80,24 @@ export function isolatedHandler(module: string, name: string): TaskHandler {
   return handler;
 }
 
-/** The thread's file beside this one: `.js` in the npm package's build, `.ts` from source. */
-const THREAD_FILE = new URL(import.meta.url).pathname.endsWith(".js")
-  ? "./_isolated_thread.js"
-  : "./_isolated_thread.ts";
+/**
+ * The thread's file beside this one: `.js` in the npm package's build, `.ts` from source. Read when
+ * a thread starts, not at load: a bundle (a Durable Object's Worker) has no `import.meta.url`.
+ */
+const threadFile = (): URL =>
+  new URL(
+    new URL(import.meta.url).pathname.endsWith(".js")
+      ? "./_isolated_thread.js"
+      : "./_isolated_thread.ts",
+    import.meta.url,
+  );
 
 async function runInThread(start: ThreadStart, context: TaskContext): Promise<unknown> {
   const { signal } = context;
   if (signal.aborted) throw signal.reason;
   const { Worker } = await (threads ??= import("node:worker_threads"));
   if (signal.aborted) throw signal.reason;
-  const thread = new Worker(new URL(THREAD_FILE, import.meta.url), {
-    workerData: start,
-  });
+  const thread = new Worker(threadFile(), { workerData: start });
   return await new Promise<unknown>((resolve, reject) => {
     let over = false;
     const end = (settle: () => void) => {

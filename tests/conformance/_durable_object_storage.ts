@@ -28,6 +28,8 @@ import { DatabaseSync } from "node:sqlite";
 
 /** The most bindings one `sql.exec` call takes on the platform. */
 const MAX_BOUND_PARAMETERS = 100;
+/** The most terms of one compound SELECT on the platform. */
+const MAX_COMPOUND_SELECT = 5;
 
 /** A value the Durable Object SQL API stores and returns. */
 export type SqlStorageValue = ArrayBuffer | string | number | null;
@@ -163,6 +165,10 @@ export function fakeDurableObjectStorage(path: string): FakeDurableObjectStorage
   // The platform's storage layer is not a file another connection can lock; the fake's file may
   // be opened twice in one test, so it waits instead of failing on the other's lock.
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000");
+  // The platform's SQLite allows five terms per compound SELECT (seen in workerd); node:sqlite
+  // can lower its limit on Deno and Bun (Node 22 has no `limits`).
+  const limits = (db as { limits?: { compoundSelect: number } }).limits;
+  if (limits) limits.compoundSelect = MAX_COMPOUND_SELECT;
   const cache = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
   const totalChanges = db.prepare("SELECT total_changes() AS n");
   const pageCount = db.prepare(
