@@ -152,7 +152,7 @@ describe("the plans of the capped claim and the wake-up query", () => {
     assert.match(capped, /USING (COVERING )?INDEX tasks_dequeue_idx/, capped);
     assert.doesNotMatch(capped, /SCAN tasks(?! USING)/, capped);
     const wake = plan(STATEMENTS.nextWake.sql);
-    assert.doesNotMatch(wake, /SCAN/, wake);
+    assert.doesNotMatch(wake, /SCAN (?!CONSTANT ROW)/, wake); // no table is scanned
     assert.match(wake, /SEARCH tasks USING (COVERING )?INDEX tasks_dequeue_idx/, wake);
     assert.match(wake, /tasks_lease_idx/, wake);
     db.close();
