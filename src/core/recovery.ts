@@ -69,3 +69,41 @@ export function recoveryRetryAt(input: RecoveryInput): number | null {
   if (decision.delayMs === 0) return task.scheduledAt;
   return Math.max(task.scheduledAt, now + decision.delayMs);
 }
+
+/**
+ * How many of its beat intervals a registered worker may go without a heartbeat before it counts
+ * as dead: its leases are then recovered at once instead of when they run out.
+ */
+export const WORKER_DEAD_AFTER_BEATS = 3;
+
+/** How long a dead worker stays listed (marked dead) before the registry forgets it: one hour. */
+export const WORKER_FORGET_AFTER_MS = 3_600_000;
+
+/** What the liveness decision reads of a registered worker. */
+export interface WorkerBeat {
+  /** Its last heartbeat, epoch ms. */
+  heartbeatAt: number;
+  /** How often it beats, in ms. */
+  beatIntervalMs: number;
+}
+
+/**
+ * Whether a registered worker is alive: it beat within {@linkcode WORKER_DEAD_AFTER_BEATS} of its
+ * beat intervals. A dead worker's leases are recovered early (by `maintain()` and `recover()`).
+ *
+ * @example Usage
+ * ```ts
+ * import { isWorkerAlive } from "@tasklite/tasklite";
+ *
+ * const worker = { heartbeatAt: 10_000, beatIntervalMs: 1_000 };
+ * console.log(isWorkerAlive(worker, 12_500)); // true
+ * console.log(isWorkerAlive(worker, 13_001)); // false: three beats missed
+ * ```
+ *
+ * @param worker Its last beat and beat interval.
+ * @param now Now, epoch ms.
+ * @returns `true` while it beats.
+ */
+export function isWorkerAlive(worker: WorkerBeat, now: number): boolean {
+  return now - worker.heartbeatAt <= WORKER_DEAD_AFTER_BEATS * worker.beatIntervalMs;
+}
