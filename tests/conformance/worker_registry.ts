@@ -16,7 +16,6 @@ import {
   WORKER_FORGET_AFTER_MS,
 } from "../../mod.ts";
 import type { TaskQueue, WorkerRegistration } from "../../mod.ts";
-import { settle } from "../_helpers.ts";
 import type { Suite } from "./_harness.ts";
 
 const registration = (queue: TaskQueue, id: string): WorkerRegistration => ({
@@ -30,10 +29,12 @@ const registration = (queue: TaskQueue, id: string): WorkerRegistration => ({
   beatIntervalMs: 1000,
 });
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let turn = 0; !(await check()); turn++) {
-    if (turn > 500) throw new Error(`Timed out waiting for ${what}`);
-    await settle(1);
+/** Waits (in real time, 10 s at most: a networked engine is slower) until `check` holds. */
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
@@ -139,7 +140,7 @@ export function workerRegistry(suite: Suite): void {
     assert.equal(info?.startedAt, h.clock.now);
     assert.ok(info!.runtime.length > 0, "its runtime");
     const first = info!.heartbeatAt;
-    await h.clock.sleeping(); // its poll sleep
+    await until("its poll sleep", () => h.clock.pending > 0);
     await h.clock.tick(500);
     await until("a beat", async () => (await queue.workers())[0]!.heartbeatAt > first);
     const id = await queue.enqueue({ name: "n", taskType: "email" });
