@@ -434,7 +434,9 @@ export const WorkerRegistrationSchema = v.strictObject({
   pid: v.optional(v.nullable(integer(0, 2 ** 31 - 1)), null),
   runtime: v.optional(v.pipe(v.string("must be a string"), v.maxLength(100), ...storable), ""),
   taskTypes: v.optional(
-    v.nullable(v.pipe(v.array(TaskTypeSchema, "must be an array of task types"), v.maxLength(1000))),
+    v.nullable(
+      v.pipe(v.array(TaskTypeSchema, "must be an array of task types"), v.maxLength(1000)),
+    ),
     null,
   ),
   concurrency: integer(1, 1_000_000),

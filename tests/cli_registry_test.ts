@@ -57,7 +57,10 @@ describe("tasklite explain and workers", () => {
 
       const workers = await cli("workers", "--db", db);
       assert.equal(workers.code, 0, workers.stderr);
-      assert.match(workers.stdout, /^box-1\s+alive\s+deno 2\.0\.0\s+box:7\s+email\s+x3\s+beat \S+Z\n$/);
+      assert.match(
+        workers.stdout,
+        /^box-1\s+alive\s+deno 2\.0\.0\s+box:7\s+email\s+x3\s+beat \S+Z\n$/,
+      );
       const listed = JSON.parse((await cli("workers", "--db", db, "--json")).stdout);
       assert.deepEqual(listed.map((w: { id: string; alive: boolean }) => [w.id, w.alive]), [
         ["box-1", true],
@@ -67,7 +70,11 @@ describe("tasklite explain and workers", () => {
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /Cannot explain task 99: no such task/);
       assertNoStack(missing.stderr);
-      assertUsage(await cli("explain", "abc", "--db", db), /Invalid task id/, "tasklite explain --help");
+      assertUsage(
+        await cli("explain", "abc", "--db", db),
+        /Invalid task id/,
+        "tasklite explain --help",
+      );
 
       const after = await TaskQueue.open(db);
       assert.equal((await after.getQueueStats()).pending, 1, "nothing changed");

@@ -27,7 +27,10 @@ async function served() {
   const queue = await TaskQueue.open(":memory:", { clock: clock.clock });
   const app = createQueueApp(queue, { auth: { readTokens: [READ], writeTokens: [WRITE] } });
   const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
-    app.request(input instanceof Request ? input : String(input), init)) as typeof globalThis.fetch;
+    app.request(
+      input instanceof Request ? input : String(input),
+      init,
+    )) as typeof globalThis.fetch;
   const options = { url: "http://queue.test/", fetch, logger: silentLogger, clock: clock.clock };
   const client = new HttpQueueClient({ ...options, token: WRITE, waitMs: 0 });
   return { clock, queue, app, fetch, options, client };

@@ -205,7 +205,11 @@ export function explainTask(input: ExplainInput): TaskExplanation {
         dueAt,
       });
     } else {
-      reasons.push({ code: "not_due", message: `Task ${task.id} is not due until ${at(dueAt)}`, dueAt });
+      reasons.push({
+        code: "not_due",
+        message: `Task ${task.id} is not due until ${at(dueAt)}`,
+        dueAt,
+      });
     }
   }
   reasons.push(...limitReasons(input));
@@ -285,9 +289,10 @@ function limitReasons(input: ExplainInput): ExplainReason[] {
     const until = leaving + intervalMs;
     reasons.push({
       code: "rate_limit",
-      message: `Task type "${type}" has used its rate limit ${claimed.length}/${max} per ${intervalMs} ms until ${
-        at(until)
-      }`,
+      message:
+        `Task type "${type}" has used its rate limit ${claimed.length}/${max} per ${intervalMs} ms until ${
+          at(until)
+        }`,
       taskType: type,
       max,
       intervalMs,

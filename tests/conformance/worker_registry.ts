@@ -106,7 +106,11 @@ export function workerRegistry(suite: Suite): void {
     h.clock.advance(WORKER_FORGET_AFTER_MS);
     await queue.registerWorker(registration(queue, "alive"));
     await queue.maintain();
-    assert.deepEqual((await queue.workers()).map((w) => w.id), ["alive"], "forgotten after an hour");
+    assert.deepEqual(
+      (await queue.workers()).map((w) => w.id),
+      ["alive"],
+      "forgotten after an hour",
+    );
   });
 
   suite.test("recover() ends a dead worker's leases too, and a completion after it is refused", async (h) => {
@@ -144,7 +148,10 @@ export function workerRegistry(suite: Suite): void {
     await h.clock.tick(500);
     await until("a beat", async () => (await queue.workers())[0]!.heartbeatAt > first);
     const id = await queue.enqueue({ name: "n", taskType: "email" });
-    assert.deepEqual((await queue.explain(id)).reasons.map((r) => r.code).includes("no_worker"), false);
+    assert.deepEqual(
+      (await queue.explain(id)).reasons.map((r) => r.code).includes("no_worker"),
+      false,
+    );
     await worker.onIdle();
     await worker.stop();
     assert.deepEqual(await queue.workers(), []);
