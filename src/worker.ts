@@ -41,6 +41,9 @@ export * from "./worker_options.ts";
 
 type State = "idle" | "running" | "stopping";
 
+/** The shortest interval between two beats in the worker registry. */
+const MIN_BEAT_MS = 1000;
+
 /**
  * Claims due tasks and runs their handlers. Several workers, in one process or many, can share a
  * queue file: each task runs once per claim.
@@ -106,6 +109,11 @@ export class Worker {
   /** When the worker started, and whether it is registered. */
   #startedAt = 0;
   #registered = false;
+
+  /** How often it beats in the registry: once per poll, at most once a second. */
+  get #beatIntervalMs(): number {
+    return Math.max(this.#settings.pollIntervalMs, MIN_BEAT_MS);
+  }
 
   /**
    * Creates a worker; it does nothing until {@linkcode Worker.start} or {@linkcode Worker.tick}.
@@ -276,8 +284,8 @@ export class Worker {
     let beatAt = -Infinity;
     while (this.#state === "running") {
       const poll = ++this.#polls;
-      // The registry's beat, once per poll interval, before the claim (a started worker only).
-      if (!once && this.#identity && this.#clock.now() - beatAt >= pollIntervalMs) {
+      // The registry's beat, once per beat interval, before the claim (a started worker only).
+      if (!once && this.#identity && this.#clock.now() - beatAt >= this.#beatIntervalMs) {
         beatAt = this.#clock.now();
         await this.#guard(() => this.#register());
       }
@@ -434,14 +442,14 @@ export class Worker {
   async #register(): Promise<void> {
     const identity = await this.#identity!;
     if (this.#state !== "running") return;
-    const { taskTypes, concurrency, pollIntervalMs } = this.#settings;
+    const { taskTypes, concurrency } = this.#settings;
     await this.#queue.registerWorker!({
       id: this.id,
       ...identity,
       taskTypes: taskTypes ?? null,
       concurrency,
       startedAt: this.#startedAt,
-      beatIntervalMs: pollIntervalMs,
+      beatIntervalMs: this.#beatIntervalMs,
     });
     this.#registered = true;
   }

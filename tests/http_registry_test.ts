@@ -87,7 +87,7 @@ describe("explain, workers and waitFor over HTTP", () => {
       assert.equal(info?.alive, true);
       assert.deepEqual(info?.taskTypes, ["email"]);
       assert.equal(info?.concurrency, 2);
-      assert.equal(info?.beatIntervalMs, 2_500, "poll interval + the long poll's wait");
+      assert.equal(info?.beatIntervalMs, 3_000, "its beat (1 s at least) + the long poll's wait");
       assert.equal(info?.heartbeatAt, clock.now, "stamped by the server's clock");
       const sms = await queue.enqueue({ name: "n", taskType: "sms" });
       assert.deepEqual((await client.explain(sms)).reasons.map((r) => r.code), ["no_worker"]);

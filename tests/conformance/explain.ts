@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ExplainCode, TaskNotFoundError, ValidationError } from "../../mod.ts";
+import { ExplainCode, TaskNotFoundError, ValidationError, WORKER_DEAD_MIN_MS } from "../../mod.ts";
 import type { TaskQueue } from "../../mod.ts";
 import type { Suite } from "./_harness.ts";
 
@@ -41,7 +41,7 @@ export function explain(suite: Suite): void {
     assert.deepEqual(await codes(queue, id), ["no_worker"], "a worker of other types");
     await register(queue, "all-worker", null);
     assert.deepEqual(await queue.explain(id), { task: lonely.task, runnable: true, reasons: [] });
-    h.clock.advance(3001); // three beats missed: dead
+    h.clock.advance(WORKER_DEAD_MIN_MS + 1); // silent for longer than a worker may be: dead
     assert.deepEqual(await codes(queue, id), ["no_worker"]);
   });
 
