@@ -9,6 +9,15 @@
 import assert from "node:assert/strict";
 import { TaskNotFoundError, TaskStatus, ValidationError, WaitTimeoutError } from "../../mod.ts";
 import { settle } from "../_helpers.ts";
+
+/** Waits (in real time, 10 s at most: a networked engine is slower) until `check` holds. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
 import type { Suite } from "./_harness.ts";
 
 /** Registers the waitFor cases. */
@@ -50,27 +59,36 @@ export function waitFor(suite: Suite): void {
   });
 
   suite.test("waitFor sees another connection's completion at its next poll", async (h) => {
-    const queue = await h.open();
+    // This queue sleeps on the test's clock: its polls come when the test moves time.
+    const queue = await h.open({ clock: h.clock.clock });
     const other = await h.reopen(queue);
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     let done = false;
     const wait = queue.waitFor(id, { pollIntervalMs: 250 }).finally(() => (done = true));
+    await until("the wait's first read", () => h.clock.pending > 0);
     await other.completeTask((await other.dequeue())!, 7);
     await settle();
-    assert.equal(done, false, "not yet read again");
-    await h.clock.tick(250);
+    assert.equal(done, false, "not read again yet");
+    h.clock.advance(250);
     assert.equal((await wait).result, 7);
   }, { needs: "reopen" });
 
   suite.test("a timeout rejects with WaitTimeoutError on the queue's clock; an abort with its reason", async (h) => {
-    const queue = await h.open();
+    const queue = await h.open({ clock: h.clock.clock });
     const id = await queue.enqueue({ name: "n", taskType: "t" });
     const timed = queue.waitFor(id, { timeoutMs: 5_000 });
     let failed: unknown = null;
     void timed.catch((error) => (failed = error));
-    await h.clock.tick(4_999);
+    for (let slept = 0; slept < 4_000; slept += 1000) {
+      await until("a poll's sleep", () => h.clock.pending > 0);
+      h.clock.advance(1000); // a poll each second: the task is read again
+    }
+    await until("the last sleep", () => h.clock.pending > 0);
+    assert.deepEqual(h.clock.timers, [1000], "the last second of the timeout");
+    h.clock.advance(999);
+    await settle();
     assert.equal(failed, null, "not before its time");
-    await h.clock.tick(1);
+    h.clock.advance(1);
     await assert.rejects(timed, (error: unknown) => {
       assert.ok(error instanceof WaitTimeoutError);
       assert.equal(error.taskId, id);
