@@ -38,6 +38,7 @@ export * from "./src/clock.ts";
 export * from "./src/notifier.ts";
 export * from "./src/core/retry.ts";
 export * from "./src/core/recovery.ts";
+export * from "./src/core/explain.ts";
 export * from "./src/queue_reader.ts";
 export * from "./src/queue_operations.ts";
 export * from "./src/queue.ts";
@@ -61,12 +62,14 @@ export type {
   NewSchedule,
   NewTask,
   Outcome,
+  RateWindow,
   RecoveryDecision,
   Schedule,
   Transition,
   TransitionKind,
   TypeControl,
   TypeLimits,
+  WorkerRecord,
 } from "./src/engine.ts";
 export { INTEGRITY_CHECKS } from "./src/drivers/driver.ts";
 export type {

@@ -25,11 +25,13 @@ import type {
   NewSchedule,
   NewTask,
   Outcome,
+  RateWindow,
   RecoveryDecision,
   Schedule,
   Transition,
   TypeControl,
   TypeLimits,
+  WorkerRecord,
 } from "./engine.ts";
 import { StorageError } from "./errors.ts";
 import type { Notifier } from "./notifier.ts";
@@ -214,6 +216,30 @@ export class GroupCommit implements Engine {
 
   fireSchedules(firings: readonly Firing[], now: number): Promise<FiredSlot[]> {
     return this.#flushed(() => this.#inner.fireSchedules(firings, now));
+  }
+
+  upsertWorker(worker: WorkerRecord): Promise<void> {
+    return this.#flushed(() => this.#inner.upsertWorker(worker));
+  }
+
+  removeWorker(id: string): Promise<boolean> {
+    return this.#flushed(() => this.#inner.removeWorker(id));
+  }
+
+  workers(): Promise<WorkerRecord[]> {
+    return this.#flushed(() => this.#inner.workers());
+  }
+
+  expireWorkers(ids: readonly string[], now: number, forgetBefore: number): Promise<number> {
+    return this.#flushed(() => this.#inner.expireWorkers(ids, now, forgetBefore));
+  }
+
+  runningIds(taskType: string, limit: number): Promise<number[]> {
+    return this.#flushed(() => this.#inner.runningIds(taskType, limit));
+  }
+
+  rateWindows(now: number): Promise<RateWindow[]> {
+    return this.#flushed(() => this.#inner.rateWindows(now));
   }
 
   nextWakeAt(): Promise<number | null> {

@@ -423,3 +423,35 @@ export function describeIssue(path: string | null, message: string): string {
   else if (/^Invalid type: Expected Object/.test(message)) text = "must be an object";
   return path ? `${path} ${text}` : text;
 }
+
+/** A worker's id. */
+export const WorkerIdSchema = text(200);
+
+/** A worker's registration in the worker registry (sent again as its heartbeat). */
+export const WorkerRegistrationSchema = v.strictObject({
+  id: WorkerIdSchema,
+  host: v.optional(v.pipe(v.string("must be a string"), v.maxLength(255), ...storable), ""),
+  pid: v.optional(v.nullable(integer(0, 2 ** 31 - 1)), null),
+  runtime: v.optional(v.pipe(v.string("must be a string"), v.maxLength(100), ...storable), ""),
+  taskTypes: v.optional(
+    v.nullable(
+      v.pipe(v.array(TaskTypeSchema, "must be an array of task types"), v.maxLength(1000)),
+    ),
+    null,
+  ),
+  concurrency: integer(1, 1_000_000),
+  startedAt: integer(0, MAX_TIME),
+  beatIntervalMs: duration,
+});
+
+/** `waitFor` options. */
+export const WaitOptionsSchema = v.strictObject({
+  timeoutMs: v.optional(integer(0, 2 ** 31 - 1)),
+  pollIntervalMs: v.optional(duration),
+  signal: v.optional(
+    v.custom<AbortSignal>(
+      (x) => typeof AbortSignal !== "undefined" && x instanceof AbortSignal,
+      "must be an AbortSignal",
+    ),
+  ),
+});

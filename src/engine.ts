@@ -209,6 +209,38 @@ export interface LiveCount {
   count: number;
 }
 
+/** A worker as the registry stores it (`workers` table): who it is and when it last beat. */
+export interface WorkerRecord {
+  /** Its id: the `workerId` it records on the tasks it claims. */
+  id: string;
+  /** The host it runs on (`""` when unknown). */
+  host: string;
+  /** Its process id, or `null` when unknown (a browser, a Durable Object). */
+  pid: number | null;
+  /** The runtime and its version, such as `deno 2.5.0`. */
+  runtime: string;
+  /** The task types it claims, or `null` for every type. */
+  taskTypes: string[] | null;
+  /** How many handlers it runs at once. */
+  concurrency: number;
+  /** When it started, epoch ms. */
+  startedAt: number;
+  /** Its last heartbeat, epoch ms. */
+  heartbeatAt: number;
+  /** How often it beats, in ms: it is dead after a few beats missed. */
+  beatIntervalMs: number;
+}
+
+/** The claims of a rate-limited task type still inside its window. */
+export interface RateWindow {
+  /** The task type. */
+  taskType: string;
+  /** Its window, in ms. */
+  intervalMs: number;
+  /** When each claim inside the window was made, oldest first. */
+  claimedAt: number[];
+}
+
 /**
  * One write of a {@linkcode Engine.batch}: what {@linkcode Engine.enqueue},
  * {@linkcode Engine.apply} or {@linkcode Engine.dequeue} would do alone.
@@ -315,6 +347,22 @@ export interface Engine {
    * finished), or `null` for empty storage: the queue compares its clock with it at open.
    */
   latestWriteAt(): Promise<number | null>;
+  /** Records a worker, or its heartbeat (the same row, replaced). */
+  upsertWorker(worker: WorkerRecord): Promise<void>;
+  /** Removes a worker (it stopped); `false` if it was not there. */
+  removeWorker(id: string): Promise<boolean>;
+  /** Every registered worker, by id. */
+  workers(): Promise<WorkerRecord[]>;
+  /**
+   * Ends now the leases of the running tasks these (dead) workers hold, so that the next recovery
+   * puts them back as it does any expired lease; removes registrations whose last beat is at or
+   * before `forgetBefore`. Returns how many leases it ended.
+   */
+  expireWorkers(ids: readonly string[], now: number, forgetBefore: number): Promise<number>;
+  /** Ids of running tasks of a type, up to `limit`, newest claim first. */
+  runningIds(taskType: string, limit: number): Promise<number[]>;
+  /** The claims still inside each rate-limited type's window at `now`. */
+  rateWindows(now: number): Promise<RateWindow[]>;
   /** Releases the engine's resources. */
   close(): Promise<void>;
 }

@@ -204,6 +204,47 @@ export class TaskStateError extends Error {
 }
 
 /**
+ * Thrown by {@linkcode TaskQueue.waitFor} when the task has not finished within `timeoutMs`. The
+ * task is left as it is (still pending or running).
+ *
+ * @example Usage
+ * ```ts
+ * import { TaskQueue, WaitTimeoutError } from "@tasklite/tasklite";
+ *
+ * const queue = await TaskQueue.open(":memory:");
+ * const id = await queue.enqueue({ name: "Job", taskType: "job" });
+ * try {
+ *   await queue.waitFor(id, { timeoutMs: 10 });
+ * } catch (error) {
+ *   console.log(error instanceof WaitTimeoutError); // true
+ * }
+ * await queue.close();
+ * ```
+ */
+export class WaitTimeoutError extends Error {
+  /** The task waited for. */
+  readonly taskId: number;
+  /** How long it was waited for, in ms. */
+  readonly timeoutMs: number;
+  /** Its status when the wait gave up. */
+  readonly status: TaskStatus;
+  /**
+   * Creates the error.
+   *
+   * @param taskId The task id.
+   * @param timeoutMs How long it was waited for.
+   * @param status Its status then.
+   */
+  constructor(taskId: number, timeoutMs: number, status: TaskStatus) {
+    super(`Cannot wait for task ${taskId}: still ${status} after ${timeoutMs} ms`);
+    this.name = "WaitTimeoutError";
+    this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+    this.status = status;
+  }
+}
+
+/**
  * Thrown by a handler to fail the attempt and ask for the next one after `delayMs` (when retries
  * are left), instead of the task's retry policy.
  *

@@ -10,10 +10,16 @@ import { planFirings } from "./core/schedule.ts";
 import { nextCronSlot } from "./cron.ts";
 import type { Schedule, TypeLimits } from "./engine.ts";
 import { ValidationError } from "./errors.ts";
-import type { LimitOptions, PruneOptions, ScheduleOptions } from "./queue_options.ts";
+import type {
+  LimitOptions,
+  PruneOptions,
+  ScheduleOptions,
+  WorkerRegistration,
+} from "./queue_options.ts";
 import { QueueReader } from "./queue_reader.ts";
 import { expect } from "./_outcomes.ts";
 import { coreOf } from "./_queue_core.ts";
+import { recoverDeadWorkers, registerWorker } from "./_worker_registry.ts";
 import { type JsonValue, type Task, TaskStatus } from "./task.ts";
 import {
   CronSchema,
@@ -25,6 +31,7 @@ import {
   ScheduleNameSchema,
   ScheduleSchema,
   TaskTypeSchema,
+  WorkerIdSchema,
 } from "./_validation.ts";
 
 const RETENTION_BATCH = 10_000;
@@ -282,6 +289,7 @@ export class QueueOperations extends QueueReader {
    */
   async maintain(): Promise<{ scheduled: number[]; pruned: number }> {
     const scheduled = await this.runSchedules();
+    await recoverDeadWorkers(coreOf(this), coreOf(this).engine("maintain"));
     const watch = coreOf(this).clockWatch;
     if (watch.writersCheckDue(coreOf(this).now())) {
       const latest = await coreOf(this).engine("maintain").latestWriteAt();
@@ -406,7 +414,8 @@ export class QueueOperations extends QueueReader {
    * spent), counting a failed attempt each: due again at its original due time, so that it keeps
    * its place ahead of the tasks enqueued after it, or, with a retry policy of its own, after the
    * policy's delay (`recoveryRetryAt`). {@linkcode TaskQueue.dequeue} does
-   * this itself; call it to recover without claiming.
+   * this itself; call it to recover without claiming. The leases of registered workers that
+   * stopped beating ({@linkcode isWorkerAlive}) are ended first, so their tasks come back now.
    *
    * @example Usage
    * ```ts
@@ -421,9 +430,59 @@ export class QueueOperations extends QueueReader {
    */
   async recover(): Promise<number> {
     const core = coreOf(this);
+    const early = await recoverDeadWorkers(core, core.engine("recover"));
     const now = core.now();
     const recovered = await core.engine("recover").recover(now, core.recovery);
     core.announceRecovered(recovered, now);
-    return recovered.length;
+    return early + recovered.length;
+  }
+
+  /**
+   * Records a worker in the worker registry, or its heartbeat: a started {@linkcode Worker} calls
+   * it once per poll interval (over HTTP too) and {@linkcode QueueOperations.deregisterWorker}
+   * when it stops. A worker that misses {@linkcode WORKER_DEAD_AFTER_BEATS} beats is dead: its
+   * leases are recovered early by `maintain()` and `recover()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.registerWorker({
+   *   id: "cron-1",
+   *   taskTypes: ["report"],
+   *   concurrency: 1,
+   *   startedAt: queue.now(),
+   *   beatIntervalMs: 60_000,
+   * });
+   * console.log((await queue.workers())[0]?.alive); // true
+   * await queue.close();
+   * ```
+   *
+   * @param registration Who the worker is and how often it beats.
+   */
+  async registerWorker(registration: WorkerRegistration): Promise<void> {
+    await registerWorker(coreOf(this), coreOf(this).engine("register a worker on"), registration);
+  }
+
+  /**
+   * Removes a worker from the registry (it stopped).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.deregisterWorker("cron-1")); // false: it was not registered
+   * await queue.close();
+   * ```
+   *
+   * @param id The worker's id.
+   * @returns `false` if it was not registered.
+   */
+  async deregisterWorker(id: string): Promise<boolean> {
+    const engine = coreOf(this).engine("deregister a worker on");
+    parse(WorkerIdSchema, id, "worker id");
+    return await engine.removeWorker(id);
   }
 }

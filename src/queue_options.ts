@@ -6,6 +6,7 @@
 
 import type { BackoffOptions } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
+import type { WorkerRecord } from "./engine.ts";
 import type { IntegrityCheck, SqliteBinding, Synchronous } from "./drivers/driver.ts";
 import type { SqliteDatabase } from "./drivers/open.ts";
 import type { Logger } from "./logger.ts";
@@ -143,6 +144,70 @@ export interface LimitOptions {
   concurrency?: number | null | undefined;
   /** At most `max` claims per `intervalMs`, across every process. */
   rate?: { max: number; intervalMs: number } | null | undefined;
+}
+
+/**
+ * A worker as it registers in the worker registry (and beats, by registering again): the queue
+ * stamps each beat with its clock.
+ */
+export interface WorkerRegistration {
+  /** Its id: the `workerId` it records on the tasks it claims. */
+  id: string;
+  /**
+   * The host it runs on.
+   *
+   * @default {""}
+   */
+  host?: string;
+  /**
+   * Its process id.
+   *
+   * @default {null}
+   */
+  pid?: number | null;
+  /**
+   * Its runtime, such as `deno 2.5.0`.
+   *
+   * @default {""}
+   */
+  runtime?: string;
+  /**
+   * The task types it claims (`null`: every type).
+   *
+   * @default {null}
+   */
+  taskTypes?: readonly string[] | null;
+  /** How many handlers it runs at once. */
+  concurrency: number;
+  /** When it started, epoch ms. */
+  startedAt: number;
+  /** How often it beats, in ms: after {@linkcode WORKER_DEAD_AFTER_BEATS} missed, it is dead. */
+  beatIntervalMs: number;
+}
+
+/** A registered worker, as {@linkcode QueueReader.workers} lists it. */
+export interface WorkerInfo extends WorkerRecord {
+  /** Whether it still beats; a dead one's leases are recovered early, and it is forgotten later. */
+  alive: boolean;
+}
+
+/** How long to wait for a task to finish. */
+export interface WaitOptions {
+  /**
+   * Give up after this many ms (on the queue's clock) with a {@linkcode WaitTimeoutError}.
+   *
+   * @default {Infinity}
+   */
+  timeoutMs?: number;
+  /**
+   * How often to read the task again, for a finish in another process (in this process it is
+   * seen at once).
+   *
+   * @default {1000}
+   */
+  pollIntervalMs?: number;
+  /** Aborts the wait: it rejects with the signal's `reason`. */
+  signal?: AbortSignal;
 }
 
 /** How to claim. */

@@ -15,7 +15,12 @@ import type { QueueMetrics } from "./metrics.ts";
 import type { Notifier } from "./notifier.ts";
 import type { OpenOptions, QueueOptions } from "./queue_options.ts";
 import type { QueueStats, Task, TaskStatus } from "./task.ts";
+import type { TaskExplanation } from "./core/explain.ts";
+import type { WaitOptions, WorkerInfo } from "./queue_options.ts";
 import { attachCore, QueueCore } from "./_queue_core.ts";
+import { explainOne } from "./_explain_task.ts";
+import { waitForTask } from "./_wait_for.ts";
+import { listWorkers } from "./_worker_registry.ts";
 import {
   IdSchema,
   LimitSchema,
@@ -24,6 +29,7 @@ import {
   OpenOptionsSchema,
   parse,
   StatusSchema,
+  WaitOptionsSchema,
 } from "./_validation.ts";
 
 /**
@@ -130,6 +136,85 @@ export class QueueReader {
     const engine = this.#core.engine("get");
     parse(IdSchema, id, "task id");
     return await engine.get(id);
+  }
+
+  /**
+   * Every reason a task is not running right now, from the same conditions the claim checks (due
+   * time and backoff, pauses, concurrency and rate limits) and from the worker registry (a live
+   * worker for its type); for a running task, who holds its lease; for a finished one, its status.
+   * Each reason has a `code` ({@linkcode ExplainCode}), a `message` and its data.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const id = await queue.enqueue({ name: "Report", taskType: "report" });
+   * await queue.pause("report");
+   * const { runnable, reasons } = await queue.explain(id);
+   * console.log(runnable, reasons.map((reason) => reason.code)); // false ["type_paused", "no_worker"]
+   * await queue.close();
+   * ```
+   *
+   * @param id The task id.
+   * @returns The task, whether a claim may take it now, and every reason it is not running.
+   * @throws {TaskNotFoundError} No such task.
+   */
+  async explain(id: number): Promise<TaskExplanation> {
+    const engine = this.#core.engine("explain");
+    parse(IdSchema, id, "task id");
+    return await explainOne(this.#core, engine, id);
+  }
+
+  /**
+   * The workers in the worker registry: every started {@linkcode Worker} of every process on the
+   * queue (over HTTP too), live ones and those dead for less than an hour (`alive: false`).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * console.log(await queue.workers()); // []
+   * await queue.close();
+   * ```
+   *
+   * @returns The workers, by id.
+   */
+  async workers(): Promise<WorkerInfo[]> {
+    return await listWorkers(this.#core, this.#core.engine("list workers of"));
+  }
+
+  /**
+   * Waits until a task is finished (`completed`, `failed` or `cancelled`) and returns it. A finish
+   * in this process ends the wait at once; one in another process is seen by reading the task
+   * again every `pollIntervalMs` (one primary-key read). All waits are on the queue's clock.
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue, Worker } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * const id = await queue.enqueue({ name: "Add", taskType: "add", payload: [1, 2] });
+   * const worker = new Worker(queue, { handlers: { add: ([a, b]: number[]) => a! + b! } });
+   * worker.start();
+   * const task = await queue.waitFor(id, { timeoutMs: 5_000 });
+   * console.log(task.result); // 3
+   * await worker.stop();
+   * await queue.close();
+   * ```
+   *
+   * @param id The task id.
+   * @param options A timeout, a poll interval, an abort signal.
+   * @returns The finished task.
+   * @throws {WaitTimeoutError} Not finished within `timeoutMs`.
+   * @throws {TaskNotFoundError} No such task (or it was pruned).
+   */
+  async waitFor(id: number, options: WaitOptions = {}): Promise<Task> {
+    const engine = this.#core.engine("wait for");
+    parse(IdSchema, id, "task id");
+    parse(WaitOptionsSchema, options, "wait options");
+    return await waitForTask(this.#core, engine, id, options);
   }
 
   /**

@@ -32,6 +32,7 @@ import {
   unrecordedRuns,
 } from "./worker/_run_set.ts";
 import { RunTimers } from "./worker/_timers.ts";
+import { type ProcessIdentity, processIdentity } from "./worker/_identity.ts";
 import { type WorkerSettings, workerSettings } from "./worker/_settings.ts";
 import type { DequeueOptions } from "./queue_options.ts";
 import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.ts";
@@ -39,6 +40,9 @@ import type { StopOptions, WorkerOptions, WorkerQueue } from "./worker_options.t
 export * from "./worker_options.ts";
 
 type State = "idle" | "running" | "stopping";
+
+/** The shortest interval between two beats in the worker registry. */
+const MIN_BEAT_MS = 1000;
 
 /**
  * Claims due tasks and runs their handlers. Several workers, in one process or many, can share a
@@ -100,6 +104,16 @@ export class Worker {
   /** Whether `#startWaiting` is on the stack (a synchronous handler frees its slot inside it). */
   #starting = false;
   #idleWaiters: { after: number; resolve: () => void }[] = [];
+  /** This process's identity, for the worker registry (read once, at the first start). */
+  #identity: Promise<ProcessIdentity> | null = null;
+  /** When the worker started, and whether it is registered. */
+  #startedAt = 0;
+  #registered = false;
+
+  /** How often it beats in the registry: once per poll, at most once a second. */
+  get #beatIntervalMs(): number {
+    return Math.max(this.#settings.pollIntervalMs, MIN_BEAT_MS);
+  }
 
   /**
    * Creates a worker; it does nothing until {@linkcode Worker.start} or {@linkcode Worker.tick}.
@@ -155,6 +169,8 @@ export class Worker {
     this.#state = "running";
     this.#refilling = true;
     this.#claims = new AbortController();
+    this.#startedAt = this.#clock.now();
+    if (this.#queue.registerWorker) this.#identity ??= processIdentity();
     this.#unlisten = this.#queue.notifier?.listen((types) => {
       // Only a free slot can take a task: a full worker is woken by the next one that finishes.
       if (this.#free() > 0 && concerns(types, this.#settings.wanted)) {
@@ -207,6 +223,10 @@ export class Worker {
     }
     await (Number.isFinite(timeoutMs) ? allRecorded(this.#runs) : allSettled(this.#runs));
     this.#timers.halt();
+    if (this.#registered) {
+      this.#registered = false;
+      await this.#guard(async () => await this.#queue.deregisterWorker?.(this.id));
+    }
     if (this.#state === "stopping") {
       this.#queue.logger.info("Worker stopped", { workerId: this.id });
     }
@@ -261,8 +281,14 @@ export class Worker {
     let ran = 0;
     let maintainedAt = -Infinity;
     let checkedAt = -Infinity;
+    let beatAt = -Infinity;
     while (this.#state === "running") {
       const poll = ++this.#polls;
+      // The registry's beat, once per beat interval, before the claim (a started worker only).
+      if (!once && this.#identity && this.#clock.now() - beatAt >= this.#beatIntervalMs) {
+        beatAt = this.#clock.now();
+        await this.#guard(() => this.#register());
+      }
       if (maintenance && this.#clock.now() - maintainedAt >= pollIntervalMs) {
         maintainedAt = this.#clock.now();
         await this.#guard(() => this.#queue.maintain());
@@ -410,6 +436,22 @@ export class Worker {
       });
     this.#refills.add(refill);
     void refill.finally(() => this.#refills.delete(refill));
+  }
+
+  /** Registers the worker, or beats: the same registration again, stamped by the queue. */
+  async #register(): Promise<void> {
+    const identity = await this.#identity!;
+    if (this.#state !== "running") return;
+    const { taskTypes, concurrency } = this.#settings;
+    await this.#queue.registerWorker!({
+      id: this.id,
+      ...identity,
+      taskTypes: taskTypes ?? null,
+      concurrency,
+      startedAt: this.#startedAt,
+      beatIntervalMs: this.#beatIntervalMs,
+    });
+    this.#registered = true;
   }
 
   /** Runs a queue call; reports and swallows its error (returns `undefined`). */

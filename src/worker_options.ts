@@ -11,7 +11,7 @@ import type { Clock } from "./clock.ts";
 import type { FailOptions, RetryStrategy } from "./core/retry.ts";
 import type { Logger } from "./logger.ts";
 import type { Notifier } from "./notifier.ts";
-import type { DequeueOptions } from "./queue.ts";
+import type { DequeueOptions, WorkerRegistration } from "./queue.ts";
 import type { Task } from "./task.ts";
 
 /**
@@ -81,6 +81,13 @@ export interface WorkerQueue {
   cancelRequested(ids: readonly number[]): Promise<number[]>;
   /** Periodic upkeep: due schedules, retention. */
   maintain(): Promise<unknown>;
+  /**
+   * Records the worker in the queue's worker registry, or its beat: a started worker calls it
+   * once per poll interval. Absent: the worker does not register.
+   */
+  registerWorker?(registration: WorkerRegistration): Promise<unknown>;
+  /** Removes the worker from the registry: it stopped. */
+  deregisterWorker?(id: string): Promise<unknown>;
 }
 
 /** What a handler gets besides the payload. */

@@ -21,6 +21,7 @@ import {
   stats,
 } from "./commands.ts";
 import { serveCommand } from "./serve_command.ts";
+import { explain, workers } from "./registry_commands.ts";
 import { isPostgresUrl } from "./_postgres.ts";
 
 export type { CliIo } from "./command.ts";
@@ -31,6 +32,8 @@ const COMMANDS: readonly Command[] = [
   stats,
   list,
   show,
+  explain,
+  workers,
   enqueue,
   retry,
   cancel,

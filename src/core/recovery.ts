@@ -69,3 +69,51 @@ export function recoveryRetryAt(input: RecoveryInput): number | null {
   if (decision.delayMs === 0) return task.scheduledAt;
   return Math.max(task.scheduledAt, now + decision.delayMs);
 }
+
+/**
+ * How many of its beat intervals a registered worker may go without a heartbeat before it counts
+ * as dead: its leases are then recovered at once instead of when they run out.
+ */
+export const WORKER_DEAD_AFTER_BEATS = 3;
+
+/**
+ * The shortest silence that makes a worker dead, whatever its beat interval: 10 s, so that a
+ * worker stalled a few seconds (a lock waited for, a long garbage collection, a synchronous
+ * handler) keeps its leases. Leases shorter than this gain nothing from the registry.
+ */
+export const WORKER_DEAD_MIN_MS = 10_000;
+
+/** How long a dead worker stays listed (marked dead) before the registry forgets it: one hour. */
+export const WORKER_FORGET_AFTER_MS = 3_600_000;
+
+/** What the liveness decision reads of a registered worker. */
+export interface WorkerBeat {
+  /** Its last heartbeat, epoch ms. */
+  heartbeatAt: number;
+  /** How often it beats, in ms. */
+  beatIntervalMs: number;
+}
+
+/**
+ * Whether a registered worker is alive: it beat within {@linkcode WORKER_DEAD_AFTER_BEATS} of its
+ * beat intervals, or within {@linkcode WORKER_DEAD_MIN_MS} when that is longer. A dead worker's
+ * leases are recovered early (by `maintain()` and `recover()`).
+ *
+ * @example Usage
+ * ```ts
+ * import { isWorkerAlive } from "@tasklite/tasklite";
+ *
+ * const worker = { heartbeatAt: 100_000, beatIntervalMs: 5_000 };
+ * console.log(isWorkerAlive(worker, 112_500)); // true
+ * console.log(isWorkerAlive(worker, 115_001)); // false: three beats missed
+ * console.log(isWorkerAlive({ heartbeatAt: 0, beatIntervalMs: 1_000 }, 9_000)); // true: 10 s at least
+ * ```
+ *
+ * @param worker Its last beat and beat interval.
+ * @param now Now, epoch ms.
+ * @returns `true` while it beats.
+ */
+export function isWorkerAlive(worker: WorkerBeat, now: number): boolean {
+  const silence = Math.max(WORKER_DEAD_AFTER_BEATS * worker.beatIntervalMs, WORKER_DEAD_MIN_MS);
+  return now - worker.heartbeatAt <= silence;
+}

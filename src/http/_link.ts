@@ -9,7 +9,7 @@
 
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../logger.ts";
-import type { DequeueOptions, FailOptions } from "../queue.ts";
+import type { DequeueOptions, FailOptions, WorkerRegistration } from "../queue.ts";
 import type { Task } from "../task.ts";
 import type { WorkerQueue } from "../worker_options.ts";
 import { type HttpQueueClient, HttpQueueError } from "./client.ts";
@@ -51,6 +51,8 @@ export class ServerLink implements WorkerQueue {
   /** The current outage: since when, how many calls failed. */
   #down: { since: number; failures: number } | null = null;
   #refused = false;
+  /** The server answered 404 to a registration: it has no worker registry. */
+  #noRegistry = false;
 
   /**
    * Wraps a client.
@@ -143,6 +145,29 @@ export class ServerLink implements WorkerQueue {
   /** Upkeep (an `HttpWorker` leaves it to the server). */
   maintain(): Promise<unknown> {
     return this.#call(() => this.#client.maintain(), true);
+  }
+
+  /**
+   * Registers the worker, or beats. A server without the worker registry (an older tasklite: 404)
+   * is told once, at warn, and not asked again.
+   */
+  async registerWorker(registration: WorkerRegistration): Promise<unknown> {
+    if (this.#noRegistry) return undefined;
+    try {
+      return await this.#call(() => this.#client.registerWorker(registration), true);
+    } catch (error) {
+      if (!(error instanceof HttpQueueError && error.status === 404)) throw error;
+      this.#noRegistry = true;
+      this.logger.warn("The queue server has no worker registry: this worker is not listed", {
+        url: this.#url,
+      });
+      return undefined;
+    }
+  }
+
+  deregisterWorker(id: string): Promise<unknown> {
+    if (this.#noRegistry) return Promise.resolve();
+    return this.#call(() => this.#client.deregisterWorker(id), true);
   }
 
   async #call<T>(call: () => Promise<T>, quiet: boolean): Promise<T> {

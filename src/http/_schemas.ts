@@ -17,6 +17,8 @@ import {
   RetryFailedSchema,
   ScheduleSchema,
   text,
+  WorkerIdSchema,
+  WorkerRegistrationSchema,
 } from "../_validation.ts";
 import { json } from "../_json_data.ts";
 import { TASK_STATUSES } from "../task.ts";
@@ -126,3 +128,15 @@ export const FailBody = v.strictObject({
 export const CancellationsBody = v.strictObject({
   ids: v.pipe(v.array(integer(1, Number.MAX_SAFE_INTEGER)), v.maxLength(1000)),
 });
+
+/** `GET /tasks/:id/wait` query: how long the server holds the request (at most 30 s). */
+export const WaitQuery = v.strictObject({
+  timeoutMs: v.optional(queryInteger(0, 30_000), "30000"),
+  access_token: v.optional(v.string()),
+});
+
+/** `POST /worker/register`: a worker's registration, or its beat. */
+export const RegisterBody = WorkerRegistrationSchema;
+
+/** `POST /worker/deregister`. */
+export const DeregisterBody = v.strictObject({ id: WorkerIdSchema });

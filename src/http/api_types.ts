@@ -10,8 +10,10 @@
 
 import type { Hono } from "hono";
 import type { JSONParsed } from "hono/utils/types";
+import type { TaskExplanation } from "../core/explain.ts";
 import type { Schedule, TypeControl } from "../engine.ts";
 import type { QueueMetrics } from "../metrics.ts";
+import type { WorkerInfo, WorkerRegistration } from "../queue_options.ts";
 import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
 
 /**
@@ -184,6 +186,11 @@ export type QueueSchema = {
   "/tasks/:id": { $get: Endpoint<Id, Task> };
   "/tasks/:id/cancel": { $post: Endpoint<Id, Task> };
   "/tasks/:id/retry": { $post: Endpoint<Id, Task> };
+  "/tasks/:id/explain": { $get: Endpoint<Id, TaskExplanation> };
+  "/tasks/:id/wait": {
+    $get: Endpoint<Id & { query: { timeoutMs?: string } }, { finished: boolean; task: Task }>;
+  };
+  "/workers": { $get: Endpoint<None, WorkerInfo[]> };
   "/controls": { $get: Endpoint<None, TypeControl[]> };
   "/pause": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
   "/resume": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
@@ -221,6 +228,8 @@ export type QueueSchema = {
   };
   "/worker/tasks/:id/release": { $post: Endpoint<Id & Lease, Task> };
   "/worker/cancellations": { $post: Endpoint<Json<{ ids: number[] }>, { ids: number[] }> };
+  "/worker/register": { $post: Endpoint<Json<WorkerRegistration>, { id: string }> };
+  "/worker/deregister": { $post: Endpoint<Json<{ id: string }>, { deregistered: boolean }> };
   "/worker/maintain": {
     $post: Endpoint<None, { scheduled: number[]; pruned: number }>;
   };

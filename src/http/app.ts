@@ -25,6 +25,7 @@ import {
   CancellationsBody,
   ClaimBody,
   CompleteBody,
+  DeregisterBody,
   EnqueueBody,
   EnqueueManyBody,
   FailBody,
@@ -35,12 +36,15 @@ import {
   NameParam,
   PauseBody,
   ProgressBody,
+  RegisterBody,
   RetryFailedBody,
   ScheduleBody,
   TaskTypeParam,
+  WaitQuery,
 } from "./_schemas.ts";
 import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
 import { renderDashboard } from "./dashboard/page.ts";
+import { waitAnswer } from "./_wait_route.ts";
 
 /** How the HTTP API is served. */
 export interface QueueAppOptions {
@@ -325,6 +329,19 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       param(IdParam),
       async (c) => c.json(await queue.retryTask(c.req.valid("param").id), 200),
     )
+    .get(
+      "/tasks/:id/explain",
+      read,
+      param(IdParam),
+      async (c) => c.json(await queue.explain(c.req.valid("param").id), 200),
+    )
+    .get("/tasks/:id/wait", read, param(IdParam), query(WaitQuery), async (c) => {
+      const { id } = c.req.valid("param");
+      const answer = await waitAnswer(queue, id, c.req.valid("query").timeoutMs, c.req.raw.signal);
+      if (!answer) return c.json(errorBody("not_found", `Task ${id} does not exist`), 404);
+      return c.json(answer, 200);
+    })
+    .get("/workers", read, async (c) => c.json(await queue.workers(), 200))
     .get("/controls", read, async (c) => c.json(await queue.getControls(), 200))
     .post("/pause", write, limit, json(PauseBody), async (c) => {
       await queue.pause(c.req.valid("json").taskType);
@@ -472,6 +489,15 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       json(CancellationsBody),
       async (c) => c.json({ ids: await queue.cancelRequested(c.req.valid("json").ids) }, 200),
     )
+    .post("/worker/register", write, limit, json(RegisterBody), async (c) => {
+      const registration = c.req.valid("json");
+      await queue.registerWorker(registration);
+      return c.json({ id: registration.id }, 200);
+    })
+    .post("/worker/deregister", write, limit, json(DeregisterBody), async (c) => {
+      const deregistered = await queue.deregisterWorker(c.req.valid("json").id);
+      return c.json({ deregistered }, 200);
+    })
     .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
     .get(
       "/openapi.json",

@@ -8,10 +8,23 @@
  */
 
 import { type Clock, systemClock } from "../clock.ts";
-import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
+import {
+  LeaseLostError,
+  TaskNotFoundError,
+  TaskStateError,
+  ValidationError,
+  WaitTimeoutError,
+} from "../errors.ts";
+import type { TaskExplanation } from "../core/explain.ts";
 import { failureMessage } from "../_failure.ts";
 import { type Logger, silentLogger } from "../logger.ts";
-import type { DequeueOptions, FailOptions } from "../queue.ts";
+import type {
+  DequeueOptions,
+  FailOptions,
+  WaitOptions,
+  WorkerInfo,
+  WorkerRegistration,
+} from "../queue.ts";
 import type { Task } from "../task.ts";
 import type { WorkerQueue } from "../worker_options.ts";
 
@@ -90,7 +103,17 @@ export class HttpQueueError extends Error {
 }
 
 /** The verb of a lease-fenced route, as the queue's errors name it (`Cannot <verb> task 1: …`). */
-type Action = "heartbeat" | "report progress of" | "complete" | "fail" | "release";
+type Action =
+  | "heartbeat"
+  | "report progress of"
+  | "complete"
+  | "fail"
+  | "release"
+  | "explain"
+  | "wait for";
+
+/** The longest a server holds one `GET /tasks/:id/wait`; `waitFor` asks again until its end. */
+const LONG_POLL_MS = 30_000;
 
 /**
  * The server's message without its own `Cannot <verb> task <id>: ` prefix, which the named error
@@ -155,7 +178,17 @@ export class HttpQueueClient implements WorkerQueue {
     this.clock = options.clock ?? systemClock;
   }
 
-  async #post<T>(
+  #post<T>(
+    path: string,
+    body: unknown,
+    task?: { id: number; action: Action },
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#request("POST", path, body, task, signal);
+  }
+
+  async #request<T>(
+    method: "GET" | "POST",
     path: string,
     body: unknown,
     task?: { id: number; action: Action },
@@ -164,9 +197,9 @@ export class HttpQueueClient implements WorkerQueue {
     let response: Response;
     try {
       response = await this.#fetch(`${this.#base}${path}`, {
-        method: "POST",
+        method,
         headers: this.#headers,
-        body: JSON.stringify(body),
+        ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
         ...(signal ? { signal } : {}),
       });
     } catch (error) {
@@ -318,5 +351,77 @@ export class HttpQueueClient implements WorkerQueue {
    */
   maintain(): Promise<unknown> {
     return this.#post("/worker/maintain", {});
+  }
+
+  /**
+   * Records the worker in the server's worker registry, or its beat. Its beats come between long
+   * polls, so the interval it registers includes the client's `waitMs`.
+   *
+   * @param registration Who the worker is.
+   * @returns When recorded.
+   */
+  async registerWorker(registration: WorkerRegistration): Promise<void> {
+    const beatIntervalMs = registration.beatIntervalMs + this.#waitMs;
+    await this.#post("/worker/register", { ...registration, beatIntervalMs });
+  }
+
+  /**
+   * Removes the worker from the server's registry.
+   *
+   * @param id The worker's id.
+   * @returns `false` if it was not registered.
+   */
+  async deregisterWorker(id: string): Promise<boolean> {
+    return (await this.#post<{ deregistered: boolean }>("/worker/deregister", { id }))
+      .deregistered;
+  }
+
+  /**
+   * Why a task is not running (`TaskQueue.explain` on the server).
+   *
+   * @param id The task id.
+   * @returns The explanation.
+   */
+  explain(id: number): Promise<TaskExplanation> {
+    return this.#request("GET", `/tasks/${id}/explain`, undefined, { id, action: "explain" });
+  }
+
+  /**
+   * The server's worker registry.
+   *
+   * @returns Live workers and recently dead ones.
+   */
+  workers(): Promise<WorkerInfo[]> {
+    return this.#request("GET", "/workers", undefined);
+  }
+
+  /**
+   * Waits until a task is finished, by long polls of at most 30 s each (`GET /tasks/:id/wait`),
+   * until `timeoutMs` of the client's clock have passed.
+   *
+   * @param id The task id.
+   * @param options A timeout and an abort signal (`pollIntervalMs` is the server's business).
+   * @returns The finished task.
+   * @throws {WaitTimeoutError} Not finished within `timeoutMs`.
+   */
+  async waitFor(id: number, options: WaitOptions = {}): Promise<Task> {
+    const { timeoutMs = Infinity, signal } = options;
+    if (!(timeoutMs >= 0)) throw new RangeError("Invalid wait options: timeoutMs must be >= 0");
+    const deadline = this.clock.now() + timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      const wait = Math.max(0, Math.min(LONG_POLL_MS, Math.floor(deadline - this.clock.now())));
+      const answer = await this.#request<{ finished: boolean; task: Task }>(
+        "GET",
+        `/tasks/${id}/wait?timeoutMs=${wait}`,
+        undefined,
+        { id, action: "wait for" },
+        signal,
+      );
+      if (answer.finished) return answer.task;
+      if (this.clock.now() >= deadline) {
+        throw new WaitTimeoutError(id, timeoutMs, answer.task.status);
+      }
+    }
   }
 }

@@ -109,4 +109,22 @@ BEGIN
 END $fn$;
 `,
   },
+  {
+    version: 3,
+    name: "worker registry",
+    sql: `
+-- Each started Worker (in process or over HTTP): who it is and its last heartbeat.
+CREATE TABLE $S.workers (
+  id               text    PRIMARY KEY,
+  host             text    NOT NULL,
+  pid              integer,
+  runtime          text    NOT NULL,
+  task_types       text,
+  concurrency      integer NOT NULL,
+  started_at       bigint  NOT NULL,
+  heartbeat_at     bigint  NOT NULL,
+  beat_interval_ms bigint  NOT NULL
+);
+`,
+  },
 ];

@@ -41,6 +41,8 @@ export interface Tables {
   controls: unknown;
   rateEvents: unknown;
   schedules: unknown;
+  /** The worker registry. */
+  workers: unknown;
   /** The function that appends to an error history. */
   appendError: unknown;
 }
@@ -54,6 +56,7 @@ export function tablesOf(sql: Db, schema: string): Tables {
     controls: table("task_type_controls"),
     rateEvents: table("rate_events"),
     schedules: table("schedules"),
+    workers: table("workers"),
     appendError: table("tasklite_append_error"),
   };
 }

@@ -24,16 +24,20 @@ import type {
   NewSchedule,
   NewTask,
   Outcome,
+  RateWindow,
   RecoveryDecision,
   Schedule,
   Transition,
   TypeControl,
   TypeLimits,
+  WorkerRecord,
 } from "../engine.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { toControl, toSchedule, toTask } from "./_rows.ts";
 import { claimTasks, recoverExpired } from "./_claim.ts";
 import * as control from "./_control_statements.ts";
+import * as registry from "./_worker_statements.ts";
+import { toRateWindows, toWorker } from "../sqlite/_rows.ts";
 import * as q from "./_statements.ts";
 import { toStorageError } from "./_storage_error.ts";
 import { channelOf, payloadOf, type PostgresNotifier } from "./_notifier.ts";
@@ -360,6 +364,36 @@ export class PostgresEngine implements Engine {
       const [row] = await q.nextWake(tx);
       return row?.at === null || row?.at === undefined ? null : Number(row.at);
     });
+  }
+
+  upsertWorker(worker: WorkerRecord): Promise<void> {
+    return this.#run(async (tx) => void await registry.upsertWorker(tx, worker));
+  }
+
+  removeWorker(id: string): Promise<boolean> {
+    return this.#run(async (tx) => (await registry.removeWorker(tx, id)).count > 0);
+  }
+
+  workers(): Promise<WorkerRecord[]> {
+    return this.#run(async (tx) => (await registry.listWorkers(tx)).map(toWorker));
+  }
+
+  expireWorkers(ids: readonly string[], now: number, forgetBefore: number): Promise<number> {
+    return this.#tx(async (tx) => {
+      const ended = ids.length === 0 ? 0 : (await registry.expireLeases(tx, ids, now)).count;
+      await registry.forgetWorkers(tx, forgetBefore);
+      return ended;
+    });
+  }
+
+  runningIds(taskType: string, limit: number): Promise<number[]> {
+    return this.#run(async (tx) =>
+      (await registry.runningIds(tx, taskType, limit)).map((row) => Number(row.id))
+    );
+  }
+
+  rateWindows(now: number): Promise<RateWindow[]> {
+    return this.#run(async (tx) => toRateWindows(await registry.rateWindows(tx, now)));
   }
 
   async close(): Promise<void> {

@@ -181,4 +181,23 @@ CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks WHEN NEW.status <> 'pend
 END;
 `,
   },
+  {
+    version: 5,
+    name: "worker registry",
+    sql: `
+-- Each started Worker (in process or over HTTP): who it is and its last heartbeat. Tiny: one row
+-- per live (or recently dead) worker, read whole.
+CREATE TABLE workers (
+  id               TEXT    PRIMARY KEY,
+  host             TEXT    NOT NULL,
+  pid              INTEGER,
+  runtime          TEXT    NOT NULL,
+  task_types       TEXT,
+  concurrency      INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL,
+  heartbeat_at     INTEGER NOT NULL,
+  beat_interval_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -5,7 +5,7 @@
  */
 
 import type { SqliteRow } from "../drivers/driver.ts";
-import type { Schedule, TypeControl } from "../engine.ts";
+import type { RateWindow, Schedule, TypeControl, WorkerRecord } from "../engine.ts";
 import type { Task, TaskPriority, TaskStatus } from "../task.ts";
 
 const parseJson = (text: unknown) => text === null ? null : JSON.parse(text as string);
@@ -140,6 +140,50 @@ export function withChanges(known: Task, row: SqliteRow): Task {
     const bad: string[] = [];
     return marked(changesOf(known, row, marking(bad)), bad);
   }
+}
+
+export function toWorker(row: SqliteRow): WorkerRecord {
+  return {
+    id: row.id as string,
+    host: row.host as string,
+    pid: row.pid === null ? null : Number(row.pid),
+    runtime: row.runtime as string,
+    taskTypes: row.task_types === null ? null : JSON.parse(row.task_types as string),
+    concurrency: Number(row.concurrency),
+    startedAt: Number(row.started_at),
+    heartbeatAt: Number(row.heartbeat_at),
+    beatIntervalMs: Number(row.beat_interval_ms),
+  };
+}
+
+/** A worker's columns, as the registry's upsert binds them. */
+export function workerArgs(worker: WorkerRecord): Record<string, string | number | null> {
+  return {
+    id: worker.id,
+    host: worker.host,
+    pid: worker.pid,
+    runtime: worker.runtime,
+    taskTypes: worker.taskTypes === null ? null : JSON.stringify(worker.taskTypes),
+    concurrency: worker.concurrency,
+    startedAt: worker.startedAt,
+    heartbeatAt: worker.heartbeatAt,
+    beatIntervalMs: worker.beatIntervalMs,
+  };
+}
+
+/** Rows of (task type, window, claim time), by type then time → one window per type. */
+export function toRateWindows(rows: readonly SqliteRow[]): RateWindow[] {
+  const windows = new Map<string, RateWindow>();
+  for (const row of rows) {
+    const taskType = row.task_type as string;
+    let window = windows.get(taskType);
+    if (!window) {
+      window = { taskType, intervalMs: Number(row.interval_ms), claimedAt: [] };
+      windows.set(taskType, window);
+    }
+    window.claimedAt.push(Number(row.claimed_at));
+  }
+  return [...windows.values()];
 }
 
 export function toControl(row: SqliteRow): TypeControl {

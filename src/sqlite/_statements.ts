@@ -15,6 +15,7 @@ import type { SqliteRow, SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
 import { CLAIM_STATEMENTS } from "./_claim_statements.ts";
 import { CONTROL_STATEMENTS } from "./_control_statements.ts";
+import { WORKER_STATEMENTS } from "./_worker_statements.ts";
 import { compile, type Compiled, count, db, p, raw } from "./_sql.ts";
 import { schedules, state, taskCounts, tasks } from "./schema.ts";
 
@@ -157,6 +158,7 @@ export function insertRows(count: number): string {
 export const STATEMENTS = {
   ...CONTROL_STATEMENTS,
   ...CLAIM_STATEMENTS,
+  ...WORKER_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.

@@ -23,18 +23,28 @@ import type {
   NewSchedule,
   NewTask,
   Outcome,
+  RateWindow,
   RecoveryDecision,
   Schedule,
   Transition,
   TypeControl,
   TypeLimits,
+  WorkerRecord,
 } from "../engine.ts";
 import type { SqliteRow, SqliteStatement } from "../drivers/driver.ts";
 import type { AdoptedDriver } from "../drivers/driver.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
 import { StorageGate } from "./_storage_gate.ts";
-import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
+import {
+  toControl,
+  toRateWindows,
+  toSchedule,
+  toTask,
+  toWorker,
+  withChanges,
+  workerArgs,
+} from "./_rows.ts";
 import { claimTasks } from "./_claim.ts";
 import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
 import { insertTasks } from "./_insert.ts";
@@ -457,6 +467,38 @@ export class SqliteEngine implements Engine {
 
   nextWakeAt(): Promise<number | null> {
     return this.#gate.run(() => (this.#get("nextWake")?.at as number | null | undefined) ?? null);
+  }
+
+  upsertWorker(worker: WorkerRecord): Promise<void> {
+    return this.#gate.run(() => void this.#exec("upsertWorker", workerArgs(worker)));
+  }
+
+  removeWorker(id: string): Promise<boolean> {
+    return this.#gate.run(() => this.#exec("removeWorker", { id }) > 0);
+  }
+
+  workers(): Promise<WorkerRecord[]> {
+    return this.#gate.run(() => this.#all("listWorkers").map(toWorker));
+  }
+
+  expireWorkers(ids: readonly string[], now: number, forgetBefore: number): Promise<number> {
+    return this.#tx(() => {
+      const ended = ids.length === 0
+        ? 0
+        : this.#exec("expireLeases", { ids: JSON.stringify(ids), now });
+      this.#exec("forgetWorkers", { before: forgetBefore });
+      return ended;
+    });
+  }
+
+  runningIds(taskType: string, limit: number): Promise<number[]> {
+    return this.#gate.run(() =>
+      this.#all("runningIds", { taskType, limit }).map((row) => row.id as number)
+    );
+  }
+
+  rateWindows(now: number): Promise<RateWindow[]> {
+    return this.#gate.run(() => toRateWindows(this.#all("rateWindows", { now })));
   }
 
   close(): Promise<void> {

@@ -81,3 +81,16 @@ export const state = sqliteTable("tasklite_state", {
   key: text("key").primaryKey(),
   value: integer("value").notNull(),
 });
+
+/** The worker registry: each started worker and its last heartbeat. */
+export const workers = sqliteTable("workers", {
+  id: text("id").primaryKey(),
+  host: text("host").notNull(),
+  pid: integer("pid"),
+  runtime: text("runtime").notNull(),
+  taskTypes: text("task_types"),
+  concurrency: integer("concurrency").notNull(),
+  startedAt: integer("started_at").notNull(),
+  heartbeatAt: integer("heartbeat_at").notNull(),
+  beatIntervalMs: integer("beat_interval_ms").notNull(),
+});

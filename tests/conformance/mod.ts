@@ -42,6 +42,9 @@ import { statsRetention } from "./stats_retention.ts";
 import { uniqueKeys } from "./unique_keys.ts";
 import { validation } from "./validation.ts";
 import { wake } from "./wake.ts";
+import { explain } from "./explain.ts";
+import { waitFor } from "./wait_for.ts";
+import { workerRegistry } from "./worker_registry.ts";
 
 export type { CaseOptions, ConformanceEngine, Suite } from "./_harness.ts";
 export { Harness } from "./_harness.ts";
@@ -66,6 +69,9 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["task results", results],
   ["bad input", validation],
   ["data integrity", dataIntegrity],
+  ["explain", explain],
+  ["worker registry", workerRegistry],
+  ["waitFor", waitFor],
 ];
 
 /**

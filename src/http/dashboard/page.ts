@@ -17,6 +17,8 @@ import { type ClientConfig, dashboardClient } from "./_client.ts";
 import { taskView } from "./_client_tasks.ts";
 import { clientView } from "./_client_view.ts";
 import { DASHBOARD_CSS } from "./_styles.ts";
+import { explainClient } from "./_client_explain.ts";
+import { workersCard, workersClient } from "./_client_workers.ts";
 
 /** Options of {@linkcode renderDashboard}. */
 export interface DashboardOptions {
@@ -145,6 +147,8 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
               </div>
             </section>
 
+            ${workersCard()}
+
             <div class="two">
               <section class="card">
                 <div class="card-head">
@@ -249,6 +253,8 @@ function clientScript(config: ClientConfig): string {
   const code = `((config) => {
   const view = (${clientView.toString()})(config);
   (${dashboardClient.toString()})(config, view, ${taskView.toString()});
+  (${explainClient.toString()})(config, view);
+  (${workersClient.toString()})(config, view);
 })(${json});`;
   // The functions' source is ours; this only guards against a change that would end the script.
   if (/<\/script|<!--/i.test(code)) throw new Error("The dashboard script would end its element");
