@@ -3,23 +3,29 @@
  * over a `node:sqlite` `DatabaseSync` (present on Deno, Node.js 22 and Bun), so that the
  * conformance suite runs the queue through the Durable Object driver on every runtime.
  *
- * It is strict where the platform is:
+ * It is strict where the platform is (`tests/conformance/_platform_checks.ts` holds these checks,
+ * and `tests/cloudflare_test.ts` runs them inside workerd too):
  * - `sql.exec(query, ...bindings)` runs one statement with bindings, or several (separated by `;`,
- *   trigger bodies kept whole) whose last one takes the bindings; the cursor reflects the last.
- * - A transaction statement (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`) throws:
- *   transactions go through `transactionSync(fn)`, which commits when `fn` returns, rolls back when
- *   it throws, and nests (savepoints on the underlying database).
+ *   trigger bodies kept whole) one at a time, whose last one takes the bindings; the cursor
+ *   reflects the last (its rows, and its writes in `rowsWritten`, its triggers' included). Text with no statement (empty, spaces, or only a comment, also after the
+ *   last `;`) throws `SQL code did not contain a statement.`
+ * - A transaction statement (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`) throws
+ *   when its turn comes (the statements before it have run): transactions go through
+ *   `transactionSync(fn)`, which commits when `fn` returns, rolls back when it throws, and nests
+ *   (savepoints on the underlying database).
  * - A `PRAGMA` outside the few the platform allows throws `not authorized: SQLITE_AUTH`, as do
  *   `ATTACH` and `DETACH`.
- * - Bindings are strings, numbers, `null` or bytes (`ArrayBuffer` or a view); anything else throws a
+ * - Bindings are strings, numbers, `null` or bytes (`ArrayBuffer` or a view); a BigInt throws a
  *   `TypeError`, and so does a count that does not match the statement's parameters; more than 100
- *   bindings throw, as on the platform.
+ *   bindings throw; a compound SELECT takes five terms (where node:sqlite can lower its limit).
  * - Blobs come back as `ArrayBuffer`s; rows are plain objects.
  *
  * Unlike the platform, it runs each statement eagerly (the cursor holds the rows already),
  * `columnNames` is read from the first row (empty without rows), `rowsRead` counts the rows
- * returned, and a `transactionSync` callback that returns a promise throws (the platform would
- * commit before the promise settles, which is a bug in the caller either way).
+ * returned; a boolean, `undefined`, an object or a `Date` binding throws a `TypeError` (the
+ * platform stores them as text or `NULL`, which would hide a driver's bug); and a
+ * `transactionSync` callback that returns a promise throws (the platform would commit before the
+ * promise settles, which is a bug in the caller either way).
  *
  * @module
  */
@@ -28,6 +34,8 @@ import { DatabaseSync } from "node:sqlite";
 
 /** The most bindings one `sql.exec` call takes on the platform. */
 const MAX_BOUND_PARAMETERS = 100;
+/** What the platform throws for text without a statement (empty, or only a comment). */
+export const NO_STATEMENT_MESSAGE = "SQL code did not contain a statement.";
 /** The most terms of one compound SELECT on the platform. */
 const MAX_COMPOUND_SELECT = 5;
 
@@ -37,10 +45,11 @@ export type SqlStorageValue = ArrayBuffer | string | number | null;
 /** A row as the SQL API returns it. */
 export type SqlRow = Record<string, SqlStorageValue>;
 
-/** The message the platform throws for a transaction statement in `sql.exec`. */
+/** The message the platform throws for a transaction statement in `sql.exec` (workerd's, word for word). */
 export const TRANSACTION_STATEMENT_MESSAGE =
-  "To execute a transaction, please use the state.storage.transactionSync() or " +
-  "state.storage.transaction() API instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. " +
+  "To execute a transaction, please use the state.storage.transaction() or " +
+  "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT " +
+  "statements. " +
   "The JavaScript API is safer because it will automatically roll back on exceptions, and " +
   "because it interacts correctly with Durable Objects' automatic atomic write coalescing.";
 
@@ -198,17 +207,21 @@ export function fakeDurableObjectStorage(path: string): FakeDurableObjectStorage
     }
     const values = bindings.map(toBinding);
     const statements = splitStatements(query);
-    if (statements.length === 0) return new FakeSqlCursor([], 0);
-    for (const statement of statements) authorize(statement);
-    const before = Number(totalChanges.get()!.n);
+    if (statements.length === 0) throw new Error(NO_STATEMENT_MESSAGE);
+    let before = 0;
     let rows: SqlRow[] = [];
+    // One at a time, as the platform: the statements before a refused one have run.
     statements.forEach((statement, i) => {
+      if (statement.keyword === "") throw new Error(NO_STATEMENT_MESSAGE);
+      authorize(statement);
       const last = i === statements.length - 1;
       const bound = last ? values : [];
       if (statement.parameters !== bound.length) {
         throw new Error("Wrong number of parameter bindings for SQL query.");
       }
       const prepared = prepare(statement.text, statements.length === 1);
+      // The cursor counts the last statement's writes (its triggers' included), as the platform's.
+      if (last) before = Number(totalChanges.get()!.n);
       const result = prepared.all(...bound as never[]) as Record<string, unknown>[];
       if (last) rows = result.map(toRow);
     });
@@ -273,8 +286,14 @@ function authorize(statement: Statement): void {
   }
 }
 
-/** A binding as the platform accepts it, converted for node:sqlite. */
+/**
+ * A binding as the platform accepts it, converted for node:sqlite. Stricter than the platform,
+ * which stores `true` as the text `'true'`, an object as `'[object Object]'`, a `Date` as its
+ * `toString()`, and `undefined` and `NaN` as `NULL`: a driver that passed one would be silently
+ * wrong there, so here it throws. A BigInt throws on the platform too.
+ */
 function toBinding(value: unknown, index: number): string | number | null | Uint8Array {
+  if (typeof value === "bigint") throw new TypeError("Cannot convert a BigInt value to a number");
   if (value === null || typeof value === "string" || typeof value === "number") return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (ArrayBuffer.isView(value)) {
@@ -311,8 +330,8 @@ interface Statement {
 
 /**
  * Splits SQL text into statements at top-level semicolons: not inside strings, quoted names or
- * comments, nor inside a trigger's `BEGIN … END` body. Statements that are only comments and
- * spaces are dropped. Counts each statement's parameters (`?`, `?NNN`, `:name`, `@name`, `$name`).
+ * comments, nor inside a trigger's `BEGIN … END` body. A piece of only spaces is dropped; one of
+ * only comments is kept with an empty `keyword` (the platform refuses it). Counts each statement's parameters (`?`, `?NNN`, `:name`, `@name`, `$name`).
  */
 export function splitStatements(sql: string): Statement[] {
   const statements: Statement[] = [];
@@ -321,7 +340,12 @@ export function splitStatements(sql: string): Statement[] {
   let depth = 0; // BEGIN/CASE … END nesting inside a trigger body
   let highest = 0;
   const named = new Map<string, number>();
+  let commented = false; // the piece has a comment
   const finish = (end: number) => {
+    if (words.length === 0 && commented) {
+      // Only a comment: the platform refuses it (plain spaces after the last `;` are fine).
+      statements.push({ text: sql.slice(start, end), keyword: "", second: "", parameters: 0 });
+    }
     if (words.length > 0) {
       statements.push({
         text: sql.slice(start, end),
@@ -331,6 +355,7 @@ export function splitStatements(sql: string): Statement[] {
       });
     }
     start = end + 1;
+    commented = false;
     words = [];
     depth = 0;
     highest = 0;
@@ -356,11 +381,13 @@ export function splitStatements(sql: string): Statement[] {
     if (c === "-" && sql[i + 1] === "-") {
       const end = sql.indexOf("\n", i);
       i = end === -1 ? sql.length : end + 1;
+      commented = true;
       continue;
     }
     if (c === "/" && sql[i + 1] === "*") {
       const end = sql.indexOf("*/", i + 2);
       i = end === -1 ? sql.length : end + 2;
+      commented = true;
       continue;
     }
     if (c === "?") {
