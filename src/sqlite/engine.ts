@@ -39,6 +39,15 @@ import { claimTasks } from "./_claim.ts";
 import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
 import { insertTasks } from "./_insert.ts";
 import { recoverExpired } from "./_recover.ts";
+import { toStorageError } from "../drivers/_storage_error.ts";
+import {
+  checkTransaction,
+  COMMITTED_SQL,
+  committedIds,
+  savepoint,
+  type StoredWithin,
+  whenEnded,
+} from "./_within.ts";
 import {
   type Args,
   type Compiled,
@@ -100,12 +109,18 @@ export class SqliteEngine implements Engine {
   readonly #rows: ReadonlyMap<number, SqliteStatement>;
   /** Changes to the finished counts in the current transaction, by status. */
   readonly #deltas = new Map<TaskStatus, number>();
+  /** Whether a task stored in an application's transaction is there (prepared when used). */
+  #committed: SqliteStatement | undefined;
 
   private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
     this.#ownsDriver = options.ownsDriver;
-    this.#gate = new StorageGate(options.busyTimeoutMs);
+    // The queue's own calls wait while the application's transaction is open on the connection.
+    this.#gate = new StorageGate(
+      options.busyTimeoutMs,
+      driver.inTransaction ? () => driver.inTransaction!() : undefined,
+    );
     this.#transaction = (fn) => driver.transaction(fn);
     migrate(driver, options.now);
     const entries = Object.entries(STATEMENTS) as [Key, Compiled][];
@@ -184,6 +199,29 @@ export class SqliteEngine implements Engine {
     // One keyless task is one statement: atomic without an explicit transaction.
     if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return this.#gate.run(insert);
     return this.#tx(insert);
+  }
+
+  /** Inserts in a SAVEPOINT of the application's open transaction, synchronously (`_within.ts`). */
+  enqueueWithin(
+    transaction: unknown,
+    tasks: readonly NewTask[],
+    now: number,
+  ): Promise<EnqueueResult[]> {
+    try {
+      checkTransaction(transaction, this.#driver, this.name);
+      return Promise.resolve(savepoint(this.#driver, () => this.#enqueue(tasks, now)));
+    } catch (error) {
+      return Promise.reject(toStorageError(error));
+    }
+  }
+
+  whenCommitted(stored: readonly StoredWithin[], now: number): Promise<number[]> {
+    return whenEnded(this.#driver).then(() =>
+      this.#gate.run(() => {
+        this.#committed ??= this.#driver.prepare(COMMITTED_SQL);
+        return committedIds(this.#committed, stored, now);
+      })
+    );
   }
 
   #enqueue(tasks: readonly NewTask[], now: number): EnqueueResult[] {
