@@ -49,9 +49,10 @@ export async function storeTasks(
           const committed = new Set(ids);
           announce(core, inserted.filter(({ id }) => committed.has(id)), core.now());
         },
-        (error) => core.logger.warn("Enqueued in a transaction: cannot tell whether it committed", {
-          error: String(error),
-        }),
+        (error) =>
+          core.logger.warn("Enqueued in a transaction: cannot tell whether it committed", {
+            error: String(error),
+          }),
       );
     }
     return stored.map((result) => result.id);
@@ -70,7 +71,11 @@ function insertedOf(
 }
 
 /** Wakes idle workers for the inserted tasks and emits their `enqueued` events. */
-function announce(core: QueueCore, inserted: readonly { id: number; task: NewTask }[], now: number) {
+function announce(
+  core: QueueCore,
+  inserted: readonly { id: number; task: NewTask }[],
+  now: number,
+) {
   core.wake(inserted.map(({ task }) => ({ ...task, status: TaskStatus.PENDING })), now);
   if (!core.events.has("enqueued")) return;
   for (const { id, task } of inserted) {

@@ -342,7 +342,8 @@ export const TransactionOptionsSchema = v.strictObject({
     (x) =>
       x === true ||
       (typeof x === "function" && typeof (x as { savepoint?: unknown }).savepoint === "function") ||
-      (typeof x === "object" && x !== null && typeof (x as { rollback?: unknown }).rollback === "function"),
+      (typeof x === "object" && x !== null &&
+        typeof (x as { rollback?: unknown }).rollback === "function"),
     "must be a postgres.js transaction (the sql that sql.begin hands over), or on SQLite true or a drizzle transaction",
   )),
 });

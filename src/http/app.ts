@@ -15,6 +15,7 @@ import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
+import type { TaskRegistry, TypedEnqueueOptions } from "../typed_tasks.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
@@ -60,6 +61,15 @@ export interface QueueAppOptions {
    * @default {true}
    */
   dashboard?: boolean;
+  /**
+   * Typed tasks (`defineTasks`): `POST /tasks` and `POST /tasks/batch` then accept only these
+   * task types, check each payload against its type's schema (400 naming the field, nothing
+   * written) and apply the type's defaults; the OpenAPI document describes each type's body
+   * (`oneOf`). Type a client with `hc<TypedQueueApp<typeof tasks>>`.
+   *
+   * @default {undefined (any task type, any JSON payload)}
+   */
+  tasks?: TaskRegistry;
 }
 
 const errorBody = (code: ErrorCode, message: string, issues?: string[]): ErrorBody => ({
@@ -208,6 +218,18 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     throw new RangeError("Invalid app options: bodyLimitBytes must be a positive integer");
   }
   const events = new EventLog(queue);
+  const registry = options.tasks;
+  /**
+   * A body's task checked by the registry, if any: its payload parsed, its type's defaults under
+   * the options the request sent (`raw`: not those the body schema filled in).
+   */
+  const typed = (task: EnqueueOptions, raw: unknown, at?: string): EnqueueOptions => {
+    if (!registry) return task;
+    const sent = Object.fromEntries(
+      Object.entries(task).filter(([key]) => Object.hasOwn(raw as object, key)),
+    );
+    return registry.enqueueOptions(sent as TypedEnqueueOptions<never>, "body", at);
+  };
 
   /** Requires a scope: a bearer token (or `access_token` on GET, for EventSource and links). */
   const need = (scope: Scope): MiddlewareHandler => async (c, next) => {
@@ -278,7 +300,8 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
           400,
         );
       }
-      const options = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
+      const raw = { ...await c.req.json(), ...(key ? { uniqueKey: key } : {}) };
+      const options = typed({ ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions, raw);
       if (options.uniqueKey === undefined) {
         const id = await queue.enqueue(options);
         return c.json({ id, created: true as boolean, task: (await queue.getTask(id))! }, 201);
@@ -300,7 +323,10 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     })
     .post("/tasks/batch", write, limit, json(EnqueueManyBody), async (c) => {
       const { tasks } = c.req.valid("json");
-      const ids = await queue.enqueueMany(tasks as EnqueueOptions[]);
+      const raw = registry ? (await c.req.json()).tasks : [];
+      const ids = await queue.enqueueMany(
+        (tasks as EnqueueOptions[]).map((task, i) => typed(task, raw[i], `tasks.${i}`)),
+      );
       return c.json({ ids }, 201);
     })
     .post("/tasks/retry-failed", write, limit, json(RetryFailedBody), async (c) => {
@@ -475,7 +501,14 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
     .get(
       "/openapi.json",
-      (c) => c.json(openApiDocument(c.req.path.slice(0, -"/openapi.json".length)), 200),
+      (c) =>
+        c.json(
+          openApiDocument(
+            c.req.path.slice(0, -"/openapi.json".length),
+            registry ? { tasks: registry } : {},
+          ),
+          200,
+        ),
     );
 
   if (options.dashboard ?? true) {
