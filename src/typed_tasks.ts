@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as v from "valibot";
+import type * as v from "valibot";
 import type { RetryStrategy } from "./core/retry.ts";
 import { ValidationError } from "./errors.ts";
 import type { EnqueueOptions, TransactionOptions } from "./queue_options.ts";
@@ -16,6 +16,28 @@ import type { RetryPolicy, Task, TaskPriority } from "./task.ts";
 import type { HandlerDefinition, TaskContext } from "./worker_options.ts";
 import { EnqueueSchema, parse } from "./_validation.ts";
 import { checkResult, decodePayload, encodePayload } from "./_typed_payload.ts";
+
+// The shorthands below are marked @internal so that `deno doc --lint` accepts the exports that
+// use them: it takes valibot's types for private ones (denoland/deno#27364).
+
+/**
+ * A synchronous valibot schema.
+ *
+ * @internal
+ */
+type Schema = v.GenericSchema;
+/**
+ * A valibot schema's input type.
+ *
+ * @internal
+ */
+type Input<S extends Schema> = v.InferInput<S>;
+/**
+ * A valibot schema's output type.
+ *
+ * @internal
+ */
+type Output<S extends Schema> = v.InferOutput<S>;
 
 /** The enqueue options a task type gets unless its enqueue says otherwise. */
 export interface TaskDefaults {
@@ -43,8 +65,8 @@ export type PayloadUpgrade = (payload: unknown, fromVersion: number) => unknown;
 /** What {@linkcode defineTask} takes. */
 export interface TaskDefinitionOptions<
   T extends string,
-  P extends v.GenericSchema,
-  R extends v.GenericSchema | undefined,
+  P extends Schema,
+  R extends Schema | undefined,
 > {
   /** The task type. */
   type: T;
@@ -74,8 +96,8 @@ export interface TaskDefinitionOptions<
 /** One task type's definition, made by {@linkcode defineTask}. */
 export interface TaskDefinition<
   T extends string = string,
-  P extends v.GenericSchema = v.GenericSchema,
-  R extends v.GenericSchema | undefined = v.GenericSchema | undefined,
+  P extends Schema = Schema,
+  R extends Schema | undefined = Schema | undefined,
 > {
   /** The task type. */
   readonly type: T;
@@ -96,14 +118,14 @@ export interface TaskDefinition<
 export type AnyTaskDefinition = TaskDefinition<string, any, any>;
 
 /** The payload a definition's enqueue takes (its schema's input). */
-export type PayloadInput<D extends AnyTaskDefinition> = v.InferInput<D["payload"]>;
+export type PayloadInput<D extends AnyTaskDefinition> = Input<D["payload"]>;
 
 /** The payload a definition's handler gets (its schema's output). */
-export type PayloadOutput<D extends AnyTaskDefinition> = v.InferOutput<D["payload"]>;
+export type PayloadOutput<D extends AnyTaskDefinition> = Output<D["payload"]>;
 
 /** What a definition's handler returns: its result schema's input, or anything without one. */
-export type ResultInput<D extends AnyTaskDefinition> = D["result"] extends v.GenericSchema
-  ? v.InferInput<D["result"]>
+export type ResultInput<D extends AnyTaskDefinition> = D["result"] extends Schema
+  ? Input<D["result"]>
   : unknown;
 
 /** Enqueue options of one of the definitions: `payload`'s type follows `taskType`. */
@@ -136,7 +158,7 @@ export type TypedHandlers<D extends AnyTaskDefinition> = {
     };
 };
 
-function isSchema(value: unknown): value is v.GenericSchema {
+function isSchema(value: unknown): value is Schema {
   const schema = value as { kind?: unknown; async?: unknown } | null;
   return typeof schema === "object" && schema !== null && schema.kind === "schema" &&
     schema.async === false;
@@ -165,8 +187,8 @@ function isSchema(value: unknown): value is v.GenericSchema {
  */
 export function defineTask<
   const T extends string,
-  P extends v.GenericSchema,
-  R extends v.GenericSchema | undefined = undefined,
+  P extends Schema,
+  R extends Schema | undefined = undefined,
 >(options: TaskDefinitionOptions<T, P, R>): TaskDefinition<T, P, R> {
   if (typeof options !== "object" || options === null) {
     throw new ValidationError("Invalid task definition: must be an object");

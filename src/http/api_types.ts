@@ -268,4 +268,4 @@ type TypedQueueSchema<D extends AnyTaskDefinition> =
  * `hc<TypedQueueApp<typeof tasks>>(url)` types `POST /tasks` and `POST /tasks/batch` bodies by
  * task type (a misspelt type or a wrong payload is a compile error).
  */
-export type TypedQueueApp<R> = Hono<None, TypedQueueSchema<DefinitionsOf<R>>, "/">;
+export type TypedQueueApp<R> = HonoApp<TypedQueueSchema<DefinitionsOf<R>>>;
