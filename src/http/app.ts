@@ -15,13 +15,14 @@ import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
-import type { TaskRegistry, TypedEnqueueOptions } from "../typed_tasks.ts";
+import type { TaskRegistry } from "../typed_tasks.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
 import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
 import { EventLog } from "./_event_log.ts";
 import { openApiDocument } from "./_openapi.ts";
+import { typedTask } from "./_typed_bodies.ts";
 import {
   CancellationsBody,
   ClaimBody,
@@ -62,10 +63,8 @@ export interface QueueAppOptions {
    */
   dashboard?: boolean;
   /**
-   * Typed tasks (`defineTasks`): `POST /tasks` and `POST /tasks/batch` then accept only these
-   * task types, check each payload against its type's schema (400 naming the field, nothing
-   * written) and apply the type's defaults; the OpenAPI document describes each type's body
-   * (`oneOf`). Type a client with `hc<TypedQueueApp<typeof tasks>>`.
+   * Typed tasks (`defineTasks`): `POST /tasks` and `/tasks/batch` take only their types, check
+   * payloads (a 400 naming the field) and apply the types' defaults; OpenAPI documents each type.
    *
    * @default {undefined (any task type, any JSON payload)}
    */
@@ -219,17 +218,7 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
   }
   const events = new EventLog(queue);
   const registry = options.tasks;
-  /**
-   * A body's task checked by the registry, if any: its payload parsed, its type's defaults under
-   * the options the request sent (`raw`: not those the body schema filled in).
-   */
-  const typed = (task: EnqueueOptions, raw: unknown, at?: string): EnqueueOptions => {
-    if (!registry) return task;
-    const sent = Object.fromEntries(
-      Object.entries(task).filter(([key]) => Object.hasOwn(raw as object, key)),
-    );
-    return registry.enqueueOptions(sent as TypedEnqueueOptions<never>, "body", at);
-  };
+  const docs = registry ? { tasks: registry } : {};
 
   /** Requires a scope: a bearer token (or `access_token` on GET, for EventSource and links). */
   const need = (scope: Scope): MiddlewareHandler => async (c, next) => {
@@ -300,8 +289,9 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
           400,
         );
       }
-      const raw = { ...await c.req.json(), ...(key ? { uniqueKey: key } : {}) };
-      const options = typed({ ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions, raw);
+      const sent = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
+      const raw = registry ? { ...await c.req.json(), ...(key ? { uniqueKey: key } : {}) } : {};
+      const options = typedTask(registry, sent, raw);
       if (options.uniqueKey === undefined) {
         const id = await queue.enqueue(options);
         return c.json({ id, created: true as boolean, task: (await queue.getTask(id))! }, 201);
@@ -325,7 +315,9 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       const { tasks } = c.req.valid("json");
       const raw = registry ? (await c.req.json()).tasks : [];
       const ids = await queue.enqueueMany(
-        (tasks as EnqueueOptions[]).map((task, i) => typed(task, raw[i], `tasks.${i}`)),
+        (tasks as EnqueueOptions[]).map((task, i) =>
+          typedTask(registry, task, raw[i], `tasks.${i}`)
+        ),
       );
       return c.json({ ids }, 201);
     })
@@ -501,14 +493,7 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
     .get(
       "/openapi.json",
-      (c) =>
-        c.json(
-          openApiDocument(
-            c.req.path.slice(0, -"/openapi.json".length),
-            registry ? { tasks: registry } : {},
-          ),
-          200,
-        ),
+      (c) => c.json(openApiDocument(c.req.path.slice(0, -"/openapi.json".length), docs), 200),
     );
 
   if (options.dashboard ?? true) {
