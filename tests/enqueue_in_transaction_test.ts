@@ -20,6 +20,7 @@ import {
   Worker,
 } from "../mod.ts";
 import { RUNTIME } from "./_helpers.ts";
+import { fakeDurableObjectStorage } from "./conformance/_durable_object_storage.ts";
 
 /** The part of both bindings' handles the tests use. */
 type Db = NodeSqliteDatabase;
@@ -69,7 +70,11 @@ for (const binding of BINDINGS) {
           db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)");
           await fn(db);
         } finally {
-          db.close();
+          try {
+            db.close();
+          } catch {
+            // closed by the test already
+          }
         }
       });
 
@@ -212,6 +217,17 @@ for (const binding of BINDINGS) {
       }
     });
 
+    it("a queue closed before its watch of the transaction ends stops watching", async (db) => {
+      const queue = await TaskQueue.open({ database: db });
+      db.exec("BEGIN IMMEDIATE");
+      await queue.enqueue({ name: "inside", taskType: "t" }, { transaction: true });
+      await sleep(30); // the watch polls less and less often
+      db.exec("ROLLBACK");
+      await queue.close();
+      db.close(); // its next poll would throw on the closed database
+      await afterTheWatch();
+    });
+
     it("a transaction left open past busyTimeoutMs fails the queue's calls as busy", async (db) => {
       const queue = await TaskQueue.open({ database: db, busyTimeoutMs: 40 });
       try {
@@ -306,6 +322,39 @@ describe("enqueue in a drizzle transaction", () => {
     } finally {
       await queue.close();
       db.close();
+    }
+  });
+});
+
+describe("enqueue in a Durable Object's transactionSync (fake storage)", () => {
+  test("commit and rollback of the callback; announced only after a commit", async () => {
+    const storage = fakeDurableObjectStorage(":memory:");
+    const queue = await TaskQueue.open({ database: storage });
+    const events: string[] = [];
+    queue.on("enqueued", (event) => void events.push(event.name));
+    try {
+      storage.sql.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)");
+      let kept: Promise<number> | undefined;
+      storage.transactionSync(() => {
+        storage.sql.exec("INSERT INTO users (email) VALUES (?)", "a@example.com");
+        // Written before enqueue returns (a nested transactionSync: the platform's savepoint).
+        kept = queue.enqueue({ name: "kept", taskType: "email" }, { transaction: true });
+      });
+      assert.equal(await kept, 1);
+      assert.throws(() =>
+        storage.transactionSync(() => {
+          storage.sql.exec("INSERT INTO users (email) VALUES (?)", "b@example.com");
+          void queue.enqueue({ name: "dropped", taskType: "email" }, { transaction: true });
+          throw new Error("the app changes its mind");
+        })
+      );
+      await afterTheWatch();
+      assert.deepEqual(events, ["kept"]);
+      assert.equal(storage.sql.exec("SELECT count(*) AS n FROM users").one().n, 1);
+      assert.deepEqual((await queue.getTasksByStatus("pending")).map((t) => t.name), ["kept"]);
+    } finally {
+      await queue.close();
+      storage.close();
     }
   });
 });

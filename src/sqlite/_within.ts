@@ -89,15 +89,25 @@ function unrefTimer(fn: () => void, ms: number): void {
   else (timer as { unref?(): void }).unref?.();
 }
 
-/** Resolves once no transaction is open on the connection (see the module documentation). */
-export function whenEnded(driver: AdoptedDriver): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves once no transaction is open on the connection (see the module documentation), or
+ * with `false` once `stopped()` says the queue closed; rejects if the binding fails (a database
+ * closed under the queue).
+ */
+export function whenEnded(driver: AdoptedDriver, stopped: () => boolean): Promise<boolean> {
+  return new Promise((resolve, reject) => {
     let pause = FIRST_POLL_MS;
     const poll = () => {
-      if (driver.inTransaction?.()) {
-        unrefTimer(poll, pause);
-        pause = Math.min(pause * 2, MAX_POLL_MS);
-      } else resolve();
+      if (stopped()) return resolve(false);
+      let open: boolean | undefined;
+      try {
+        open = driver.inTransaction?.();
+      } catch (error) {
+        return reject(error);
+      }
+      if (!open) return resolve(true);
+      unrefTimer(poll, pause);
+      pause = Math.min(pause * 2, MAX_POLL_MS);
     };
     unrefTimer(poll, 0);
   });

@@ -111,6 +111,7 @@ export class SqliteEngine implements Engine {
   readonly #deltas = new Map<TaskStatus, number>();
   /** Whether a task stored in an application's transaction is there (prepared when used). */
   #committed: SqliteStatement | undefined;
+  #closed = false;
 
   private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
@@ -216,11 +217,13 @@ export class SqliteEngine implements Engine {
   }
 
   whenCommitted(stored: readonly StoredWithin[], now: number): Promise<number[]> {
-    return whenEnded(this.#driver).then(() =>
-      this.#gate.run(() => {
-        this.#committed ??= this.#driver.prepare(COMMITTED_SQL);
-        return committedIds(this.#committed, stored, now);
-      })
+    return whenEnded(this.#driver, () => this.#closed).then((ended) =>
+      ended
+        ? this.#gate.run(() => {
+          this.#committed ??= this.#driver.prepare(COMMITTED_SQL);
+          return committedIds(this.#committed, stored, now);
+        })
+        : []
     );
   }
 
@@ -498,6 +501,7 @@ export class SqliteEngine implements Engine {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     return this.#gate.run(() => {
       if (this.#ownsDriver) this.#driver.close?.();
       else this.#driver.release?.();
