@@ -117,10 +117,11 @@ export class SqliteEngine implements Engine {
     this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
     this.#ownsDriver = options.ownsDriver;
-    // The queue's own calls wait while the application's transaction is open on the connection.
+    // On an application's handle, the queue's calls wait while its transaction is open.
+    const shared = !options.ownsDriver && driver.inTransaction;
     this.#gate = new StorageGate(
       options.busyTimeoutMs,
-      driver.inTransaction ? () => driver.inTransaction!() : undefined,
+      shared ? () => driver.inTransaction!() : undefined,
     );
     this.#transaction = (fn) => driver.transaction(fn);
     migrate(driver, options.now);
