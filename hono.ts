@@ -29,6 +29,8 @@ export type {
   QueueApp,
   QueueSchema,
   ScheduleRequest,
+  TypedEnqueueRequest,
+  TypedQueueApp,
 } from "./src/http/api_types.ts";
 export type { AuthOptions } from "./src/http/_auth.ts";
-export { openApiDocument } from "./src/http/_openapi.ts";
+export { openApiDocument, type OpenApiOptions } from "./src/http/_openapi.ts";

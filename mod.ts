@@ -45,6 +45,7 @@ export * from "./src/queue.ts";
 export * from "./src/worker.ts";
 export * from "./src/alarm_worker.ts";
 export * from "./src/isolated.ts";
+export * from "./src/typed_tasks.ts";
 export * from "./src/signals.ts";
 export * from "./src/http/client.ts";
 export * from "./src/http/http_worker.ts";

@@ -73,10 +73,12 @@ export class GroupCommit implements Engine {
     if (inner.notifier) this.notifier = inner.notifier;
     // A caller's transaction is theirs to commit: its enqueues go straight to the engine.
     if (inner.enqueueWithin) this.enqueueWithin = inner.enqueueWithin.bind(inner);
+    if (inner.whenCommitted) this.whenCommitted = inner.whenCommitted.bind(inner);
   }
 
   readonly notifier?: Notifier;
   readonly enqueueWithin?: NonNullable<Engine["enqueueWithin"]>;
+  readonly whenCommitted?: NonNullable<Engine["whenCommitted"]>;
 
   get name(): string {
     return this.#inner.name;

@@ -336,12 +336,15 @@ export const OpenOptionsSchema = v.strictObject({
   retention: v.optional(RetentionSchema),
 });
 
-/** Where an enqueue writes: a caller's transaction (a postgres.js `sql.begin` client). */
+/** Where an enqueue writes: a caller's transaction (postgres.js `sql.begin`; SQLite `true` or drizzle). */
 export const TransactionOptionsSchema = v.strictObject({
   transaction: v.optional(v.custom<unknown>(
     (x) =>
-      typeof x === "function" && typeof (x as { savepoint?: unknown }).savepoint === "function",
-    "must be a postgres.js transaction (the sql that sql.begin hands over)",
+      x === true ||
+      (typeof x === "function" && typeof (x as { savepoint?: unknown }).savepoint === "function") ||
+      (typeof x === "object" && x !== null &&
+        typeof (x as { rollback?: unknown }).rollback === "function"),
+    "must be a postgres.js transaction (the sql that sql.begin hands over), or on SQLite true or a drizzle transaction",
   )),
 });
 

@@ -275,6 +275,17 @@ export interface Engine {
     now: number,
   ): Promise<EnqueueResult[]>;
   /**
+   * Resolves once the caller's transaction that {@linkcode Engine.enqueueWithin} stored these
+   * tasks in has ended, with the ids of those it committed (none after a rollback), so that the
+   * queue announces them only then (SQLite, where the queue cannot see the commit). Absent: the
+   * engine wakes other processes at commit itself (PostgreSQL's `NOTIFY`) and the queue announces
+   * nothing.
+   */
+  whenCommitted?(
+    stored: readonly { readonly id: number; readonly task: NewTask }[],
+    now: number,
+  ): Promise<number[]>;
+  /**
    * The engine's own {@linkcode Notifier}, which reaches the other processes on its storage (the
    * queue's default when given); the engine closes it.
    */

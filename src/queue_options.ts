@@ -372,9 +372,40 @@ export type PostgresClient = import("postgres").Sql;
 export type PostgresTransaction = import("postgres").TransactionSql;
 
 /**
+ * An application's open transaction on a SQLite queue's own connection (the queue opened with
+ * `database`): `true` says one is open (`BEGIN` on the `DatabaseSync` or bun `Database`, or inside
+ * a Durable Object's `transactionSync`), or a drizzle SQLite transaction (the `tx` of
+ * `db.transaction((tx) => …)`) over that same connection.
+ */
+export type SqliteTransaction = true | { rollback(): never };
+
+/**
  * Where {@linkcode TaskQueue.enqueue} and {@linkcode TaskQueue.enqueueMany} write: by default in a
  * transaction of their own; with `transaction`, inside the caller's, so that the application's
  * rows and its tasks commit or roll back together.
+ *
+ * @example Enqueue with the application's row (SQLite, the queue on the application's handle)
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { TaskQueue } from "@tasklite/tasklite";
+ *
+ * const db = new DatabaseSync(":memory:");
+ * db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)");
+ * const queue = await TaskQueue.open({ database: db });
+ * db.exec("BEGIN IMMEDIATE");
+ * try {
+ *   const { lastInsertRowid } = db.prepare("INSERT INTO users (email) VALUES (?)").run("a@b.c");
+ *   await queue.enqueue(
+ *     { name: "Welcome", taskType: "email", payload: { userId: Number(lastInsertRowid) } },
+ *     { transaction: true },
+ *   );
+ *   db.exec("COMMIT"); // workers are woken and `enqueued` is emitted after this
+ * } catch (error) {
+ *   db.exec("ROLLBACK"); // no task, no event, no wake-up
+ *   throw error;
+ * }
+ * await queue.close();
+ * ```
  *
  * @example Enqueue with the application's row (PostgreSQL)
  * ```ts ignore
@@ -396,14 +427,24 @@ export type PostgresTransaction = import("postgres").TransactionSql;
  */
 export interface TransactionOptions {
   /**
-   * The caller's open transaction, on the queue's database: on PostgreSQL a postgres.js
-   * transaction (`sql.begin`). The tasks are visible to workers once it commits and never if it
-   * rolls back; idle workers are woken (`NOTIFY`, which PostgreSQL delivers at commit), and no
-   * `enqueued` event is emitted (the queue cannot see the commit). Not on SQLite yet.
+   * The caller's open transaction, on the queue's database. The tasks are visible to workers once
+   * it commits and never if it rolls back.
+   *
+   * On PostgreSQL: a postgres.js transaction (`sql.begin`); idle workers are woken (`NOTIFY`,
+   * which PostgreSQL delivers at commit), and no `enqueued` event is emitted.
+   *
+   * On SQLite ({@linkcode SqliteTransaction}: `true`, or a drizzle transaction, on the connection
+   * the queue shares): the rows are written in a SAVEPOINT of it, synchronously, before the call
+   * returns its promise (so a synchronous transaction callback can enqueue too; check its promise
+   * afterwards: a rejected one wrote nothing), and never batched with other calls. The queue's
+   * own calls (claims, other enqueues) wait until the transaction ends; then the queue reads back
+   * which of the tasks it committed and wakes workers and emits `enqueued` for those only. A
+   * transaction begun with plain `BEGIN` may fail the insert with a `StorageError` `busy` when
+   * another connection writes: begin it with `BEGIN IMMEDIATE`.
    *
    * @default {undefined (a transaction of the queue's own)}
    */
-  transaction?: PostgresTransaction;
+  transaction?: PostgresTransaction | SqliteTransaction;
 }
 
 /** How to open a queue: the queue's options and its storage's. */

@@ -26,6 +26,8 @@ export interface BunSqliteDatabase {
     /** Frees the statement. */
     finalize?(): void;
   };
+  /** Whether a transaction is open. */
+  readonly inTransaction?: boolean;
   /** Prepares and caches a statement (how a bun `Database` is told apart). */
   query: unknown;
   /** Closes the connection. */
@@ -61,6 +63,7 @@ export function wrap(db: BunSqliteDatabase, readOnly?: ReadOnlyFile): AdoptedDri
       };
     },
     transaction: (fn) => immediate(db, fn),
+    inTransaction: () => db.inTransaction === true,
     release() {
       for (const statement of statements.splice(0)) statement.finalize?.();
     },

@@ -76,6 +76,14 @@ export interface SqliteDriver {
    */
   transaction?<T>(fn: () => T): T;
   /**
+   * Whether a transaction is open on the connection right now (`DatabaseSync.isTransaction`,
+   * bun's `inTransaction`). With it, the queue enqueues inside an application's open transaction
+   * only when there is one, holds its own calls until that transaction ends, and announces the
+   * tasks enqueued in it once it has ended. A driver without it is trusted (as in a Durable
+   * Object, whose `transactionSync` ends before any other call can run).
+   */
+  inTransaction?(): boolean;
+  /**
    * Sets the connection up when the queue adopts it (the file drivers set WAL, the busy timeout
    * and `synchronous`). A driver without it is used as it is.
    */

@@ -23,6 +23,8 @@ export interface NodeSqliteDatabase {
     /** Whether integers are read as BigInt. */
     setReadBigInts?(enabled: boolean): unknown;
   };
+  /** Whether a transaction is open (Node.js >= 22.16, Deno, Bun). */
+  readonly isTransaction?: boolean;
   /** Closes the connection. */
   close(): void;
 }
@@ -59,6 +61,7 @@ export function wrap(db: NodeSqliteDatabase, readOnly?: ReadOnlyFile): AdoptedDr
       };
     },
     transaction: (fn) => immediate(db, fn),
+    ...(typeof db.isTransaction === "boolean" ? { inTransaction: () => db.isTransaction! } : {}),
     close: () => readOnly ? readOnly.close(db) : closeFile(db),
   };
 }

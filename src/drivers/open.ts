@@ -57,7 +57,7 @@ export function adoptDriver(database: SqliteDatabase): AdoptedDriver {
     const driver = database as SqliteDriver;
     if (driver.transaction) return driver as AdoptedDriver;
     return Object.assign(Object.create(driver), {
-      transaction: <T>(fn: () => T) => immediate(driver, fn),
+      transaction: <T>(fn: () => T) => immediate({ exec: (sql) => driver.exec(sql) }, fn),
     }) as AdoptedDriver;
   }
   if ("query" in database && typeof database.query === "function") {

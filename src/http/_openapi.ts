@@ -9,6 +9,7 @@
 import { toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import { ERROR_CODES } from "./api_types.ts";
 import type * as v from "valibot";
+import type { TaskRegistry } from "../typed_tasks.ts";
 import * as S from "./_schemas.ts";
 
 type Method = "get" | "post" | "put" | "delete";
@@ -414,6 +415,44 @@ function build(): { paths: Record<string, unknown>; schemas: Record<string, unkn
   return cached = { paths, schemas };
 }
 
+/** Options of {@linkcode openApiDocument}. */
+export interface OpenApiOptions {
+  /**
+   * Typed tasks (`defineTasks`): the enqueue bodies are then documented per task type, `oneOf`
+   * one schema per type (`Enqueue_<type>`, its `payload` from the type's schema).
+   *
+   * @default {undefined (one body for any task type)}
+   */
+  tasks?: TaskRegistry;
+}
+
+/** The enqueue bodies of a registry's task types: their schemas, and the `oneOf` over them. */
+function typedBodies(tasks: TaskRegistry): {
+  schemas: Record<string, unknown>;
+  oneOf: { $ref: string }[];
+} {
+  const base = toJsonSchema(S.EnqueueBody, CONVERSION) as {
+    properties: Record<string, unknown>;
+    required?: string[];
+  };
+  const schemas: Record<string, unknown> = {};
+  for (const type of tasks.types) {
+    const definition = tasks.get(type)!;
+    const { $schema: _, ...payload } = toJsonSchema(definition.payload, CONVERSION) as Record<
+      string,
+      unknown
+    >;
+    const name = `Enqueue_${type.replace(/[^\w.-]/g, "_")}`;
+    const { $schema: __, ...body } = base as Record<string, unknown>;
+    schemas[name] = {
+      ...body,
+      properties: { ...base.properties, taskType: { const: type }, payload },
+      required: [...new Set([...(base.required ?? []), "taskType", "payload"])],
+    };
+  }
+  return { schemas, oneOf: Object.keys(schemas).map((name) => ({ $ref: ref(name) })) };
+}
+
 /**
  * The OpenAPI document of the API served at `base`.
  *
@@ -426,11 +465,39 @@ function build(): { paths: Record<string, unknown>; schemas: Record<string, unkn
  * ```
  *
  * @param base The mount path the API is served under (`/queue`), or a full URL.
+ * @param options Typed tasks, to document the enqueue bodies per task type.
  * @returns The document: `paths` with an `operationId` each, request bodies as references to
  * `components.schemas`, and `servers` naming `base`.
  */
-export function openApiDocument(base = ""): Record<string, unknown> {
-  const { paths, schemas } = build();
+export function openApiDocument(base = "", options: OpenApiOptions = {}): Record<string, unknown> {
+  let { paths, schemas } = build();
+  if (options.tasks) {
+    const typed = typedBodies(options.tasks);
+    const body = (schema: unknown) => ({
+      required: true,
+      content: { "application/json": { schema } },
+    });
+    const at = (path: string) => paths[path] as { post: Record<string, unknown> };
+    paths = {
+      ...paths,
+      "/tasks": {
+        ...at("/tasks"),
+        post: { ...at("/tasks").post, requestBody: body({ oneOf: typed.oneOf }) },
+      },
+      "/tasks/batch": {
+        ...at("/tasks/batch"),
+        post: {
+          ...at("/tasks/batch").post,
+          requestBody: body({
+            type: "object",
+            required: ["tasks"],
+            properties: { tasks: { type: "array", items: { oneOf: typed.oneOf } } },
+          }),
+        },
+      },
+    };
+    schemas = { ...schemas, ...typed.schemas };
+  }
   return {
     openapi: "3.1.0",
     info: {

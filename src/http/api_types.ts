@@ -15,6 +15,7 @@ import type { Schedule, TypeControl } from "../engine.ts";
 import type { QueueMetrics } from "../metrics.ts";
 import type { WorkerInfo, WorkerRegistration } from "../queue_options.ts";
 import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
+import type { AnyTaskDefinition, DefinitionsOf, PayloadInput } from "../typed_tasks.ts";
 
 /**
  * The stable error codes of the API's JSON errors (the OpenAPI document lists the same).
@@ -241,3 +242,39 @@ export type QueueSchema = {
  * `hc<QueueApp>(url)` from `hono/client`.
  */
 export type QueueApp = HonoApp<QueueSchema>;
+
+/** A task to enqueue over HTTP, typed by one of a registry's definitions. */
+export type TypedEnqueueRequest<D extends AnyTaskDefinition> = D extends AnyTaskDefinition
+  ? Omit<EnqueueRequest, "taskType" | "payload"> & {
+    /** One of the registry's task types. */
+    taskType: D["type"];
+    /** That type's payload. */
+    payload: PayloadInput<D>;
+  }
+  : never;
+
+/**
+ * {@linkcode QueueSchema} with the enqueue routes typed by a registry's definitions.
+ *
+ * @internal
+ */
+type TypedQueueSchema<D extends AnyTaskDefinition> =
+  & Omit<QueueSchema, "/tasks" | "/tasks/batch">
+  & {
+    "/tasks": {
+      $get: QueueSchema["/tasks"]["$get"];
+      $post:
+        | Endpoint<Json<TypedEnqueueRequest<D>>, { id: number; created: boolean; task: Task }, 201>
+        | Endpoint<Json<TypedEnqueueRequest<D>>, { id: number; created: boolean; task: Task }, 200>;
+    };
+    "/tasks/batch": {
+      $post: Endpoint<Json<{ tasks: TypedEnqueueRequest<D>[] }>, { ids: number[] }, 201>;
+    };
+  };
+
+/**
+ * {@linkcode QueueApp} for an app served with a registry (`createQueueApp(queue, { tasks })`):
+ * `hc<TypedQueueApp<typeof tasks>>(url)` types `POST /tasks` and `POST /tasks/batch` bodies by
+ * task type (a misspelt type or a wrong payload is a compile error).
+ */
+export type TypedQueueApp<R> = HonoApp<TypedQueueSchema<DefinitionsOf<R>>>;

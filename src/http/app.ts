@@ -15,12 +15,14 @@ import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
+import type { TaskRegistry } from "../typed_tasks.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
 import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
 import { EventLog } from "./_event_log.ts";
 import { openApiDocument } from "./_openapi.ts";
+import { typedTask } from "./_typed_bodies.ts";
 import {
   CancellationsBody,
   ClaimBody,
@@ -64,6 +66,13 @@ export interface QueueAppOptions {
    * @default {true}
    */
   dashboard?: boolean;
+  /**
+   * Typed tasks (`defineTasks`): `POST /tasks` and `/tasks/batch` take only their types, check
+   * payloads (a 400 naming the field) and apply the types' defaults; OpenAPI documents each type.
+   *
+   * @default {undefined (any task type, any JSON payload)}
+   */
+  tasks?: TaskRegistry;
 }
 
 const errorBody = (code: ErrorCode, message: string, issues?: string[]): ErrorBody => ({
@@ -212,6 +221,8 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     throw new RangeError("Invalid app options: bodyLimitBytes must be a positive integer");
   }
   const events = new EventLog(queue);
+  const registry = options.tasks;
+  const docs = registry ? { tasks: registry } : {};
 
   /** Requires a scope: a bearer token (or `access_token` on GET, for EventSource and links). */
   const need = (scope: Scope): MiddlewareHandler => async (c, next) => {
@@ -282,7 +293,9 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
           400,
         );
       }
-      const options = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
+      const sent = { ...body, ...(key ? { uniqueKey: key } : {}) } as EnqueueOptions;
+      const raw = registry ? { ...await c.req.json(), ...(key ? { uniqueKey: key } : {}) } : {};
+      const options = typedTask(registry, sent, raw);
       if (options.uniqueKey === undefined) {
         const id = await queue.enqueue(options);
         return c.json({ id, created: true as boolean, task: (await queue.getTask(id))! }, 201);
@@ -304,7 +317,12 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     })
     .post("/tasks/batch", write, limit, json(EnqueueManyBody), async (c) => {
       const { tasks } = c.req.valid("json");
-      const ids = await queue.enqueueMany(tasks as EnqueueOptions[]);
+      const raw = registry ? (await c.req.json()).tasks : [];
+      const ids = await queue.enqueueMany(
+        (tasks as EnqueueOptions[]).map((task, i) =>
+          typedTask(registry, task, raw[i], `tasks.${i}`)
+        ),
+      );
       return c.json({ ids }, 201);
     })
     .post("/tasks/retry-failed", write, limit, json(RetryFailedBody), async (c) => {
@@ -501,7 +519,7 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .post("/worker/maintain", write, async (c) => c.json(await queue.maintain(), 200))
     .get(
       "/openapi.json",
-      (c) => c.json(openApiDocument(c.req.path.slice(0, -"/openapi.json".length)), 200),
+      (c) => c.json(openApiDocument(c.req.path.slice(0, -"/openapi.json".length), docs), 200),
     );
 
   if (options.dashboard ?? true) {

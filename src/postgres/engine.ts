@@ -43,6 +43,7 @@ import { toStorageError } from "./_storage_error.ts";
 import { channelOf, payloadOf, type PostgresNotifier } from "./_notifier.ts";
 import { applyOne, applyRun, type Bulk, bulkKindOf, isBulk } from "./_transitions.ts";
 import { Tx } from "./_tx.ts";
+import { ValidationError } from "../errors.ts";
 
 /** How the engine holds its client. */
 export interface PostgresEngineOptions {
@@ -127,6 +128,11 @@ export class PostgresEngine implements Engine {
     tasks: readonly NewTask[],
     now: number,
   ): Promise<EnqueueResult[]> {
+    if (typeof transaction !== "function") {
+      throw new ValidationError(
+        "Invalid enqueue options: transaction: must be a postgres.js transaction (the sql that sql.begin hands over) on postgres",
+      );
+    }
     const tx = new Tx(transaction as q.Db, this.#tables);
     try {
       const results = await this.#insert(tx, tasks.map((task) => ({ task, now })));

@@ -11,6 +11,12 @@
  * running it again is safe. While a call waits, later calls wait behind it, in order, so the
  * engine still sees calls in the order they were made.
  *
+ * On a connection the application shares, a call that finds the application's own transaction
+ * open (the driver's `inTransaction`) waits the same way until it ends: run now, it would either
+ * fail (`cannot start a transaction within a transaction`) or, as a lone statement, join the
+ * application's transaction and roll back with it. Only an enqueue given that transaction
+ * (`enqueueWithin`) writes into it, and it does not come through the gate.
+ *
  * @module
  */
 
@@ -33,15 +39,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Runs an engine's synchronous calls: see the module documentation. */
 export class StorageGate {
   readonly #budgetMs: number;
+  readonly #blocked: () => boolean;
   /** Calls waiting behind a busy one (0: the fast path, no promise chain). */
   #backlog = 0;
   #tail: Promise<unknown> = Promise.resolve();
 
   /**
    * @param budgetMs How long a call may wait for the lock in all (the queue's `busyTimeoutMs`).
+   * @param blocked Whether another transaction is open on the connection now (an application's).
    */
-  constructor(budgetMs: number) {
+  constructor(budgetMs: number, blocked: () => boolean = () => false) {
     this.#budgetMs = budgetMs;
+    this.#blocked = blocked;
   }
 
   /**
@@ -51,7 +60,7 @@ export class StorageGate {
    * @returns Its result; a storage condition as a `StorageError`.
    */
   run<T>(fn: () => T): Promise<T> {
-    if (this.#backlog === 0) {
+    if (this.#backlog === 0 && !this.#blocked()) {
       try {
         return Promise.resolve(fn());
       } catch (error) {
@@ -79,17 +88,20 @@ export class StorageGate {
   async #retry<T>(fn: () => T, busy: StorageError | null, startedAt: number): Promise<T> {
     let pause = FIRST_PAUSE_MS;
     for (;;) {
-      if (busy !== null) {
+      const blocked = this.#blocked();
+      if (busy !== null || blocked) {
         const waited = performance.now() - startedAt;
         if (waited >= this.#budgetMs) {
-          throw new StorageError(
-            "busy",
-            `${(busy.cause as Error).message} (waited ${Math.round(waited)} ms)`,
-            { cause: busy.cause },
-          );
+          const why = blocked
+            ? "the application's transaction on the queue's connection is still open"
+            : (busy!.cause as Error).message;
+          throw new StorageError("busy", `${why} (waited ${Math.round(waited)} ms)`, {
+            cause: blocked ? undefined : busy!.cause,
+          });
         }
         await sleep(Math.min(pause, this.#budgetMs - waited));
         pause = Math.min(pause * 2, MAX_PAUSE_MS);
+        if (this.#blocked()) continue;
       }
       try {
         return fn();

@@ -49,6 +49,15 @@ import { claimTasks } from "./_claim.ts";
 import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
 import { insertTasks } from "./_insert.ts";
 import { recoverExpired } from "./_recover.ts";
+import { toStorageError } from "../drivers/_storage_error.ts";
+import {
+  checkTransaction,
+  COMMITTED_SQL,
+  committedIds,
+  savepoint,
+  type StoredWithin,
+  whenEnded,
+} from "./_within.ts";
 import {
   type Args,
   type Compiled,
@@ -110,12 +119,20 @@ export class SqliteEngine implements Engine {
   readonly #rows: ReadonlyMap<number, SqliteStatement>;
   /** Changes to the finished counts in the current transaction, by status. */
   readonly #deltas = new Map<TaskStatus, number>();
+  /** Whether a task stored in an application's transaction is there (prepared when used). */
+  #committed: SqliteStatement | undefined;
+  #closed = false;
 
   private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
     this.#driver = driver;
     this.#ownsDriver = options.ownsDriver;
-    this.#gate = new StorageGate(options.busyTimeoutMs);
+    // On an application's handle, the queue's calls wait while its transaction is open.
+    const shared = !options.ownsDriver && driver.inTransaction;
+    this.#gate = new StorageGate(
+      options.busyTimeoutMs,
+      shared ? () => driver.inTransaction!() : undefined,
+    );
     this.#transaction = (fn) => driver.transaction(fn);
     migrate(driver, options.now);
     const entries = Object.entries(STATEMENTS) as [Key, Compiled][];
@@ -194,6 +211,31 @@ export class SqliteEngine implements Engine {
     // One keyless task is one statement: atomic without an explicit transaction.
     if (tasks.length === 1 && tasks[0]!.uniqueKey === null) return this.#gate.run(insert);
     return this.#tx(insert);
+  }
+
+  /** Inserts in a SAVEPOINT of the application's open transaction, synchronously (`_within.ts`). */
+  enqueueWithin(
+    transaction: unknown,
+    tasks: readonly NewTask[],
+    now: number,
+  ): Promise<EnqueueResult[]> {
+    try {
+      checkTransaction(transaction, this.#driver, this.name);
+      return Promise.resolve(savepoint(this.#driver, () => this.#enqueue(tasks, now)));
+    } catch (error) {
+      return Promise.reject(toStorageError(error));
+    }
+  }
+
+  whenCommitted(stored: readonly StoredWithin[], now: number): Promise<number[]> {
+    return whenEnded(this.#driver, () => this.#closed).then((ended) =>
+      ended
+        ? this.#gate.run(() => {
+          this.#committed ??= this.#driver.prepare(COMMITTED_SQL);
+          return committedIds(this.#committed, stored, now);
+        })
+        : []
+    );
   }
 
   #enqueue(tasks: readonly NewTask[], now: number): EnqueueResult[] {
@@ -502,6 +544,7 @@ export class SqliteEngine implements Engine {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     return this.#gate.run(() => {
       if (this.#ownsDriver) this.#driver.close?.();
       else this.#driver.release?.();
