@@ -39,6 +39,8 @@ export * from "./src/notifier.ts";
 export * from "./src/core/retry.ts";
 export * from "./src/core/recovery.ts";
 export * from "./src/queue_reader.ts";
+export * from "./src/history.ts";
+export type { Bucket, BucketKind, BucketOutcome, BucketTotal } from "./src/core/buckets.ts";
 export * from "./src/queue_operations.ts";
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";

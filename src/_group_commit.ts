@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { Bucket, BucketTotal } from "./core/buckets.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -166,6 +167,22 @@ export class GroupCommit implements Engine {
 
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number> {
     return this.#flushed(() => this.#inner.prune(before, statuses, limit));
+  }
+
+  buckets(since: number): Promise<Bucket[]> {
+    return this.#flushed(() => this.#inner.buckets(since));
+  }
+
+  bucketTotals(): Promise<BucketTotal[]> {
+    return this.#flushed(() => this.#inner.bucketTotals());
+  }
+
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void> {
+    return this.#flushed(() => this.#inner.sampleBacklog(minute, counts));
+  }
+
+  pruneBuckets(before: number): Promise<number> {
+    return this.#flushed(() => this.#inner.pruneBuckets(before));
   }
 
   get(id: number): Promise<Task | null> {

@@ -249,7 +249,25 @@ export const RetentionSchema = v.strictObject({
   olderThanMs: integer(0, MAX_TIME),
   statuses: finishedStatuses,
   intervalMs: v.optional(duration),
+  historyMs: v.optional(integer(3_600_000, MAX_TIME)),
 });
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** `history()` options: a window of at most 7 days, whole-minute steps. */
+export const HistoryOptionsSchema = v.pipe(
+  v.strictObject({
+    windowMs: v.optional(integer(60_000, WEEK_MS)),
+    stepMs: v.optional(v.pipe(
+      integer(60_000, WEEK_MS),
+      v.check((ms) => ms % 60_000 === 0, "must be a whole number of minutes"),
+    )),
+  }),
+  v.check(
+    (o) => (o.stepMs ?? 60_000) <= (o.windowMs ?? 3_600_000),
+    "stepMs must not exceed windowMs",
+  ),
+);
 
 const positive = v.pipe(
   v.number("must be a positive integer"),

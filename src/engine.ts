@@ -17,6 +17,7 @@
 
 import type { JsonValue, QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "./task.ts";
 import type { Notifier } from "./notifier.ts";
+import type { Bucket, BucketTotal } from "./core/buckets.ts";
 
 /** A validated task, ready to be stored. */
 export interface NewTask {
@@ -273,6 +274,24 @@ export interface Engine {
   recover(now: number, decide: RecoveryDecision): Promise<Task[]>;
   /** Deletes finished tasks with these statuses that finished at or before `before`; returns how many. */
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number>;
+  /**
+   * The per-minute history from `since` (epoch ms) on, oldest first: the attempts transitions
+   * ended (each transaction adds its tally, `src/core/buckets.ts`, in one upsert) and the backlog
+   * samples.
+   */
+  buckets(since: number): Promise<Bucket[]>;
+  /** Finished attempts per task type and outcome, over all time (pruned buckets rolled up). */
+  bucketTotals(): Promise<BucketTotal[]>;
+  /**
+   * Stores a backlog sample for `minute` (the rows of the core's `backlogRows`), unless one was
+   * taken for that minute already, by this process or another.
+   */
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void>;
+  /**
+   * Adds the finished-attempt counts of buckets older than `before` to the all-time roll-up, then
+   * deletes those buckets, in one transaction; returns how many it deleted.
+   */
+  pruneBuckets(before: number): Promise<number>;
   /** One task, or `null`. */
   get(id: number): Promise<Task | null>;
   /** Counts per status. */

@@ -9,6 +9,8 @@
 
 import type { Clock } from "./clock.ts";
 import type { Engine, Schedule, TypeControl } from "./engine.ts";
+import type { HistoryOptions, QueueHistory } from "./history.ts";
+import { buildHistory, windowStart } from "./_history.ts";
 import type { QueueEventName, QueueListener } from "./events.ts";
 import type { Logger } from "./logger.ts";
 import type { QueueMetrics } from "./metrics.ts";
@@ -17,6 +19,7 @@ import type { OpenOptions, QueueOptions } from "./queue_options.ts";
 import type { QueueStats, Task, TaskStatus } from "./task.ts";
 import { attachCore, QueueCore } from "./_queue_core.ts";
 import {
+  HistoryOptionsSchema,
   IdSchema,
   LimitSchema,
   ListOptionsSchema,
@@ -266,6 +269,44 @@ export class QueueReader {
     const engine = this.#core.engine("read metrics of");
     const [totals, live] = await Promise.all([engine.stats(), engine.liveCounts()]);
     return this.#core.metrics.snapshot(totals, live);
+  }
+
+  /**
+   * The queue over time, from the per-minute history every process's transitions keep in the
+   * queue's storage (so it survives restarts and covers every worker): completed, failed, dead and
+   * cancelled attempts and the backlog (pending, running) per step, wait and run-time percentiles
+   * per task type over the window, and all-time counts per task type. Backlog samples are taken
+   * once a minute by {@linkcode TaskQueue.maintain} (workers run it as they poll).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.enqueue({ name: "Hello", taskType: "hello" });
+   * await queue.completeTask((await queue.dequeue())!);
+   * const history = await queue.history({ windowMs: 3_600_000 });
+   * console.log(history.points.length, history.types[0]!.completed); // 60 1
+   * await queue.close();
+   * ```
+   *
+   * @param options The window (default the last hour) and the step (default a minute).
+   * @returns Points, per-type percentiles and all-time totals.
+   * @throws {ValidationError} Bad options.
+   */
+  async history(options: HistoryOptions = {}): Promise<QueueHistory> {
+    const parsed = parse(HistoryOptionsSchema, options, "history options");
+    const engine = this.#core.engine("read the history of");
+    const window = {
+      now: this.#core.now(),
+      windowMs: parsed.windowMs ?? 3_600_000,
+      stepMs: parsed.stepMs ?? 60_000,
+    };
+    const [buckets, totals] = await Promise.all([
+      engine.buckets(windowStart(window)),
+      engine.bucketTotals(),
+    ]);
+    return buildHistory(buckets, totals, window);
   }
 
   /**

@@ -43,6 +43,10 @@ export interface Tables {
   schedules: unknown;
   /** The function that appends to an error history. */
   appendError: unknown;
+  /** The per-minute history. */
+  buckets: unknown;
+  /** The function that adds two histograms. */
+  addBins: unknown;
 }
 
 /** The tables of `schema`, as fragments of `sql`. */
@@ -55,6 +59,8 @@ export function tablesOf(sql: Db, schema: string): Tables {
     rateEvents: table("rate_events"),
     schedules: table("schedules"),
     appendError: table("tasklite_append_error"),
+    buckets: table("task_buckets"),
+    addBins: table("tasklite_add_bins"),
   };
 }
 
@@ -244,6 +250,53 @@ export const getTask = ({ db, t }: On, id: number) => db`SELECT * FROM ${t.tasks
 /** Adds `delta` to a finished status's count. */
 export const addCount = ({ db, t }: On, status: string, delta: number) =>
   db`UPDATE ${t.counts} SET count = count + ${delta}::int8 WHERE status = ${status}`;
+
+/** Rows of `[minute, taskType, kind, count, waitBins, runBins]` from JSON text. */
+const bucketRows = ({ db }: On, items: string) =>
+  db`SELECT (i ->> 0)::int8, i ->> 1, i ->> 2, (i ->> 3)::int8,
+      ARRAY(SELECT v::int8 FROM jsonb_array_elements_text(i -> 4) WITH ORDINALITY AS e(v, n)
+        ORDER BY n),
+      ARRAY(SELECT v::int8 FROM jsonb_array_elements_text(i -> 5) WITH ORDINALITY AS e(v, n)
+        ORDER BY n)
+    FROM jsonb_array_elements((${items}::text)::jsonb) AS i`;
+
+/** Adds a transaction's tally: one row per (minute, type, kind), merged into what is there. */
+export const addBuckets = (on: On, items: string) =>
+  on.db`INSERT INTO ${on.t.buckets} AS b (minute, task_type, kind, count, wait_bins, run_bins)
+    ${bucketRows(on, items)}
+    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count,
+      wait_bins = ${on.t.addBins}(b.wait_bins, excluded.wait_bins),
+      run_bins = ${on.t.addBins}(b.run_bins, excluded.run_bins)`;
+
+/** A backlog sample for one minute, unless a process took that minute's sample already. */
+export const sampleBacklog = (on: On, minute: number, items: string) =>
+  on.db`INSERT INTO ${on.t.buckets} (minute, task_type, kind, count, wait_bins, run_bins)
+    SELECT * FROM (${bucketRows(on, items)}) AS r WHERE NOT EXISTS (SELECT 1 FROM ${on.t.buckets}
+      WHERE minute = ${minute}::int8 AND task_type = '*' AND kind = 'pending')
+    ON CONFLICT (minute, task_type, kind) DO NOTHING`;
+
+/** Buckets of `since` and later, oldest first. */
+export const buckets = ({ db, t }: On, since: number) =>
+  db`SELECT minute, task_type, kind, count, wait_bins, run_bins FROM ${t.buckets}
+    WHERE minute >= ${since}::int8 ORDER BY minute, task_type, kind`;
+
+/** Finished attempts per type and outcome, over every bucket and the roll-up. */
+export const bucketTotals = ({ db, t }: On, kinds: readonly string[]) =>
+  db`SELECT task_type, kind, sum(count)::int8 AS count FROM ${t.buckets}
+    WHERE kind = ANY(${kinds as string[]}::text[]) GROUP BY task_type, kind
+    ORDER BY task_type, kind`;
+
+/** Adds the finished-attempt counts of buckets before `before` to the roll-up (minute 0). */
+export const rollUpBuckets = ({ db, t }: On, before: number, kinds: readonly string[]) =>
+  db`INSERT INTO ${t.buckets} AS b (minute, task_type, kind, count, wait_bins, run_bins)
+    SELECT 0, task_type, kind, sum(count), '{}', '{}' FROM ${t.buckets}
+    WHERE minute > 0 AND minute < ${before}::int8 AND kind = ANY(${kinds as string[]}::text[])
+    GROUP BY task_type, kind
+    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count`;
+
+/** Deletes the buckets before `before` (after the roll-up). */
+export const pruneBuckets = ({ db, t }: On, before: number) =>
+  db`DELETE FROM ${t.buckets} WHERE minute > 0 AND minute < ${before}::int8`;
 
 /** Inserts one task unless its unique key is live; returns its id, or no row. */
 export function insertOne({ db, t }: On, task: NewTask, now: number) {

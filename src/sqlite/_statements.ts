@@ -13,6 +13,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { SqliteRow, SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
+import { BUCKET_STATEMENTS } from "./_bucket_statements.ts";
 import { CLAIM_STATEMENTS } from "./_claim_statements.ts";
 import { CONTROL_STATEMENTS } from "./_control_statements.ts";
 import { compile, type Compiled, count, db, p, raw } from "./_sql.ts";
@@ -157,6 +158,7 @@ export function insertRows(count: number): string {
 export const STATEMENTS = {
   ...CONTROL_STATEMENTS,
   ...CLAIM_STATEMENTS,
+  ...BUCKET_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.

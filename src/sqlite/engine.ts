@@ -9,6 +9,13 @@
  * @module
  */
 
+import {
+  backlogRows,
+  type Bucket,
+  bucketItems,
+  BucketTally,
+  type BucketTotal,
+} from "../core/buckets.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -34,7 +41,7 @@ import type { AdoptedDriver } from "../drivers/driver.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
 import { migrate } from "./_migrate.ts";
 import { StorageGate } from "./_storage_gate.ts";
-import { toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
+import { toBucket, toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
 import { claimTasks } from "./_claim.ts";
 import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
 import { insertTasks } from "./_insert.ts";
@@ -100,6 +107,8 @@ export class SqliteEngine implements Engine {
   readonly #rows: ReadonlyMap<number, SqliteStatement>;
   /** Changes to the finished counts in the current transaction, by status. */
   readonly #deltas = new Map<TaskStatus, number>();
+  /** The attempts the current transaction ended, for the per-minute history. */
+  readonly #tally = new BucketTally();
 
   private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
@@ -154,15 +163,20 @@ export class SqliteEngine implements Engine {
   /**
    * Runs `fn`, then adds what it changed to the finished counts (`task_counts`), in the caller's
    * transaction. Counting in the engine rather than in triggers costs one statement per finished
-   * status a batch touched instead of a trigger run per row.
+   * status a batch touched instead of a trigger run per row. The attempts it ended go into the
+   * per-minute history the same way: one upsert for the whole transaction.
    */
   #counting<T>(fn: () => T): T {
     this.#deltas.clear();
+    this.#tally.take();
     const result = fn();
     for (const [status, delta] of this.#deltas) {
       if (delta !== 0) this.#exec("addCount", { status, delta });
     }
     this.#deltas.clear();
+    if (!this.#tally.empty) {
+      this.#exec("addBuckets", { items: bucketItems(this.#tally.take()) });
+    }
     return result;
   }
 
@@ -275,12 +289,23 @@ export class SqliteEngine implements Engine {
       const task = ref.known
         ? withChanges(ref.known, row)
         : toTask(this.#get("get", { id: ref.id })!);
+      this.#tally.add(task, now, true);
       return { ok: true, task };
     });
   }
 
-  /** One transition: its statement, and on no match, why not. */
+  /** One transition, and the attempt it ended (if any) in the history. */
   #apply(transition: Transition, now: number): Outcome {
+    const outcome = this.#applyOne(transition, now);
+    const { kind } = transition;
+    if (outcome.ok && (kind === "complete" || kind === "fail" || kind === "cancel")) {
+      this.#tally.add(outcome.task, now, kind !== "cancel");
+    }
+    return outcome;
+  }
+
+  /** One transition: its statement, and on no match, why not. */
+  #applyOne(transition: Transition, now: number): Outcome {
     if (transition.kind === "cancel" || transition.kind === "retry") {
       return this.#byId(transition.id, transition.kind, now);
     }
@@ -364,7 +389,10 @@ export class SqliteEngine implements Engine {
 
   #recover(now: number, decide: RecoveryDecision): Task[] {
     const recovered = recoverExpired(this.#run, now, decide);
-    for (const task of recovered) this.#count(task.status);
+    for (const task of recovered) {
+      this.#count(task.status);
+      this.#tally.add(task, now, true);
+    }
     return recovered;
   }
 
@@ -385,6 +413,33 @@ export class SqliteEngine implements Engine {
         pruned += deleted;
       }
       return pruned;
+    });
+  }
+
+  buckets(since: number): Promise<Bucket[]> {
+    return this.#gate.run(() => this.#all("buckets", { since }).map(toBucket));
+  }
+
+  bucketTotals(): Promise<BucketTotal[]> {
+    return this.#gate.run(() =>
+      this.#all("bucketTotals").map((row) => ({
+        taskType: row.task_type as string,
+        kind: row.kind as BucketTotal["kind"],
+        count: Number(row.count),
+      }))
+    );
+  }
+
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void> {
+    return this.#gate.run(() => {
+      this.#exec("sampleBacklog", { minute, items: bucketItems(backlogRows(minute, counts)) });
+    });
+  }
+
+  pruneBuckets(before: number): Promise<number> {
+    return this.#tx(() => {
+      this.#exec("rollUpBuckets", { before });
+      return this.#exec("pruneBuckets", { before });
     });
   }
 

@@ -81,3 +81,16 @@ export const state = sqliteTable("tasklite_state", {
   key: text("key").primaryKey(),
   value: integer("value").notNull(),
 });
+
+/**
+ * Per-minute history: finished attempts by task type and outcome, with wait and run histograms
+ * (JSON arrays), and backlog samples (`src/core/buckets.ts`).
+ */
+export const taskBuckets = sqliteTable("task_buckets", {
+  minute: integer("minute").notNull(),
+  taskType: text("task_type").notNull(),
+  kind: text("kind").notNull(),
+  count: integer("count").notNull(),
+  waitBins: text("wait_bins").notNull(),
+  runBins: text("run_bins").notNull(),
+});
