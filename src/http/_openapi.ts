@@ -62,6 +62,15 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     method: "get",
+    path: "/history",
+    operationId: "getHistory",
+    summary: "Throughput, backlog and percentiles per minute, from the stored history",
+    scope: "read",
+    query: S.HistoryQuery,
+    returns: [200, "QueueHistory"],
+  },
+  {
+    method: "get",
     path: "/tasks",
     operationId: "listTasks",
     summary: "Tasks with a status (pending: next to run first; others: newest first)",

@@ -57,6 +57,13 @@ export const ListQuery = v.strictObject({
   access_token: v.optional(v.string()),
 });
 
+/** `GET /history` query: the window and step in ms (validated again by the queue). */
+export const HistoryQuery = v.strictObject({
+  windowMs: v.optional(queryInteger(60_000, 7 * 86_400_000)),
+  stepMs: v.optional(queryInteger(60_000, 7 * 86_400_000)),
+  access_token: v.optional(v.string()),
+});
+
 /** A due time over HTTP: epoch ms or an ISO 8601 date string. */
 const WireTime = v.union([
   integer(0, MAX_TIME),

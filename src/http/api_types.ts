@@ -11,6 +11,7 @@
 import type { Hono } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import type { Schedule, TypeControl } from "../engine.ts";
+import type { QueueHistory } from "../history.ts";
 import type { QueueMetrics } from "../metrics.ts";
 import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
 
@@ -168,6 +169,9 @@ export type QueueSchema = {
   "/stats": { $get: Endpoint<None, QueueStats> };
   "/metrics": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
   "/metrics.json": { $get: Endpoint<None, QueueMetrics> };
+  "/history": {
+    $get: Endpoint<{ query: { windowMs?: string; stepMs?: string } }, QueueHistory>;
+  };
   "/tasks": {
     $get: Endpoint<
       { query: { status: TaskStatus; limit?: string; offset?: string; q?: string } },

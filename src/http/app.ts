@@ -28,6 +28,7 @@ import {
   EnqueueBody,
   EnqueueManyBody,
   FailBody,
+  HistoryQuery,
   IdParam,
   LeaseBody,
   LimitsBody,
@@ -41,6 +42,7 @@ import {
 } from "./_schemas.ts";
 import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
 import { renderDashboard } from "./dashboard/page.ts";
+import { renderLogin } from "./dashboard/_login.ts";
 
 /** How the HTTP API is served. */
 export interface QueueAppOptions {
@@ -264,6 +266,10 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
         "content-type": "text/plain; version=0.0.4; charset=utf-8",
       }))
     .get("/metrics.json", read, async (c) => c.json(await queue.metrics(), 200))
+    .get("/history", read, query(HistoryQuery), async (c) => {
+      const { windowMs, stepMs } = c.req.valid("query");
+      return c.json(await queue.history({ windowMs, stepMs }), 200);
+    })
     .get("/tasks", read, query(ListQuery), async (c) => {
       const { status, limit, offset, q } = c.req.valid("query");
       const tasks = await queue.getTasksByStatus(status, limit, offset, q ? { search: q } : {});
@@ -479,10 +485,18 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     );
 
   if (options.dashboard ?? true) {
-    app.get("/", read, async (c) => {
-      const token = checker ? c.req.query("access_token") ?? null : null;
+    app.get("/", async (c) => {
       const apiBase = c.req.path.replace(/\/+$/, "");
-      return c.html(await renderDashboard({ apiBase, token }));
+      if (!checker) return c.html(await renderDashboard({ apiBase, token: null }));
+      // A browser without a valid token gets a login form (still a 401), not a JSON error.
+      const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+      const token = c.req.query("access_token") ?? match?.[1] ?? null;
+      const scope = token ? checker.scopeOf(token) : null;
+      if (!scope) {
+        c.header("WWW-Authenticate", 'Bearer realm="tasklite"');
+        return c.html(await renderLogin({ title: "tasklite", refused: token !== null }), 401);
+      }
+      return c.html(await renderDashboard({ apiBase, token, canWrite: scope === "write" }));
     });
   }
   // Unknown paths under the mount point get a JSON 404 too (a mounted app's notFound is not used).

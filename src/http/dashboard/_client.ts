@@ -11,9 +11,13 @@
  */
 
 import type { Schedule, TypeControl } from "../../engine.ts";
+import type { QueueHistory } from "../../history.ts";
 import type { QueueMetrics } from "../../metrics.ts";
 import type { QueueStats, Task, TaskStatus } from "../../task.ts";
 import type { ClientView, ViewConfig } from "./_client_view.ts";
+import type { actionView } from "./_client_actions.ts";
+import type { chartView } from "./_client_charts.ts";
+import type { overviewView } from "./_client_overview.ts";
 import type { taskView } from "./_client_tasks.ts";
 import type {
   DomAddListener,
@@ -37,6 +41,8 @@ export interface ClientConfig extends ViewConfig {
   apiBase: string;
   /** The bearer token for the API, or `null`. */
   token: string | null;
+  /** Whether the token may write: without it, no action button is shown. */
+  canWrite: boolean;
   /** Every queue event name (`QUEUE_EVENTS`): each one triggers a refresh. */
   events: readonly string[];
   /** The heading of the list's time column, per status. */
@@ -46,21 +52,46 @@ export interface ClientConfig extends ViewConfig {
 /** An API failure: the server's message, and the HTTP status. */
 type ApiError = Error & { status?: number };
 
+/** The view builders the page hands the client (each serialized on its own). */
+export interface ClientParts {
+  /** Task rows and the detail panel. */
+  taskView: typeof taskView;
+  /** Task types, schedules, pauses and limits, with their actions. */
+  overviewView: typeof overviewView;
+  /** The charts and percentiles. */
+  chartView: typeof chartView;
+  /** Confirmations, result lines and bulk actions. */
+  actionView: typeof actionView;
+}
+
 /**
  * Runs the dashboard in the browser, on the markup `page.ts` renders.
  *
  * @param config The API's base path and token, and the core's vocabulary.
  * @param view The DOM helpers built by `clientView(config)`.
- * @param makeTaskView `taskView`, called here with this client's actions.
+ * @param parts The view builders, called here with this client's actions.
  */
-export function dashboardClient(
-  config: ClientConfig,
-  view: ClientView,
-  makeTaskView: typeof taskView,
-): void {
+export function dashboardClient(config: ClientConfig, view: ClientView, parts: ClientParts): void {
   const { $, el, tickTimes, toast, banner } = view;
-  const { renderStats, renderTypes, renderSchedules, renderControls } = view;
-  const views = makeTaskView(view, { select, act });
+  const { renderStats } = view;
+  const canWrite = config.canWrite;
+  // The charts' windows: the last hour by minute, the last day by 10 minutes.
+  const WINDOWS = {
+    hour: "windowMs=3600000&stepMs=60000",
+    day: "windowMs=86400000&stepMs=600000",
+  } as const;
+  const views = parts.taskView(view, { select: (id) => select(id, true), act, canWrite });
+  const actions = parts.actionView(view, {
+    api,
+    refresh: () => {
+      sideAt = 0;
+      refreshNow();
+    },
+    list: () => ({ status: state.status, q: state.q }),
+  });
+  const { bulk } = actions;
+  const overview = parts.overviewView(view, { canWrite, api, act: actions.confirmed });
+  const charts = parts.chartView(view);
   const app = $("tl-app");
   const API = config.apiBase;
   const TOKEN = config.token;
@@ -78,6 +109,8 @@ export function dashboardClient(
     tasks: [] as Task[],
     controls: [] as TypeControl[],
     hasNext: false,
+    window: "hour" as keyof typeof WINDOWS,
+    history: null as QueueHistory | null,
   };
   let listSeq = 0;
   let detailSeq = 0;
@@ -88,6 +121,7 @@ export function dashboardClient(
     if (TOKEN !== null) headers.Authorization = "Bearer " + TOKEN;
     let res;
     try {
+      Object.assign(headers, init && init.headers);
       res = await fetch(API + path, Object.assign({}, init, { headers, cache: "no-store" }));
     } catch {
       throw new Error("Cannot reach the queue API at " + (API || "/"));
@@ -134,8 +168,12 @@ export function dashboardClient(
 
   function renderTabs(): void {
     for (const status of STATUSES) {
-      $("tab-" + status).setAttribute("aria-selected", String(status === state.status));
+      const tab = $("tab-" + status);
+      tab.setAttribute("aria-selected", String(status === state.status));
+      tab.setAttribute("tabindex", status === state.status ? "0" : "-1");
     }
+    $("tl-bulk-retry").hidden = !canWrite || state.status !== "failed";
+    $("tl-bulk-cancel").hidden = !canWrite || state.status !== "pending";
     $("tl-list-title").textContent = state.status[0]!.toUpperCase() + state.status.slice(1) +
       " tasks";
     $("tl-when-head").textContent = config.whenLabels[state.status];
@@ -172,7 +210,21 @@ export function dashboardClient(
       offset: String(state.offset),
     });
     if (state.q) params.set("q", state.q);
-    const body = await api<Task[] | { tasks: Task[] }>("/tasks?" + params.toString());
+    let body;
+    try {
+      body = await api<Task[] | { tasks: Task[] }>("/tasks?" + params.toString());
+    } catch (error) {
+      if (seq !== listSeq) return;
+      // An error, never "No tasks": the list is unknown, not empty.
+      state.tasks = [];
+      listKey = "";
+      $("tl-rows").replaceChildren();
+      const empty = $("tl-empty");
+      empty.hidden = false;
+      empty.textContent = "Cannot load the " + state.status + " tasks: " +
+        (error as Error).message;
+      throw error;
+    }
     if (seq !== listSeq) return; // a newer request (another tab, page or search) won
     const tasks = Array.isArray(body) ? body : body.tasks;
     state.hasNext = tasks.length > PAGE;
@@ -212,7 +264,8 @@ export function dashboardClient(
       } else throw error;
     }
   }
-  function select(id: number | null): void {
+  function select(id: number | null, focus?: boolean): void {
+    const before = state.selected;
     state.selected = id;
     writeHash();
     for (const row of $("tl-rows").children) {
@@ -224,6 +277,11 @@ export function dashboardClient(
     app.classList.toggle("detail-open", id !== null);
     if (id === null) {
       panel.hidden = true;
+      // Focus goes back to the row the panel was opened from.
+      const row = before === null ? null : document.querySelector(
+        '[data-testid="task-row-' + before + '"]',
+      );
+      if (focus && row) row.focus();
       return;
     }
     if (panel.hidden) {
@@ -232,6 +290,7 @@ export function dashboardClient(
       detailKey = "";
       panel.hidden = false;
     }
+    if (focus) $("tl-detail-title").focus();
     loadDetail().catch((e) => toast(e.message, "error"));
   }
 
@@ -299,15 +358,22 @@ export function dashboardClient(
       loadList(),
       loadDetail(),
       (side
-        ? api<TypeControl[]>("/controls").then((c) => {
+        ? Promise.all([
+          api<TypeControl[]>("/controls"),
+          api<QueueHistory>("/history?" + WINDOWS[state.window]),
+        ]).then(([c, h]) => {
           state.controls = c;
-          renderControls(c);
+          state.history = h;
+          overview.renderControls(c);
+          charts.renderHistory(h);
         })
         : Promise.resolve())
         .then(() => api<QueueMetrics>("/metrics.json"))
-        .then((m) => renderTypes(m, state.controls)),
+        .then((m) => {
+          if (state.history) overview.renderTypes(state.history, m, state.controls);
+        }),
     ];
-    if (side) jobs.push(api<Schedule[]>("/schedules").then(renderSchedules));
+    if (side) jobs.push(api<Schedule[]>("/schedules").then(overview.renderSchedules));
     const results = await Promise.allSettled(jobs);
     const failed = results.find((r) => r.status === "rejected");
     if (failed) {
@@ -368,6 +434,35 @@ export function dashboardClient(
   }
   for (const status of STATUSES) {
     $("tab-" + status).addEventListener("click", () => setStatus(status));
+    // Arrow keys, Home and End move between the tabs (and select), as in a tablist.
+    $("tab-" + status).addEventListener("keydown", (e: DomKeyEvent) => {
+      const i = STATUSES.indexOf(status);
+      const to = e.key === "ArrowRight"
+        ? (i + 1) % STATUSES.length
+        : e.key === "ArrowLeft"
+        ? (i + STATUSES.length - 1) % STATUSES.length
+        : e.key === "Home"
+        ? 0
+        : e.key === "End"
+        ? STATUSES.length - 1
+        : -1;
+      if (to < 0) return;
+      e.preventDefault();
+      setStatus(STATUSES[to]!);
+      $("tab-" + STATUSES[to]).focus();
+    });
+  }
+  $("tl-bulk-retry").addEventListener("click", (e) => bulk("retry", e.currentTarget!));
+  $("tl-bulk-cancel").addEventListener("click", (e) => bulk("cancel", e.currentTarget!));
+  for (const name of ["hour", "day"] as const) {
+    $("tl-window-" + name).addEventListener("click", () => {
+      state.window = name;
+      for (const other of ["hour", "day"]) {
+        $("tl-window-" + other).setAttribute("aria-pressed", String(other === name));
+      }
+      sideAt = 0;
+      refreshNow();
+    });
   }
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   $("tl-search").addEventListener("input", (e) => {
@@ -393,9 +488,9 @@ export function dashboardClient(
     sideAt = 0;
     refreshNow();
   });
-  $("tl-detail-close").addEventListener("click", () => select(null));
+  $("tl-detail-close").addEventListener("click", () => select(null, true));
   document.addEventListener("keydown", (e: DomKeyEvent) => {
-    if (e.key === "Escape" && state.selected !== null) select(null);
+    if (e.key === "Escape" && state.selected !== null) select(null, true);
     if (e.key === "/" && document.activeElement === document.body) {
       e.preventDefault();
       $("tl-search").focus();

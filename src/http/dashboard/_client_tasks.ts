@@ -15,6 +15,8 @@ import type { DomElement, DomEvent, DomKeyEvent } from "./_dom.ts";
 
 /** What the task views do when the user acts: open a task, retry or cancel it. */
 export interface TaskActions {
+  /** Whether the token may write: without it, no retry or cancel button is shown. */
+  canWrite: boolean;
   /** Opens the task's detail panel. */
   select(id: number): void;
   /** Retries or cancels the task; `button` is disabled while the request runs. */
@@ -48,7 +50,8 @@ export function taskView(view: ClientView, actions: TaskActions) {
   }
   function actionButtons(task: Task, prefix: string): DomElement[] {
     const id = task.id;
-    const out = [];
+    const out: DomElement[] = [];
+    if (!actions.canWrite) return out;
     if (task.status === "failed" || task.status === "cancelled") {
       out.push(el("button", {
         type: "button",
@@ -213,7 +216,7 @@ export function taskView(view: ClientView, actions: TaskActions) {
         "Error history (" + errors.length + ")",
         el(
           "div",
-          { class: "table-wrap" },
+          { class: "table-wrap", tabindex: 0 },
           el("table", { class: "history", "data-testid": "detail-errors" }, head, body),
         ),
       ));

@@ -88,6 +88,8 @@ export interface DomDocument {
   querySelectorAll(selector: string): Iterable<DomElement>;
   /** A new element. */
   createElement(tag: string): DomElement;
+  /** A new element in a namespace (SVG). */
+  createElementNS(namespace: string, tag: string): DomElement;
   /** A new text node. */
   createTextNode(text: string): DomNode;
   /** Adds a listener. */

@@ -14,6 +14,9 @@ import { html, raw } from "hono/html";
 import { QUEUE_EVENTS } from "../../events.ts";
 import { priorityName, TASK_STATUSES, TaskPriority, type TaskStatus } from "../../task.ts";
 import { type ClientConfig, dashboardClient } from "./_client.ts";
+import { actionView } from "./_client_actions.ts";
+import { chartView } from "./_client_charts.ts";
+import { overviewView } from "./_client_overview.ts";
 import { taskView } from "./_client_tasks.ts";
 import { clientView } from "./_client_view.ts";
 import { DASHBOARD_CSS } from "./_styles.ts";
@@ -34,6 +37,13 @@ export interface DashboardOptions {
   token: string | null;
   /** The page title, `"tasklite"` by default. */
   title?: string;
+  /**
+   * Whether the token may write: without it the page shows no action button (a read-only token's
+   * view).
+   *
+   * @default {true}
+   */
+  canWrite?: boolean;
 }
 
 /**
@@ -79,6 +89,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
             </div>
           </header>
           <div id="tl-banner" class="banner" role="alert" hidden data-testid="banner"></div>
+          <p id="tl-result" class="result" role="status" hidden data-testid="result"></p>
           <div id="tl-paused" class="banner warn" hidden data-testid="queue-paused"></div>
           <main>
             <nav class="stats" role="tablist" aria-label="Tasks by status">
@@ -88,11 +99,17 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
             <section class="card" id="tl-list" role="tabpanel" aria-labelledby="tl-list-title">
               <div class="card-head">
                 <h2 id="tl-list-title" data-testid="list-title">Tasks</h2>
-                <input id="tl-search" type="search" placeholder="Search name or task type"
-                  autocomplete="off"
-                  aria-label="Search tasks by name or task type" data-testid="search">
+                <div class="card-tools">
+                  <input id="tl-search" type="search" placeholder="Search name or task type"
+                    autocomplete="off"
+                    aria-label="Search tasks by name or task type" data-testid="search">
+                  <button type="button" id="tl-bulk-retry" class="btn retry" hidden
+                    data-testid="bulk-retry">Retry all matching</button>
+                  <button type="button" id="tl-bulk-cancel" class="btn cancel" hidden
+                    data-testid="bulk-cancel">Cancel all matching</button>
+                </div>
               </div>
-              <div class="table-wrap">
+              <div class="table-wrap" tabindex="0">
                 <table class="tasks">
                   <thead>
                     <tr>
@@ -119,12 +136,49 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
               </div>
             </section>
 
+            <section class="card" aria-labelledby="tl-charts-title">
+              <div class="card-head">
+                <h2 id="tl-charts-title">Over time</h2>
+                <div class="card-tools" role="group" aria-label="Chart window">
+                  <button type="button" id="tl-window-hour" class="btn small" aria-pressed="true"
+                    data-testid="window-hour">Last hour</button>
+                  <button type="button" id="tl-window-day" class="btn small" aria-pressed="false"
+                    data-testid="window-day">Last day</button>
+                </div>
+              </div>
+              <div class="charts">
+                <div>
+                  <h3>Throughput</h3>
+                  <div id="tl-chart-throughput"></div>
+                </div>
+                <div>
+                  <h3>Backlog</h3>
+                  <div id="tl-chart-backlog"></div>
+                </div>
+              </div>
+              <div class="table-wrap" tabindex="0">
+                <table>
+                  <caption class="sr">Wait and run time percentiles per task type</caption>
+                  <thead>
+                    <tr>
+                      <th>Type</th>
+                      <th class="num">Completed</th>
+                      <th class="num">Failed</th>
+                      <th class="num" title="Due to claimed">Wait p50 / p90 / p99</th>
+                      <th class="num" title="Claimed to finished">Run p50 / p90 / p99</th>
+                    </tr>
+                  </thead>
+                  <tbody id="tl-percentiles" data-testid="percentiles"></tbody>
+                </table>
+              </div>
+            </section>
+
             <section class="card">
               <div class="card-head">
                 <h2>Task types</h2>
-                <span id="tl-since" class="muted" data-testid="metrics-since"></span>
+                <span class="muted" data-testid="types-note">All-time counts, every process</span>
               </div>
-              <div class="table-wrap">
+              <div class="table-wrap" tabindex="0">
                 <table>
                   <thead>
                     <tr>
@@ -132,12 +186,11 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                       <th class="num">Pending</th>
                       <th class="num">Running</th>
                       <th class="num">Completed</th>
-                      <th class="num" title="Failed attempts that will be retried">Failed</th>
+                      <th class="num" title="Failed attempts that were retried">Failed</th>
                       <th class="num" title="Tasks that ended failed, with no retries left">Dead</th>
                       <th class="num">Cancelled</th>
-                      <th class="num" title="Redriven tasks">Retried</th>
-                      <th class="num col-wide" title="Due to claimed, p50 / p90">Wait p50 / p90</th>
-                      <th class="num col-wide" title="Claimed to finished, p50 / p90">Run p50 / p90</th>
+                      <th class="col-wide">Limits</th>
+                      <th><span class="sr">Actions</span></th>
                     </tr>
                   </thead>
                   <tbody id="tl-types" data-testid="task-types"></tbody>
@@ -150,7 +203,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <div class="card-head">
                   <h2>Schedules</h2>
                 </div>
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                   <table>
                     <thead>
                       <tr>
@@ -161,6 +214,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                         <th>Next run</th>
                         <th>Last run</th>
                         <th>State</th>
+                        <th><span class="sr">Actions</span></th>
                       </tr>
                     </thead>
                     <tbody id="tl-schedules" data-testid="schedules"></tbody>
@@ -171,7 +225,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <div class="card-head">
                   <h2>Pauses and limits</h2>
                 </div>
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                   <table>
                     <thead>
                       <tr>
@@ -179,6 +233,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                         <th>State</th>
                         <th class="num">Concurrency</th>
                         <th>Rate</th>
+                        <th><span class="sr">Actions</span></th>
                       </tr>
                     </thead>
                     <tbody id="tl-controls" data-testid="controls"></tbody>
@@ -191,7 +246,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
           <aside id="tl-detail" class="detail" hidden aria-labelledby="tl-detail-title"
             data-testid="detail">
             <div class="detail-head">
-              <h2 id="tl-detail-title" data-testid="detail-title"></h2>
+              <h2 id="tl-detail-title" tabindex="-1" data-testid="detail-title"></h2>
               <button type="button" id="tl-detail-close" class="btn ghost" aria-label="Close details"
                 data-testid="detail-close">✕</button>
             </div>
@@ -199,7 +254,12 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
           </aside>
           <div id="tl-toasts" class="toasts" aria-live="polite" data-testid="toasts"></div>
         </div>
-        <script>${raw(clientScript({ ...vocabulary(), apiBase, token: options.token }))}</script>
+        <script>${raw(clientScript({
+          ...vocabulary(),
+          apiBase,
+          token: options.token,
+          canWrite: options.canWrite ?? true,
+        }))}</script>
       </body>
     </html>
   `;
@@ -227,7 +287,7 @@ const WHEN_LABELS: Readonly<Record<TaskStatus, string>> = {
 };
 
 /** The core's vocabulary, as the client takes it. */
-function vocabulary(): Omit<ClientConfig, "apiBase" | "token"> {
+function vocabulary(): Omit<ClientConfig, "apiBase" | "token" | "canWrite"> {
   const priorities = Object.values(TaskPriority).map((p) => [p, priorityName(p)]);
   return {
     statuses: TASK_STATUSES,
@@ -248,7 +308,12 @@ function clientScript(config: ClientConfig): string {
     .replace(/\u2029/g, "\\u2029");
   const code = `((config) => {
   const view = (${clientView.toString()})(config);
-  (${dashboardClient.toString()})(config, view, ${taskView.toString()});
+  (${dashboardClient.toString()})(config, view, {
+    taskView: ${taskView.toString()},
+    overviewView: ${overviewView.toString()},
+    chartView: ${chartView.toString()},
+    actionView: ${actionView.toString()},
+  });
 })(${json});`;
   // The functions' source is ours; this only guards against a change that would end the script.
   if (/<\/script|<!--/i.test(code)) throw new Error("The dashboard script would end its element");
