@@ -13,6 +13,7 @@
  */
 
 import type { Bucket, BucketTotal } from "./core/buckets.ts";
+import type { TaskFilter } from "./task_query.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -197,8 +198,8 @@ export class GroupCommit implements Engine {
     return this.#flushed(() => this.#inner.liveCounts());
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
-    return this.#flushed(() => this.#inner.list(status, limit, offset, search));
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
+    return this.#flushed(() => this.#inner.list(status, limit, offset, filter));
   }
 
   controls(): Promise<TypeControl[]> {

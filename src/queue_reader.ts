@@ -10,6 +10,7 @@
 import type { Clock } from "./clock.ts";
 import type { Engine, Schedule, TypeControl } from "./engine.ts";
 import type { HistoryOptions, QueueHistory } from "./history.ts";
+import type { ListOptions } from "./task_query.ts";
 import { buildHistory, windowStart } from "./_history.ts";
 import type { QueueEventName, QueueListener } from "./events.ts";
 import type { Logger } from "./logger.ts";
@@ -173,21 +174,30 @@ export class QueueReader {
    * @param status The status.
    * @param limit The most tasks to return.
    * @param offset How many to skip, for paging.
-   * @param options `search`: keep tasks whose name or task type contains this text (any case).
+   * @param options `search`: keep tasks whose id is this number or whose name, task type or
+   * payload contains this text (any case); `taskType`, `priority`: only those; `due`: pending tasks
+   * `ready` now (claim order) or `scheduled` later (soonest first); `sort`: a column and direction.
    * @returns The tasks.
    */
   async getTasksByStatus(
     status: TaskStatus,
     limit = 100,
     offset = 0,
-    options: { search?: string } = {},
+    options: ListOptions = {},
   ): Promise<Task[]> {
     const engine = this.#core.engine("list");
     parse(StatusSchema, status, "task status");
     parse(LimitSchema, limit, "list limit");
     parse(OffsetSchema, offset, "list offset");
-    const { search } = parse(ListOptionsSchema, options, "list options");
-    return await engine.list(status, limit, offset, search || null);
+    const parsed = parse(ListOptionsSchema, options, "list options");
+    return await engine.list(status, limit, offset, {
+      search: parsed.search || null,
+      taskType: parsed.taskType ?? null,
+      priority: parsed.priority ?? null,
+      due: parsed.due ?? null,
+      now: this.#core.now(),
+      sort: parsed.sort ?? null,
+    });
   }
 
   /**

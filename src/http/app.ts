@@ -15,6 +15,8 @@ import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
+import type { CancelPendingOptions } from "../queue_actions.ts";
+import type { TaskPriority } from "../task.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
@@ -23,6 +25,7 @@ import { EventLog } from "./_event_log.ts";
 import { openApiDocument } from "./_openapi.ts";
 import {
   CancellationsBody,
+  CancelPendingBody,
   ClaimBody,
   CompleteBody,
   EnqueueBody,
@@ -36,6 +39,7 @@ import {
   NameParam,
   PauseBody,
   ProgressBody,
+  PruneBody,
   RetryFailedBody,
   ScheduleBody,
   TaskTypeParam,
@@ -271,8 +275,16 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       return c.json(await queue.history({ windowMs, stepMs }), 200);
     })
     .get("/tasks", read, query(ListQuery), async (c) => {
-      const { status, limit, offset, q } = c.req.valid("query");
-      const tasks = await queue.getTasksByStatus(status, limit, offset, q ? { search: q } : {});
+      const { status, limit, offset, q, taskType, priority, due, sort, order } = c.req.valid(
+        "query",
+      );
+      const tasks = await queue.getTasksByStatus(status, limit, offset, {
+        ...(q ? { search: q } : {}),
+        taskType,
+        priority: priority as TaskPriority | undefined,
+        due,
+        ...(sort ? { sort: { by: sort, descending: order === "desc" } } : {}),
+      });
       return c.json({ tasks, limit, offset }, 200);
     })
     .post("/tasks", write, limit, json(EnqueueBody), async (c) => {
@@ -313,6 +325,14 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       const ids = (await queue.retryFailed(c.req.valid("json"))).map((task) => task.id);
       return c.json({ ids, count: ids.length }, 200);
     })
+    .post("/tasks/cancel-pending", write, limit, json(CancelPendingBody), async (c) => {
+      const body = c.req.valid("json");
+      const ids = (await queue.cancelPending(body as CancelPendingOptions)).map((task) => task.id);
+      return c.json({ ids, count: ids.length }, 200);
+    })
+    .post("/tasks/prune", write, limit, json(PruneBody), async (c) => {
+      return c.json({ deleted: await queue.prune(c.req.valid("json")) }, 200);
+    })
     .get("/tasks/:id", read, param(IdParam), async (c) => {
       const { id } = c.req.valid("param");
       const task = await queue.getTask(id);
@@ -331,6 +351,12 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       param(IdParam),
       async (c) => c.json(await queue.retryTask(c.req.valid("param").id), 200),
     )
+    .post(
+      "/tasks/:id/promote",
+      write,
+      param(IdParam),
+      async (c) => c.json(await queue.promoteTask(c.req.valid("param").id), 200),
+    )
     .get("/controls", read, async (c) => c.json(await queue.getControls(), 200))
     .post("/pause", write, limit, json(PauseBody), async (c) => {
       await queue.pause(c.req.valid("json").taskType);
@@ -348,6 +374,26 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .put("/schedules/:name", write, limit, param(NameParam), json(ScheduleBody), async (c) => {
       const { cron, ...options } = c.req.valid("json");
       return c.json(await queue.schedule(c.req.valid("param").name, cron, options), 200);
+    })
+    .post("/schedules/:name/run", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const id = await queue.runSchedule(name);
+      if (id === null) {
+        return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      }
+      return c.json({ id }, 201);
+    })
+    .post("/schedules/:name/pause", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const schedule = await queue.pauseSchedule(name, true);
+      if (!schedule) return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      return c.json(schedule, 200);
+    })
+    .post("/schedules/:name/resume", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const schedule = await queue.pauseSchedule(name, false);
+      if (!schedule) return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      return c.json(schedule, 200);
     })
     .delete("/schedules/:name", write, param(NameParam), async (c) => {
       const { name } = c.req.valid("param");

@@ -11,6 +11,7 @@
  */
 
 import type { NewTask } from "../engine.ts";
+import type { TaskFilter, TaskSortKey } from "../task_query.ts";
 import { TaskPriority } from "../task.ts";
 import type { PgRow } from "./_rows.ts";
 
@@ -233,6 +234,12 @@ export function cancel({ db, t }: On, id: number, now: number) {
     WHERE id = ${id} AND status IN ('pending', 'running') RETURNING *`;
 }
 
+/** A pending task due later → due now. */
+export function promote({ db, t }: On, id: number, now: number) {
+  return db`UPDATE ${t.tasks} SET scheduled_at = ${now}::int8
+    WHERE id = ${id} AND status = 'pending' AND scheduled_at > ${now}::int8 RETURNING *`;
+}
+
 /** Failed or cancelled → pending, retries reset; not while another live task holds its key. */
 export function retry({ db, t }: On, id: number, now: number) {
   return db`UPDATE ${t.tasks} AS task SET status = 'pending', retry_count = 0,
@@ -368,26 +375,63 @@ export const liveByType = ({ db, t }: On) =>
     UNION ALL SELECT task_type, status, count(*) FROM ${t.tasks}
     WHERE status = 'running' GROUP BY task_type, status`;
 
+/** The column of each sort key (`when`: the status's own time). */
+function sortColumn(by: TaskSortKey, status: string): string {
+  if (by === "when") {
+    return status === "pending"
+      ? "scheduled_at"
+      : status === "running"
+      ? "started_at"
+      : "completed_at";
+  }
+  return {
+    id: "id",
+    name: "name",
+    taskType: "task_type",
+    priority: "priority",
+    attempts: "attempts",
+  }[
+    by
+  ];
+}
+
 /**
- * Tasks of one status, paged: pending ones in the claim's order, running ones newest first,
- * finished ones most recently finished first.
+ * Tasks of one status, paged and filtered: pending ones in the claim's order (scheduled ones
+ * soonest due first), running ones newest first, finished ones most recently finished first,
+ * unless `filter.sort` orders them otherwise.
  */
 export function list(
   { db, t }: On,
   status: string,
   page: { limit: number; offset: number },
-  pattern: string | null,
+  filter: TaskFilter,
 ) {
-  const searched = pattern === null
-    ? db``
-    : db`AND (name ILIKE ${pattern} ESCAPE '\\' OR task_type ILIKE ${pattern} ESCAPE '\\')`;
-  const order = status === "pending"
+  const { search, taskType, priority, sort } = filter;
+  const due = status === "pending" ? filter.due : null;
+  const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const id = search !== null && /^\d{1,15}$/.test(search) ? Number(search) : null;
+  const searched = pattern === null ? db`` : db`AND (name ILIKE ${pattern} ESCAPE '\\'
+    OR task_type ILIKE ${pattern} ESCAPE '\\' OR payload ILIKE ${pattern} ESCAPE '\\'
+    ${id === null ? db`` : db`OR id = ${id}::int8`})`;
+  const typed = taskType === null ? db`` : db`AND task_type = ${taskType}`;
+  const prioritized = priority === null ? db`` : db`AND priority = ${priority}::int4`;
+  const timed = due === "ready"
+    ? db`AND scheduled_at <= ${filter.now}::int8`
+    : due === "scheduled"
+    ? db`AND scheduled_at > ${filter.now}::int8`
+    : db``;
+  const dir = sort?.descending ? db`DESC` : db`ASC`;
+  const order = sort
+    ? db`${db(sortColumn(sort.by, status))} ${dir}, id ${dir}`
+    : due === "scheduled"
+    ? db`scheduled_at, id`
+    : status === "pending"
     ? db`priority DESC, scheduled_at, id`
     : status === "running"
     ? db`id DESC`
     : db`completed_at DESC, id DESC`;
-  return db`SELECT * FROM ${t.tasks} WHERE status = ${status} ${searched}
-    ORDER BY ${order} LIMIT ${page.limit} OFFSET ${page.offset}`;
+  return db`SELECT * FROM ${t.tasks} WHERE status = ${status} ${searched} ${typed} ${prioritized}
+    ${timed} ORDER BY ${order} LIMIT ${page.limit} OFFSET ${page.offset}`;
 }
 
 /** The newest time a writer recorded. */

@@ -98,6 +98,12 @@ function runStatement(tx: Tx, items: readonly BulkItem[]): Promise<q.Rows> {
 export async function applyOne(tx: Tx, transition: Transition, now: number): Promise<Outcome> {
   if (transition.kind === "cancel") return await cancel(tx, transition.id, now);
   if (transition.kind === "retry") return await retry(tx, transition.id, now);
+  if (transition.kind === "promote") {
+    const [row] = await q.promote(tx, transition.id, now);
+    return row
+      ? { ok: true, task: toTask(row) }
+      : await explain(tx, { id: transition.id, attempts: null });
+  }
   const { ref } = transition;
   const fence = { id: ref.id, attempts: ref.attempts };
   let rows: PgRow[];

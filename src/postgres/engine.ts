@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { TaskFilter } from "../task_query.ts";
 import {
   backlogRows,
   type Bucket,
@@ -339,10 +340,9 @@ export class PostgresEngine implements Engine {
     );
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
-    const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
     return this.#run(async (tx) =>
-      (await q.list(tx, status, { limit, offset }, pattern)).map(toTask)
+      (await q.list(tx, status, { limit, offset }, filter)).map(toTask)
     );
   }
 

@@ -93,7 +93,7 @@ const earliestPending = sql.join(
 );
 
 /** Which rows a list reads, through which index, in which order. */
-const LISTED = {
+export const LISTED = {
   pending: {
     // The claim's order (the index's): the next to run first.
     from: sql`${tasks} INDEXED BY tasks_dequeue_idx`,
@@ -125,9 +125,6 @@ function listWhere(rows: keyof typeof LISTED, condition: SQL): Compiled {
       ORDER BY ${order} LIMIT ${count("limit")} OFFSET ${count("offset")}`,
   );
 }
-
-const searched = sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
-  OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`;
 
 /**
  * The next task id: one more than both the highest id in the table and the floor pruning leaves,
@@ -312,6 +309,13 @@ export const STATEMENTS = {
     }).where(sql`${tasks.id} = ${p("id")} AND ${live}`).returning(),
   ),
 
+  /** A pending task due later → due now (it keeps its priority; its place is by due time). */
+  promote: compile(
+    db.update(tasks).set({ scheduledAt: p("now") })
+      .where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} = 'pending'
+        AND ${tasks.scheduledAt} > ${p("now")}`).returning(),
+  ),
+
   /** Of these running task ids (a JSON array), the ones asked to cancel. */
   cancelRequested: compile(
     db.select({ id: tasks.id }).from(tasks).where(
@@ -385,13 +389,10 @@ export const STATEMENTS = {
       UNION ALL SELECT ${taskCounts.status}, ${taskCounts.count} FROM ${taskCounts}`,
   ),
 
-  /** Lists, by status (see `listWhere`); `search*` keep names or types LIKE `pattern`. */
+  /** Lists, by status (see `listWhere`); filtered and sorted ones are built by `_list.ts`. */
   listPending: listWhere("pending", sql``),
   listRunning: listWhere("running", sql``),
   listFinished: listWhere("finished", sql``),
-  searchPending: listWhere("pending", searched),
-  searchRunning: listWhere("running", searched),
-  searchFinished: listWhere("finished", searched),
 
   /**
    * The newest time a writer recorded: the newest task's creation, the latest claim or heartbeat

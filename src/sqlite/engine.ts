@@ -39,6 +39,7 @@ import type {
 import type { SqliteRow, SqliteStatement } from "../drivers/driver.ts";
 import type { AdoptedDriver } from "../drivers/driver.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
+import type { TaskFilter } from "../task_query.ts";
 import { migrate } from "./_migrate.ts";
 import { StorageGate } from "./_storage_gate.ts";
 import { toBucket, toControl, toSchedule, toTask, withChanges } from "./_rows.ts";
@@ -46,6 +47,7 @@ import { claimTasks } from "./_claim.ts";
 import { fireSchedules, setLimits, setPaused, upsertSchedule } from "./_controls.ts";
 import { insertTasks } from "./_insert.ts";
 import { recoverExpired } from "./_recover.ts";
+import { listQuery } from "./_list.ts";
 import {
   type Args,
   type Compiled,
@@ -91,7 +93,12 @@ function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
 }
 
 /** Transitions that never move a task into or out of a finished status. */
-const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set(["heartbeat", "progress", "release"]);
+const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set([
+  "heartbeat",
+  "progress",
+  "release",
+  "promote",
+]);
 
 /** The {@linkcode Engine} over one SQLite connection. */
 export class SqliteEngine implements Engine {
@@ -107,6 +114,8 @@ export class SqliteEngine implements Engine {
   readonly #rows: ReadonlyMap<number, SqliteStatement>;
   /** Changes to the finished counts in the current transaction, by status. */
   readonly #deltas = new Map<TaskStatus, number>();
+  /** The filtered lists' statements, by shape (see `_list.ts`). */
+  readonly #lists = new Map<string, { compiled: Compiled; statement: SqliteStatement }>();
   /** The attempts the current transaction ended, for the per-minute history. */
   readonly #tally = new BucketTally();
 
@@ -306,7 +315,9 @@ export class SqliteEngine implements Engine {
 
   /** One transition: its statement, and on no match, why not. */
   #applyOne(transition: Transition, now: number): Outcome {
-    if (transition.kind === "cancel" || transition.kind === "retry") {
+    if (
+      transition.kind === "cancel" || transition.kind === "retry" || transition.kind === "promote"
+    ) {
       return this.#byId(transition.id, transition.kind, now);
     }
     const { id, attempts } = transition.ref;
@@ -342,7 +353,7 @@ export class SqliteEngine implements Engine {
     return this.#explain(ref, this.#get("get", { id: ref.id }));
   }
 
-  #byId(id: number, key: "cancel" | "retry", now: number): Outcome {
+  #byId(id: number, key: "cancel" | "retry" | "promote", now: number): Outcome {
     // A redrive leaves a finished status: which one, it reads first.
     const before = key === "retry" ? this.#get("get", { id }) : undefined;
     const row = this.#get(key, { id, now });
@@ -468,12 +479,22 @@ export class SqliteEngine implements Engine {
     );
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
     return this.#gate.run(() => {
+      const plain = filter.search === null && filter.taskType === null &&
+        filter.priority === null && (filter.due === null || status !== "pending") &&
+        filter.sort === null;
       const rows = status === "pending" ? "Pending" : status === "running" ? "Running" : "Finished";
-      if (search === null) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
-      const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      return this.#all(`search${rows}`, { status, limit, offset, pattern }).map(toTask);
+      if (plain) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
+      // Any other shape: its statement, prepared the first time it is asked for.
+      const query = listQuery(status, { limit, offset }, filter);
+      let prepared = this.#lists.get(query.key);
+      if (!prepared) {
+        const compiled = query.build();
+        prepared = { compiled, statement: this.#driver.prepare(compiled.sql) };
+        this.#lists.set(query.key, prepared);
+      }
+      return prepared.statement.all(prepared.compiled.bind(query.args)).map(toTask);
     });
   }
 
