@@ -268,7 +268,7 @@ describe("dashboard in a browser", () => {
     });
   });
 
-  test("with auth: sends the token on fetches and on the event stream, shows a 403", async (t) => {
+  test("with auth: a login form, the token on every fetch, no action for a read token", async (t) => {
     const readToken = "read-token-0123456789";
     const auth = { readTokens: [readToken], writeTokens: ["write-token-0123456789"] };
     await withDashboard(t, { auth }, async ({ queue, page, url, problems }) => {
@@ -394,6 +394,95 @@ describe("dashboard in a browser", () => {
           await artifact(page, `dashboard-${colorScheme}-${width}x${height}`);
         }
       }
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  test("finds tasks: ready and scheduled, filters, sorting, pages; promotes and cancels", async (t) => {
+    await withDashboard(t, {}, async ({ queue, page, url, problems }) => {
+      const later = Date.now() + 3_600_000;
+      const [soon, , a, b, c] = await queue.enqueueMany([
+        { name: "Soon", taskType: "report", scheduledAt: later },
+        { name: "Later", taskType: "report", scheduledAt: later + 60_000 },
+        { name: "Alpha", taskType: "email", priority: 3 },
+        { name: "Bravo", taskType: "billing" },
+        { name: "Charlie", taskType: "email", payload: { note: "needle" } },
+      ]);
+      await page.goto(url);
+      await waitText(page, "connection", "live");
+      await until("five pending rows", () => rowIds(page), (ids) => ids.length === 5);
+
+      // Ready in claim order; scheduled soonest first.
+      await page.getByTestId("due-ready").click();
+      await until(
+        "ready rows",
+        () => rowIds(page),
+        (ids) => ids.join() === [a, b, c].map((id) => `task-row-${id}`).join(),
+      );
+      await page.getByTestId("due-scheduled").click();
+      await until("scheduled rows", () => rowIds(page), (ids) => ids.length === 2);
+      assert.equal((await rowIds(page))[0], `task-row-${soon}`);
+
+      // Run a scheduled task now: it moves to ready, in the file too.
+      await page.getByTestId(`promote-${soon}`).click();
+      await waitText(page, "result", `Task #${soon} is due now`);
+      assert.ok((await queue.getTask(soon!))!.scheduledAt <= Date.now());
+      await until("one scheduled row", () => rowIds(page), (ids) => ids.length === 1);
+      await page.getByTestId("due-all").click();
+
+      // Filters by type and priority, search in the payload, sorting by a column.
+      await page.getByTestId("filter-type").selectOption("email");
+      await until(
+        "email rows",
+        () => rowIds(page),
+        (ids) => ids.join() === [a, c].map((id) => `task-row-${id}`).join(),
+      );
+      await page.getByTestId("filter-priority").selectOption("3");
+      await until(
+        "one email row of priority 3",
+        () => rowIds(page),
+        (ids) => ids.join() === `task-row-${a}`,
+      );
+      await page.getByTestId("filter-priority").selectOption("");
+      await page.getByTestId("search").fill("needle");
+      await until("the payload match", () => rowIds(page), (ids) => ids.join() === `task-row-${c}`);
+      await page.getByTestId("search").fill("");
+      await page.getByTestId("filter-type").selectOption("");
+      await page.getByTestId("sort-name").click();
+      await page.getByTestId("sort-name").click(); // descending
+      await until("names descending", () => rowIds(page), (ids) => ids.length === 5);
+      const names = await page.locator('[data-testid^="task-name-"]').allTextContents();
+      assert.deepEqual(names, ["Soon", "Later", "Charlie", "Bravo", "Alpha"]);
+      assert.equal(
+        await page.locator('th[data-sort="name"]').getAttribute("aria-sort"),
+        "descending",
+      );
+
+      // Page size and page numbers.
+      await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({
+        name: `Bulk ${i}`,
+        taskType: "bulk",
+      })));
+      await page.getByTestId("sort-name").click(); // back to claim order
+      await page.getByTestId("refresh").click();
+      await page.getByTestId("page-2").click();
+      await until("page 2 of 20", () => rowIds(page), (ids) => ids.length === 5);
+      await page.getByTestId("page-size").selectOption("50");
+      await until("one page of 25", () => rowIds(page), (ids) => ids.length === 25);
+
+      // Cancel every pending task of a type: the confirmation counts them.
+      await page.getByTestId("filter-type").selectOption("bulk");
+      await until("bulk rows", () => rowIds(page), (ids) => ids.length === 20);
+      const asked: string[] = [];
+      page.once("dialog", (dialog) => {
+        asked.push(dialog.message());
+        void dialog.accept();
+      });
+      await page.getByTestId("bulk-cancel").click();
+      await waitText(page, "result", "Cancelled 20 tasks");
+      assert.deepEqual(asked, ["Cancel 20 pending tasks?"]);
+      assert.equal((await queue.getQueueStats()).cancelled, 20);
+      assert.equal((await queue.getQueueStats()).pending, 5);
       assert.deepEqual(problems, []);
     });
   });

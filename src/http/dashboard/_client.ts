@@ -1,6 +1,6 @@
 /**
  * The dashboard's browser-side app: its state, the API calls, the location hash, the task list and
- * detail panel, the retry and cancel actions, the throttled refresh and the live event stream.
+ * detail panel, the throttled refresh, and the wiring of the other parts (`_client_*.ts`).
  *
  * `page.ts` serializes {@linkcode dashboardClient} into the page with
  * `Function.prototype.toString`, so the function must not reference anything outside itself: what
@@ -17,22 +17,15 @@ import type { QueueStats, Task, TaskStatus } from "../../task.ts";
 import type { ClientView, ViewConfig } from "./_client_view.ts";
 import type { actionView } from "./_client_actions.ts";
 import type { chartView } from "./_client_charts.ts";
+import type { findView } from "./_client_find.ts";
+import type { liveView } from "./_client_live.ts";
 import type { overviewView } from "./_client_overview.ts";
 import type { taskView } from "./_client_tasks.ts";
-import type {
-  DomAddListener,
-  DomDocument,
-  DomElement,
-  DomEventSourceClass,
-  DomHistory,
-  DomKeyEvent,
-  DomLocation,
-} from "./_dom.ts";
+import type { DomAddListener, DomDocument, DomHistory, DomKeyEvent, DomLocation } from "./_dom.ts";
 
 declare const document: DomDocument;
 declare const location: DomLocation;
 declare const history: DomHistory;
-declare const EventSource: DomEventSourceClass;
 declare const addEventListener: DomAddListener;
 
 /** What the page hands the client: where the API is, and the core's vocabulary. */
@@ -62,6 +55,10 @@ export interface ClientParts {
   chartView: typeof chartView;
   /** Confirmations, result lines and bulk actions. */
   actionView: typeof actionView;
+  /** The list's filters, order, page size and page numbers. */
+  findView: typeof findView;
+  /** The live event stream. */
+  liveView: typeof liveView;
 }
 
 /**
@@ -80,23 +77,32 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     hour: "windowMs=3600000&stepMs=60000",
     day: "windowMs=86400000&stepMs=600000",
   } as const;
-  const views = parts.taskView(view, { select: (id) => select(id, true), act, canWrite });
+  const find = parts.findView(view, () => {
+    state.offset = 0;
+    renderTabs();
+    writeHash();
+    loadList().catch((e) => banner(e.message));
+  });
   const actions = parts.actionView(view, {
     api,
     refresh: () => {
       sideAt = 0;
       refreshNow();
     },
-    list: () => ({ status: state.status, q: state.q }),
+    list: () => ({ status: state.status, q: state.q, filter: find.filter(), query: listQuery }),
   });
   const { bulk } = actions;
+  const views = parts.taskView(view, {
+    select: (id) => select(id, true),
+    act: actions.act,
+    canWrite,
+  });
   const overview = parts.overviewView(view, { canWrite, api, act: actions.confirmed });
   const charts = parts.chartView(view);
   const app = $("tl-app");
   const API = config.apiBase;
   const TOKEN = config.token;
   const STATUSES = config.statuses;
-  const PAGE = 20;
   const MIN_GAP_MS = 250; // at most 4 refreshes a second
   const POLL_MS = 3000; // events only cover this server's process: poll for the others
   const SIDE_MS = 10000; // schedules and controls
@@ -152,7 +158,8 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     state.status = STATUSES.find((s) => s === status) ?? "pending";
     state.q = params.get("q") || "";
     const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
-    state.offset = (page - 1) * PAGE;
+    find.readHash(params);
+    state.offset = (page - 1) * find.state.size;
     const task = parseInt(params.get("task") || "", 10);
     state.selected = Number.isInteger(task) && task > 0 ? task : null;
     $("tl-search").value = state.q;
@@ -161,7 +168,8 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     const params = new URLSearchParams();
     params.set("status", state.status);
     if (state.q) params.set("q", state.q);
-    if (state.offset) params.set("page", String(state.offset / PAGE + 1));
+    find.writeHash(params);
+    if (state.offset) params.set("page", String(state.offset / find.state.size + 1));
     if (state.selected !== null) params.set("task", String(state.selected));
     history.replaceState(null, "", "#" + params.toString());
   }
@@ -172,7 +180,10 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
       tab.setAttribute("aria-selected", String(status === state.status));
       tab.setAttribute("tabindex", status === state.status ? "0" : "-1");
     }
+    find.renderControls(state.status);
     $("tl-bulk-retry").hidden = !canWrite || state.status !== "failed";
+    $("tl-bulk-delete").hidden = !canWrite ||
+      !(state.status === "completed" || state.status === "cancelled" || state.status === "failed");
     $("tl-bulk-cancel").hidden = !canWrite || state.status !== "pending";
     $("tl-list-title").textContent = state.status[0]!.toUpperCase() + state.status.slice(1) +
       " tasks";
@@ -183,7 +194,14 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
   let listKey = "";
   function renderList(): void {
     // Unchanged data keeps the rows (and focus, hover, selection) as they are.
-    const key = JSON.stringify([state.status, state.offset, state.q, state.hasNext, state.tasks]);
+    const key = JSON.stringify([
+      state.status,
+      state.offset,
+      state.q,
+      state.hasNext,
+      state.tasks,
+      find.state,
+    ]);
     if (key === listKey) return;
     listKey = key;
     const rows = state.tasks.map((t) => views.taskRow(t, t.id === state.selected));
@@ -197,19 +215,29 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
       : "No " + state.status + " tasks.";
     $("tl-range").textContent = rows.length
       ? (state.offset + 1).toLocaleString() + "\u2013" +
-        (state.offset + rows.length).toLocaleString() + " \u00b7 page " + (state.offset / PAGE + 1)
+        (state.offset + rows.length).toLocaleString() + " \u00b7 page " +
+        (state.offset / find.state.size + 1)
       : "";
     $("tl-prev").disabled = state.offset === 0;
     $("tl-next").disabled = !state.hasNext;
+    find.renderPages(state.offset / find.state.size + 1, state.hasNext, (page) => {
+      state.offset = (page - 1) * find.state.size;
+      writeHash();
+      loadList().catch((e) => banner(e.message));
+    });
+  }
+  /** The `GET /tasks` query of the list shown (filters, order), without its page. */
+  function listQuery(): URLSearchParams {
+    const params = new URLSearchParams({ status: state.status });
+    if (state.q) params.set("q", state.q);
+    find.query(params, state.status);
+    return params;
   }
   async function loadList(): Promise<void> {
     const seq = ++listSeq;
-    const params = new URLSearchParams({
-      status: state.status,
-      limit: String(PAGE + 1),
-      offset: String(state.offset),
-    });
-    if (state.q) params.set("q", state.q);
+    const params = listQuery();
+    params.set("limit", String(find.state.size + 1));
+    params.set("offset", String(state.offset));
     let body;
     try {
       body = await api<Task[] | { tasks: Task[] }>("/tasks?" + params.toString());
@@ -227,8 +255,8 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     }
     if (seq !== listSeq) return; // a newer request (another tab, page or search) won
     const tasks = Array.isArray(body) ? body : body.tasks;
-    state.hasNext = tasks.length > PAGE;
-    state.tasks = tasks.slice(0, PAGE);
+    state.hasNext = tasks.length > find.state.size;
+    state.tasks = tasks.slice(0, find.state.size);
     renderList();
   }
 
@@ -294,24 +322,6 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     loadDetail().catch((e) => toast(e.message, "error"));
   }
 
-  async function act(id: number, action: "retry" | "cancel", button: DomElement | null) {
-    if (button) button.disabled = true;
-    try {
-      const task = await api<Task | null>("/tasks/" + id + "/" + action, { method: "POST" });
-      toast(
-        action === "retry"
-          ? "Task #" + id + " is pending again"
-          : task && task.status === "running"
-          ? "Cancel requested for task #" + id + ": its worker stops it"
-          : "Task #" + id + " cancelled",
-      );
-    } catch (error) {
-      toast((error as Error).message, "error");
-      if (button) button.disabled = false;
-    }
-    refreshNow();
-  }
-
   // ---- refresh: throttled, never overlapping ----------------------------------------------------
   let timer: ReturnType<typeof setTimeout> | 0 = 0;
   let lastRun = 0;
@@ -371,6 +381,10 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
         .then(() => api<QueueMetrics>("/metrics.json"))
         .then((m) => {
           if (state.history) overview.renderTypes(state.history, m, state.controls);
+          find.setTypes([
+            ...Object.keys(m.taskTypes || {}),
+            ...(state.history ? state.history.totals.map((t) => t.taskType) : []),
+          ]);
         }),
     ];
     if (side) jobs.push(api<Schedule[]>("/schedules").then(overview.renderSchedules));
@@ -386,40 +400,6 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
       tickTimes();
       $("tl-updated").textContent = "Updated " + new Date().toLocaleTimeString();
     }
-  }
-
-  // ---- live events ------------------------------------------------------------------------------
-  function setConn(stateName: string, text: string): void {
-    const node = $("tl-conn");
-    node.dataset.state = stateName;
-    node.textContent = text;
-  }
-  function connect(): void {
-    if (typeof EventSource !== "function") {
-      setConn("polling", "polling");
-      return;
-    }
-    const url = API + "/events" +
-      (TOKEN !== null ? "?access_token=" + encodeURIComponent(TOKEN) : "");
-    const source = new EventSource(url);
-    setConn("connecting", "connecting");
-    source.onopen = () => {
-      setConn("live", "live");
-      requestRefresh();
-    };
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setConn("offline", "events unavailable, polling");
-        source.close();
-        setTimeout(connect, 15000);
-      } else {
-        setConn("connecting", "reconnecting");
-      }
-    };
-    const onEvent = () => requestRefresh();
-    for (const name of config.events) source.addEventListener(name, onEvent);
-    source.onmessage = onEvent;
-    addEventListener("pagehide", () => source.close(), { once: true });
   }
 
   // ---- wiring -----------------------------------------------------------------------------------
@@ -454,6 +434,7 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
   }
   $("tl-bulk-retry").addEventListener("click", (e) => bulk("retry", e.currentTarget!));
   $("tl-bulk-cancel").addEventListener("click", (e) => bulk("cancel", e.currentTarget!));
+  $("tl-bulk-delete").addEventListener("click", (e) => bulk("delete", e.currentTarget!));
   for (const name of ["hour", "day"] as const) {
     $("tl-window-" + name).addEventListener("click", () => {
       state.window = name;
@@ -475,12 +456,12 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
     }, 200);
   });
   $("tl-prev").addEventListener("click", () => {
-    state.offset = Math.max(0, state.offset - PAGE);
+    state.offset = Math.max(0, state.offset - find.state.size);
     writeHash();
     loadList().catch((e) => banner(e.message));
   });
   $("tl-next").addEventListener("click", () => {
-    state.offset += PAGE;
+    state.offset += find.state.size;
     writeHash();
     loadList().catch((e) => banner(e.message));
   });
@@ -513,5 +494,7 @@ export function dashboardClient(config: ClientConfig, view: ClientView, parts: C
   renderTabs();
   if (state.selected !== null) select(state.selected);
   refreshNow();
-  connect();
+  const token = TOKEN !== null ? "?access_token=" + encodeURIComponent(TOKEN) : "";
+  const live = { url: API + "/events" + token, events: config.events, onEvent: requestRefresh };
+  parts.liveView(view, live).connect();
 }

@@ -1,7 +1,8 @@
 /**
  * The dashboard's actions, in the browser: the confirmation that says how many tasks an action
- * will touch, the result line it leaves, and the bulk actions on the task list (retry every failed
- * task, or cancel every pending one, matching the search).
+ * will touch, the result line it leaves, one task's actions (retry, cancel, run now), and the bulk
+ * actions on the task list shown (retry every failed task, cancel every pending one, delete every
+ * finished one).
  *
  * `page.ts` serializes {@linkcode actionView} into the page with `Function.prototype.toString`,
  * so the function must not reference anything outside itself.
@@ -21,8 +22,13 @@ export interface ActionDeps {
   api<T>(path: string, init?: RequestInit): Promise<T>;
   /** Refreshes everything (after an action). */
   refresh(): void;
-  /** The list shown: its status and search. */
-  list(): { status: TaskStatus; q: string };
+  /** The list shown: its status, search, filters, and its `GET /tasks` query. */
+  list(): {
+    status: TaskStatus;
+    q: string;
+    filter: Record<string, unknown>;
+    query: () => URLSearchParams;
+  };
 }
 
 /** The views {@linkcode actionView} returns. */
@@ -75,40 +81,98 @@ export function actionView(view: ClientView, deps: ActionDeps) {
     }
   }
 
-  /** Retries every failed task, or cancels every pending one, matching the search. */
-  function bulk(action: "retry" | "cancel", button: DomElement): void {
-    const status = action === "retry" ? "failed" : "pending";
-    const { q } = deps.list();
+  const post = <T>(path: string, body?: unknown) =>
+    deps.api<T>(path, {
+      method: "POST",
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { "Content-Type": "application/json" } }),
+    });
+  const tasks = (n: number) => n + (n === 1 ? " task" : " tasks");
+
+  /**
+   * The bulk actions on the list shown (its search and filters): retry every failed task, cancel
+   * every pending one, or delete every finished one of the status; the confirmation counts them.
+   */
+  function bulk(action: "retry" | "cancel" | "delete", button: DomElement): void {
+    const { status, q, filter, query } = deps.list();
+    const matching = q ? " matching \u201c" + q + "\u201d" : "";
     let ids: number[] = [];
     confirmed({
       button,
       confirm: async () => {
-        const params = new URLSearchParams({ status, limit: "1000" });
-        if (q) params.set("q", q);
+        const params = query();
+        params.set("limit", "1000");
         const body = await deps.api<{ tasks: Task[] }>("/tasks?" + params.toString());
         ids = body.tasks.map((t) => t.id);
         if (ids.length === 0) return null;
-        return (action === "retry" ? "Retry " : "Cancel ") + ids.length +
-          (ids.length === 1000 ? "+ " : " ") + status + (ids.length === 1 ? " task" : " tasks") +
-          (q ? " matching \u201c" + q + "\u201d" : "") + "?";
+        const n = ids.length + (ids.length === 1000 ? "+" : "");
+        if (action === "delete") {
+          return "Delete " + n + " " + status + " " + (ids.length === 1 ? "task" : "tasks") +
+            matching + "? This cannot be undone.";
+        }
+        return (action === "retry" ? "Retry " : "Cancel ") + n + " " + status +
+          (ids.length === 1 ? " task" : " tasks") + matching + "?";
       },
       run: async () => {
+        if (action === "cancel") {
+          // One request: the server cancels what matches the same filters, in one transaction.
+          const r = await post<{ count: number }>("/tasks/cancel-pending", {
+            ...filter,
+            ...(q ? { search: q } : {}),
+            limit: Math.max(ids.length, 1),
+          });
+          return "Cancelled " + tasks(r.count);
+        }
+        if (action === "delete" && !q && Object.keys(filter).length === 0) {
+          const r = await post<{ deleted: number }>("/tasks/prune", {
+            olderThanMs: 0,
+            statuses: [status],
+            limit: ids.length,
+          });
+          return "Deleted " + tasks(r.deleted);
+        }
+        if (action === "delete") {
+          throw new Error("Delete works on a whole status: clear the search and filters first");
+        }
         let done = 0;
         let refused = 0;
         for (let i = 0; i < ids.length; i += 20) {
-          const chunk = ids.slice(i, i + 20).map((id) =>
-            deps.api("/tasks/" + id + "/" + action, { method: "POST" }).then(
-              () => void done++,
-              () => void refused++,
-            )
+          await Promise.all(
+            ids.slice(i, i + 20).map((id) =>
+              post("/tasks/" + id + "/retry").then(() => void done++, () => void refused++)
+            ),
           );
-          await Promise.all(chunk);
         }
-        return (action === "retry" ? "Retried " : "Cancelled ") + done +
-          (done === 1 ? " task" : " tasks") + (refused ? " (" + refused + " had moved on)" : "");
+        return "Retried " + tasks(done) + (refused ? " (" + refused + " had moved on)" : "");
       },
     });
   }
 
-  return { result, confirmed, bulk };
+  /** One task's action from its row or detail panel: retry, cancel, or run now (promote). */
+  async function act(
+    id: number,
+    action: "retry" | "cancel" | "promote",
+    button: DomElement | null,
+  ): Promise<void> {
+    if (button) button.disabled = true;
+    try {
+      const task = await post<Task | null>("/tasks/" + id + "/" + action);
+      result(
+        action === "retry"
+          ? "Task #" + id + " is pending again"
+          : action === "promote"
+          ? "Task #" + id + " is due now"
+          : task && task.status === "running"
+          ? "Cancel requested for task #" + id + ": its worker stops it"
+          : "Task #" + id + " cancelled",
+      );
+    } catch (error) {
+      result((error as Error).message, "error");
+      if (button) button.disabled = false;
+    }
+    deps.refresh();
+  }
+
+  return { result, confirmed, bulk, act };
 }

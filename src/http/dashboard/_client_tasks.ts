@@ -20,7 +20,7 @@ export interface TaskActions {
   /** Opens the task's detail panel. */
   select(id: number): void;
   /** Retries or cancels the task; `button` is disabled while the request runs. */
-  act(id: number, action: "retry" | "cancel", button: DomElement | null): void;
+  act(id: number, action: "retry" | "cancel" | "promote", button: DomElement | null): void;
 }
 
 /** The views {@linkcode taskView} returns. */
@@ -63,6 +63,18 @@ export function taskView(view: ClientView, actions: TaskActions) {
           actions.act(id, "retry", e.currentTarget);
         },
       }, "Retry"));
+    }
+    if (task.status === "pending" && task.scheduledAt > Date.now()) {
+      out.push(el("button", {
+        type: "button",
+        class: "btn retry",
+        "data-testid": prefix + "promote-" + id,
+        "aria-label": "Run now: task " + id,
+        onclick: (e: DomEvent) => {
+          e.stopPropagation();
+          actions.act(id, "promote", e.currentTarget);
+        },
+      }, "Run now"));
     }
     if (task.status === "pending" || task.status === "running") {
       const asked = task.status === "running" && task.cancelRequestedAt !== null;

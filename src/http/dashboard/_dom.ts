@@ -68,6 +68,8 @@ export interface DomElement extends DomNode {
   replaceChildren(...nodes: (DomNode | string)[]): void;
   /** Moves the focus here. */
   focus(): void;
+  /** The first descendant matching a selector. */
+  querySelector(selector: string): DomElement | null;
   /** Adds a listener. */
   addEventListener: DomAddListener;
 }

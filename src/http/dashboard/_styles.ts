@@ -107,6 +107,15 @@ code, .mono { font-family: var(--mono); font-size: 12.5px; }
 td.actions { text-align: right; }
 td.row-actions { display: flex; gap: 6px; justify-content: flex-end; }
 .card-tools { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.filters { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; padding: 8px 16px;
+  border-bottom: 1px solid var(--line); }
+select { padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; background: var(--card);
+  color: var(--fg); font: inherit; font-size: 13px; }
+th button.sort { border: 0; background: none; padding: 0; font: inherit; color: inherit; cursor: pointer;
+  text-transform: inherit; letter-spacing: inherit; }
+th[aria-sort="ascending"] button.sort::after { content: " ▲"; }
+th[aria-sort="descending"] button.sort::after { content: " ▼"; }
+.btn[aria-current="page"] { border-color: var(--accent); color: var(--accent); font-weight: 600; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; padding: 12px 16px; }
 .charts h3 { font-size: 12px; text-transform: uppercase; letter-spacing: .3px; color: var(--muted);
   margin: 0 0 6px; font-weight: 600; }

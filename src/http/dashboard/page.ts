@@ -16,6 +16,8 @@ import { priorityName, TASK_STATUSES, TaskPriority, type TaskStatus } from "../.
 import { type ClientConfig, dashboardClient } from "./_client.ts";
 import { actionView } from "./_client_actions.ts";
 import { chartView } from "./_client_charts.ts";
+import { findView } from "./_client_find.ts";
+import { liveView } from "./_client_live.ts";
 import { overviewView } from "./_client_overview.ts";
 import { taskView } from "./_client_tasks.ts";
 import { clientView } from "./_client_view.ts";
@@ -107,19 +109,44 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                     data-testid="bulk-retry">Retry all matching</button>
                   <button type="button" id="tl-bulk-cancel" class="btn cancel" hidden
                     data-testid="bulk-cancel">Cancel all matching</button>
+                  <button type="button" id="tl-bulk-delete" class="btn cancel" hidden
+                    data-testid="bulk-delete">Delete all</button>
                 </div>
+              </div>
+              <div class="filters">
+                <div id="tl-due" class="card-tools" role="group" aria-label="Pending tasks">
+                  <button type="button" id="tl-due-all" class="btn small" data-testid="due-all"
+                    aria-pressed="true">All</button>
+                  <button type="button" id="tl-due-ready" class="btn small" data-testid="due-ready"
+                    aria-pressed="false">Ready</button>
+                  <button type="button" id="tl-due-scheduled" class="btn small"
+                    data-testid="due-scheduled" aria-pressed="false">Scheduled</button>
+                </div>
+                <select id="tl-type" aria-label="Filter by task type" data-testid="filter-type">
+                  <option value="">All types</option>
+                </select>
+                <select id="tl-priority" aria-label="Filter by priority"
+                  data-testid="filter-priority">
+                  <option value="">All priorities</option>
+                  ${priorityOptions()}
+                </select>
+                <select id="tl-size" aria-label="Rows per page" data-testid="page-size">
+                  <option value="20">20 a page</option>
+                  <option value="50">50 a page</option>
+                  <option value="100">100 a page</option>
+                </select>
               </div>
               <div class="table-wrap" tabindex="0">
                 <table class="tasks">
                   <thead>
                     <tr>
-                      <th class="num">ID</th>
-                      <th>Name</th>
-                      <th>Type</th>
-                      <th>Priority</th>
+                      ${sortable("id", "ID", "num")}
+                      ${sortable("name", "Name")}
+                      ${sortable("taskType", "Type")}
+                      ${sortable("priority", "Priority")}
                       <th>Status</th>
-                      <th class="num col-wide">Attempts</th>
-                      <th id="tl-when-head">When</th>
+                      ${sortable("attempts", "Attempts", "num col-wide")}
+                      ${sortable("when", "When")}
                       <th class="actions"><span class="sr">Actions</span></th>
                     </tr>
                   </thead>
@@ -131,6 +158,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <span id="tl-range" class="muted" data-testid="page-range"></span>
                 <button type="button" id="tl-prev" class="btn" data-testid="prev"
                   disabled>‹ Prev</button>
+                <span id="tl-pages" class="card-tools" data-testid="pages"></span>
                 <button type="button" id="tl-next" class="btn" data-testid="next"
                   disabled>Next ›</button>
               </div>
@@ -277,6 +305,23 @@ function statTab(status: TaskStatus) {
   `;
 }
 
+/** A column header that sorts the list by `key` (the client cycles ascending, descending, off). */
+function sortable(key: string, label: string, cls = "") {
+  return html`
+    <th data-sort="${key}" class="${cls}" aria-sort="none">
+      <button type="button" class="sort" data-testid="sort-${key}"><span
+        ${key === "when" ? raw('id="tl-when-head"') : ""}>${label}</span></button>
+    </th>
+  `;
+}
+
+/** The priority filter's options, highest first. */
+function priorityOptions() {
+  return Object.values(TaskPriority).sort((a, b) => b - a).map((p) =>
+    html`<option value="${p}">${priorityName(p)}</option>`
+  );
+}
+
 /** The heading of the task list's time column, per status. */
 const WHEN_LABELS: Readonly<Record<TaskStatus, string>> = {
   pending: "Due",
@@ -313,6 +358,8 @@ function clientScript(config: ClientConfig): string {
     overviewView: ${overviewView.toString()},
     chartView: ${chartView.toString()},
     actionView: ${actionView.toString()},
+    findView: ${findView.toString()},
+    liveView: ${liveView.toString()},
   });
 })(${json});`;
   // The functions' source is ours; this only guards against a change that would end the script.
