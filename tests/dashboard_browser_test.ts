@@ -375,6 +375,25 @@ describe("dashboard in a browser", () => {
       await waitText(page, "result", "Resumed task type sync");
       assert.equal((await queue.dequeue({ taskTypes: ["sync"] }))?.taskType, "sync");
 
+      // Each type shows its latest error.
+      await waitText(page, "type-report-error", "boom report");
+
+      // A schedule pauses and runs now from its row.
+      await page.getByTestId("schedule-pause-nightly").click();
+      await waitText(page, "result", "Paused schedule nightly");
+      assert.equal((await queue.getSchedules())[0]!.paused, true);
+      page.once("dialog", (dialog) => void dialog.accept());
+      await page.getByTestId("schedule-run-nightly").click();
+      await until(
+        "a task from the schedule",
+        () => page.getByTestId("result").textContent(),
+        (text) => /^Enqueued task #\d+ from schedule nightly$/.test(text ?? ""),
+      );
+      assert.equal(
+        (await queue.getTasksByStatus("pending", 10, 0, { taskType: "report" })).length,
+        1,
+      );
+
       // Arrow keys move between the status tabs.
       await page.getByTestId("tab-failed").focus();
       await page.keyboard.press("ArrowRight");

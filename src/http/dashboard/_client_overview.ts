@@ -92,6 +92,29 @@ export function overviewView(view: ClientView, actions: OverviewActions) {
     );
   }
 
+  /** Each type's latest failed task's error, read again only when its dead count changes. */
+  const errors = new Map<string, { dead: number; error: Promise<string | null> }>();
+  function latestError(taskType: string, dead: number): DomElement {
+    const cell = el("td", {
+      class: "sub err error-cell",
+      "data-testid": "type-" + taskType + "-error",
+    });
+    if (dead === 0) return cell;
+    let known = errors.get(taskType);
+    if (!known || known.dead !== dead) {
+      const params = new URLSearchParams({ status: "failed", taskType, limit: "1" });
+      const error = actions.api<{ tasks: { error: string | null }[] }>("/tasks?" + params)
+        .then((body) => body.tasks[0]?.error ?? null, () => null);
+      known = { dead, error };
+      errors.set(taskType, known);
+    }
+    known.error.then((text) => {
+      cell.textContent = text ?? "";
+      if (text) cell.setAttribute("title", text);
+    });
+    return cell;
+  }
+
   function renderTypes(
     history: QueueHistory,
     metrics: QueueMetrics,
@@ -130,6 +153,7 @@ export function overviewView(view: ClientView, actions: OverviewActions) {
         cell(all?.dead, "dead"),
         cell(all?.cancelled, "cancelled"),
         el("td", { class: "col-wide", text: limits || "–" }),
+        latestError(name, dead),
         el(
           "td",
           { class: "row-actions" },
@@ -160,31 +184,12 @@ export function overviewView(view: ClientView, actions: OverviewActions) {
         ),
       );
     });
-    $("tl-types").replaceChildren(...(rows.length ? rows : [emptyRow(9, "No task types yet")]));
+    $("tl-types").replaceChildren(...(rows.length ? rows : [emptyRow(10, "No task types yet")]));
   }
 
   function renderSchedules(list: readonly Schedule[]): void {
     const rows = list.map((s) => {
       const path = "/schedules/" + encodeURIComponent(s.name);
-      const template = {
-        name: s.taskName,
-        taskType: s.taskType,
-        payload: s.payload,
-        priority: s.priority,
-        maxRetries: s.maxRetries,
-        ...(s.timeoutMs !== null ? { timeoutMs: s.timeoutMs } : {}),
-      };
-      const redeclare = (paused: boolean) =>
-        actions.api(path, {
-          method: "PUT",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({
-            cron: s.cron,
-            ...template,
-            ...(s.timezone ? { timezone: s.timezone } : {}),
-            paused,
-          }),
-        });
       return el(
         "tr",
         { "data-testid": "schedule-row-" + s.name },
@@ -228,7 +233,7 @@ export function overviewView(view: ClientView, actions: OverviewActions) {
                 button: b,
                 confirm: "Enqueue one " + s.taskType + " task from schedule " + s.name + " now?",
                 run: async () => {
-                  const r = await post("/tasks", template) as { id: number };
+                  const r = await post(path + "/run", {}) as { id: number };
                   return "Enqueued task #" + r.id + " from schedule " + s.name;
                 },
               }),
@@ -241,7 +246,7 @@ export function overviewView(view: ClientView, actions: OverviewActions) {
               actions.act({
                 button: b,
                 run: async () => {
-                  await redeclare(!s.paused);
+                  await post(path + (s.paused ? "/resume" : "/pause"), {});
                   return (s.paused ? "Resumed" : "Paused") + " schedule " + s.name;
                 },
               }),

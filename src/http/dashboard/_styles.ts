@@ -87,6 +87,7 @@ table.tasks tbody tr:focus-visible { outline: 2px solid var(--accent); outline-o
 .sub { display: block; font-size: 12px; color: var(--muted); overflow: hidden; text-overflow: ellipsis;
   max-width: 360px; }
 .sub.err { color: var(--failed-fg); }
+td.error-cell { display: table-cell; max-width: 260px; white-space: nowrap; }
 code, .mono { font-family: var(--mono); font-size: 12.5px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
   color: var(--t); background: color-mix(in srgb, var(--c) 14%, transparent); }

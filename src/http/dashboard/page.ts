@@ -218,6 +218,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                       <th class="num" title="Tasks that ended failed, with no retries left">Dead</th>
                       <th class="num">Cancelled</th>
                       <th class="col-wide">Limits</th>
+                      <th>Latest error</th>
                       <th><span class="sr">Actions</span></th>
                     </tr>
                   </thead>
