@@ -41,7 +41,15 @@ export * from "./src/core/recovery.ts";
 export * from "./src/queue_reader.ts";
 export * from "./src/history.ts";
 export * from "./src/task_query.ts";
-export type { Bucket, BucketKind, BucketOutcome, BucketTotal } from "./src/core/buckets.ts";
+export {
+  BACKLOG_KINDS,
+  type BacklogKind,
+  type Bucket,
+  BUCKET_OUTCOMES,
+  type BucketKind,
+  type BucketOutcome,
+  type BucketTotal,
+} from "./src/core/buckets.ts";
 export * from "./src/queue_operations.ts";
 export * from "./src/queue_actions.ts";
 export * from "./src/queue.ts";
