@@ -40,7 +40,19 @@ export * from "./src/core/retry.ts";
 export * from "./src/core/recovery.ts";
 export * from "./src/core/explain.ts";
 export * from "./src/queue_reader.ts";
+export * from "./src/history.ts";
+export * from "./src/task_query.ts";
+export {
+  BACKLOG_KINDS,
+  type BacklogKind,
+  type Bucket,
+  BUCKET_OUTCOMES,
+  type BucketKind,
+  type BucketOutcome,
+  type BucketTotal,
+} from "./src/core/buckets.ts";
 export * from "./src/queue_operations.ts";
+export * from "./src/queue_actions.ts";
 export * from "./src/queue.ts";
 export * from "./src/worker.ts";
 export * from "./src/alarm_worker.ts";

@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { Bucket, BucketTotal } from "./core/buckets.ts";
+import type { TaskFilter } from "./task_query.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -172,6 +174,22 @@ export class GroupCommit implements Engine {
     return this.#flushed(() => this.#inner.prune(before, statuses, limit));
   }
 
+  buckets(since: number): Promise<Bucket[]> {
+    return this.#flushed(() => this.#inner.buckets(since));
+  }
+
+  bucketTotals(): Promise<BucketTotal[]> {
+    return this.#flushed(() => this.#inner.bucketTotals());
+  }
+
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void> {
+    return this.#flushed(() => this.#inner.sampleBacklog(minute, counts));
+  }
+
+  pruneBuckets(before: number): Promise<number> {
+    return this.#flushed(() => this.#inner.pruneBuckets(before));
+  }
+
   get(id: number): Promise<Task | null> {
     return this.#flushed(() => this.#inner.get(id));
   }
@@ -184,8 +202,8 @@ export class GroupCommit implements Engine {
     return this.#flushed(() => this.#inner.liveCounts());
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
-    return this.#flushed(() => this.#inner.list(status, limit, offset, search));
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
+    return this.#flushed(() => this.#inner.list(status, limit, offset, filter));
   }
 
   controls(): Promise<TypeControl[]> {

@@ -37,6 +37,10 @@ export class QueueCore {
   readonly retention: RetentionOptions | null;
   /** When retention last ran, on the queue's clock. */
   lastPruneAt = -Infinity;
+  /** When upkeep last took a backlog sample, on the queue's clock. */
+  lastSampleAt = -Infinity;
+  /** When upkeep last pruned the history, on the queue's clock. */
+  lastHistoryPruneAt = -Infinity;
   /** Where the queue logs. */
   readonly logger: Logger;
   /** Wakes idle workers. */

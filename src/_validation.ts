@@ -6,6 +6,7 @@
  * @module
  */
 
+import { TASK_DUE, TASK_SORT_KEYS } from "./task_query.ts";
 import * as v from "valibot";
 import { isTimeZone } from "./cron.ts";
 import { INTEGRITY_CHECKS } from "./drivers/driver.ts";
@@ -249,7 +250,25 @@ export const RetentionSchema = v.strictObject({
   olderThanMs: integer(0, MAX_TIME),
   statuses: finishedStatuses,
   intervalMs: v.optional(duration),
+  historyMs: v.optional(integer(3_600_000, MAX_TIME)),
 });
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** `history()` options: a window of at most 7 days, whole-minute steps. */
+export const HistoryOptionsSchema = v.pipe(
+  v.strictObject({
+    windowMs: v.optional(integer(60_000, WEEK_MS)),
+    stepMs: v.optional(v.pipe(
+      integer(60_000, WEEK_MS),
+      v.check((ms) => ms % 60_000 === 0, "must be a whole number of minutes"),
+    )),
+  }),
+  v.check(
+    (o) => (o.stepMs ?? 60_000) <= (o.windowMs ?? 3_600_000),
+    "stepMs must not exceed windowMs",
+  ),
+);
 
 const positive = v.pipe(
   v.number("must be a positive integer"),
@@ -384,15 +403,34 @@ export const ProgressSchema = v.pipe(
 export const LimitSchema = integer(1, LIMITS.listPage);
 
 /** List filters. */
-export const ListOptionsSchema = v.strictObject({
-  search: v.optional(
-    v.pipe(
-      v.string("must be a string"),
-      v.maxLength(200, "must be at most 200 characters"),
-      ...storable,
-    ),
-  ),
+export const ListOptionsSchema = v.strictObject(listEntries());
+
+/** `cancelPending()` options: the list's filters (no order), and a limit. */
+export const CancelPendingSchema = v.strictObject({
+  ...listEntries(),
+  sort: v.optional(v.never("is not an option of cancelPending")),
+  limit: v.optional(integer(1, 10_000)),
 });
+
+/** The entries of the list options. */
+function listEntries() {
+  return {
+    search: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.maxLength(200, "must be at most 200 characters"),
+        ...storable,
+      ),
+    ),
+    taskType: v.optional(text(200)),
+    priority: v.optional(priority),
+    due: v.optional(v.picklist(TASK_DUE, `must be one of ${TASK_DUE.join(", ")}`)),
+    sort: v.optional(v.strictObject({
+      by: v.picklist(TASK_SORT_KEYS, `must be one of ${TASK_SORT_KEYS.join(", ")}`),
+      descending: v.boolean("must be a boolean"),
+    })),
+  };
+}
 
 /** A page offset. */
 export const OffsetSchema = integer(0, Number.MAX_SAFE_INTEGER);

@@ -17,6 +17,8 @@
 
 import type { JsonValue, QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "./task.ts";
 import type { Notifier } from "./notifier.ts";
+import type { Bucket, BucketTotal } from "./core/buckets.ts";
+import type { TaskFilter } from "./task_query.ts";
 
 /** A validated task, ready to be stored. */
 export interface NewTask {
@@ -104,7 +106,8 @@ export type Outcome =
  * One state transition of one task, as data. Lease-fenced kinds carry a {@linkcode LeaseRef}; a
  * failed attempt carries the core's retry decision (`retryAt`: when the task is due again, or
  * `null` to end it `failed`). Whatever the decision, a task asked to cancel while it ran ends
- * `cancelled` (cancel wins, checked again under the write lock).
+ * `cancelled` (cancel wins, checked again under the write lock). `promote` makes a pending task
+ * that is due later due now.
  */
 export type Transition =
   | { kind: "heartbeat"; ref: LeaseRef }
@@ -113,7 +116,8 @@ export type Transition =
   | { kind: "fail"; ref: LeaseRef; error: string; retryAt: number | null }
   | { kind: "release"; ref: LeaseRef }
   | { kind: "cancel"; id: number }
-  | { kind: "retry"; id: number };
+  | { kind: "retry"; id: number }
+  | { kind: "promote"; id: number };
 
 /** The kind of a {@linkcode Transition}. */
 export type TransitionKind = Transition["kind"];
@@ -316,6 +320,24 @@ export interface Engine {
   recover(now: number, decide: RecoveryDecision): Promise<Task[]>;
   /** Deletes finished tasks with these statuses that finished at or before `before`; returns how many. */
   prune(before: number, statuses: readonly TaskStatus[], limit: number): Promise<number>;
+  /**
+   * The per-minute history from `since` (epoch ms) on, oldest first: the attempts transitions
+   * ended (each transaction adds its tally, `src/core/buckets.ts`, in one upsert) and the backlog
+   * samples.
+   */
+  buckets(since: number): Promise<Bucket[]>;
+  /** Finished attempts per task type and outcome, over all time (pruned buckets rolled up). */
+  bucketTotals(): Promise<BucketTotal[]>;
+  /**
+   * Stores a backlog sample for `minute` (the rows of the core's `backlogRows`), unless one was
+   * taken for that minute already, by this process or another.
+   */
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void>;
+  /**
+   * Adds the finished-attempt counts of buckets older than `before` to the all-time roll-up, then
+   * deletes those buckets, in one transaction; returns how many it deleted.
+   */
+  pruneBuckets(before: number): Promise<number>;
   /** One task, or `null`. */
   get(id: number): Promise<Task | null>;
   /** Counts per status. */
@@ -324,10 +346,10 @@ export interface Engine {
   liveCounts(): Promise<LiveCount[]>;
   /**
    * Tasks with a status: pending ones in the claim's order (the next to run first), running ones
-   * newest first, finished ones most recently finished first; `search` keeps those whose name or
-   * type contains it.
+   * newest first, finished ones most recently finished first, unless `filter.sort` says otherwise
+   * (scheduled pending tasks: soonest due first); `filter` keeps those that match.
    */
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]>;
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]>;
   /** Every pause flag and limit. */
   controls(): Promise<TypeControl[]>;
   /** Pauses (`pausedAt` set) or resumes (`null`) a task type, or `"*"`. */

@@ -21,7 +21,7 @@ import type {
   TaskRef,
   TransactionOptions,
 } from "./queue_options.ts";
-import { QueueOperations } from "./queue_operations.ts";
+import { QueueActions } from "./queue_actions.ts";
 import { openEngine } from "./_open_engine.ts";
 import { expect, refusal } from "./_outcomes.ts";
 import { coreOf } from "./_queue_core.ts";
@@ -64,7 +64,7 @@ export type { FailOptions };
  * await queue.close();
  * ```
  */
-export class TaskQueue extends QueueOperations {
+export class TaskQueue extends QueueActions {
   /**
    * Opens (creating it if needed) a queue in a SQLite file, on the runtime's built-in SQLite, or
    * over a caller's open database (`database`: a `DatabaseSync`, a bun `Database`, a Durable

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BUCKET_MS } from "./core/buckets.ts";
 import { planFirings } from "./core/schedule.ts";
 import { nextCronSlot } from "./cron.ts";
 import type { Schedule, TypeLimits } from "./engine.ts";
@@ -37,6 +38,8 @@ import {
 const RETENTION_BATCH = 10_000;
 const DEFAULT_PRUNE_STATUSES = [TaskStatus.COMPLETED, TaskStatus.CANCELLED] as const;
 
+/** How long the per-minute history keeps its buckets without a `historyMs`: two days. */
+const DEFAULT_HISTORY_MS = 2 * 86_400_000;
 /**
  * The operator verbs of a queue; {@linkcode TaskQueue} adds the task lifecycle and is the class to
  * construct.
@@ -313,7 +316,30 @@ export class QueueOperations extends QueueReader {
         if (deleted < RETENTION_BATCH) break;
       }
     }
+    await this.#keepHistory();
     return { scheduled, pruned };
+  }
+
+  /**
+   * The history's upkeep: a backlog sample once a minute (the first process to take one for a
+   * minute wins), and once every 10 minutes the buckets older than the retention's `historyMs`
+   * rolled up into the all-time counts.
+   */
+  async #keepHistory(): Promise<void> {
+    const core = coreOf(this);
+    const now = core.now();
+    const engine = core.engine("maintain");
+    if (now - core.lastSampleAt >= BUCKET_MS) {
+      core.lastSampleAt = now;
+      await engine.sampleBacklog(
+        Math.floor(now / BUCKET_MS) * BUCKET_MS,
+        await engine.liveCounts(),
+      );
+    }
+    if (now - core.lastHistoryPruneAt >= 10 * BUCKET_MS) {
+      core.lastHistoryPruneAt = now;
+      await engine.pruneBuckets(now - (core.retention?.historyMs ?? DEFAULT_HISTORY_MS));
+    }
   }
 
   /**

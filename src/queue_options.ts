@@ -136,6 +136,14 @@ export interface RetentionOptions {
    * @default {60_000}
    */
   intervalMs?: number;
+  /**
+   * How long the per-minute history ({@linkcode TaskQueue.history}) keeps its buckets, at least
+   * an hour; older ones are rolled up into the all-time counts per task type. Without a retention
+   * policy, upkeep keeps the default too.
+   *
+   * @default {172_800_000}
+   */
+  historyMs?: number;
 }
 
 /** Limits on a task type: `null` clears one; an omitted one is cleared too. */

@@ -9,6 +9,9 @@
 
 import type { Clock } from "./clock.ts";
 import type { Engine, Schedule, TypeControl } from "./engine.ts";
+import type { HistoryOptions, QueueHistory } from "./history.ts";
+import type { ListOptions } from "./task_query.ts";
+import { buildHistory, windowStart } from "./_history.ts";
 import type { QueueEventName, QueueListener } from "./events.ts";
 import type { Logger } from "./logger.ts";
 import type { QueueMetrics } from "./metrics.ts";
@@ -22,6 +25,7 @@ import { explainOne } from "./_explain_task.ts";
 import { waitForTask } from "./_wait_for.ts";
 import { listWorkers } from "./_worker_registry.ts";
 import {
+  HistoryOptionsSchema,
   IdSchema,
   LimitSchema,
   ListOptionsSchema,
@@ -255,21 +259,30 @@ export class QueueReader {
    * @param status The status.
    * @param limit The most tasks to return.
    * @param offset How many to skip, for paging.
-   * @param options `search`: keep tasks whose name or task type contains this text (any case).
+   * @param options `search`: keep tasks whose id is this number or whose name, task type or
+   * payload contains this text (any case); `taskType`, `priority`: only those; `due`: pending tasks
+   * `ready` now (claim order) or `scheduled` later (soonest first); `sort`: a column and direction.
    * @returns The tasks.
    */
   async getTasksByStatus(
     status: TaskStatus,
     limit = 100,
     offset = 0,
-    options: { search?: string } = {},
+    options: ListOptions = {},
   ): Promise<Task[]> {
     const engine = this.#core.engine("list");
     parse(StatusSchema, status, "task status");
     parse(LimitSchema, limit, "list limit");
     parse(OffsetSchema, offset, "list offset");
-    const { search } = parse(ListOptionsSchema, options, "list options");
-    return await engine.list(status, limit, offset, search || null);
+    const parsed = parse(ListOptionsSchema, options, "list options");
+    return await engine.list(status, limit, offset, {
+      search: parsed.search || null,
+      taskType: parsed.taskType ?? null,
+      priority: parsed.priority ?? null,
+      due: parsed.due ?? null,
+      now: this.#core.now(),
+      sort: parsed.sort ?? null,
+    });
   }
 
   /**
@@ -351,6 +364,44 @@ export class QueueReader {
     const engine = this.#core.engine("read metrics of");
     const [totals, live] = await Promise.all([engine.stats(), engine.liveCounts()]);
     return this.#core.metrics.snapshot(totals, live);
+  }
+
+  /**
+   * The queue over time, from the per-minute history every process's transitions keep in the
+   * queue's storage (so it survives restarts and covers every worker): completed, failed, dead and
+   * cancelled attempts and the backlog (pending, running) per step, wait and run-time percentiles
+   * per task type over the window, and all-time counts per task type. Backlog samples are taken
+   * once a minute by {@linkcode TaskQueue.maintain} (workers run it as they poll).
+   *
+   * @example Usage
+   * ```ts
+   * import { TaskQueue } from "@tasklite/tasklite";
+   *
+   * const queue = await TaskQueue.open(":memory:");
+   * await queue.enqueue({ name: "Hello", taskType: "hello" });
+   * await queue.completeTask((await queue.dequeue())!);
+   * const history = await queue.history({ windowMs: 3_600_000 });
+   * console.log(history.points.length, history.types[0]!.completed); // 60 1
+   * await queue.close();
+   * ```
+   *
+   * @param options The window (default the last hour) and the step (default a minute).
+   * @returns Points, per-type percentiles and all-time totals.
+   * @throws {ValidationError} Bad options.
+   */
+  async history(options: HistoryOptions = {}): Promise<QueueHistory> {
+    const parsed = parse(HistoryOptionsSchema, options, "history options");
+    const engine = this.#core.engine("read the history of");
+    const window = {
+      now: this.#core.now(),
+      windowMs: parsed.windowMs ?? 3_600_000,
+      stepMs: parsed.stepMs ?? 60_000,
+    };
+    const [buckets, totals] = await Promise.all([
+      engine.buckets(windowStart(window)),
+      engine.bucketTotals(),
+    ]);
+    return buildHistory(buckets, totals, window);
   }
 
   /**

@@ -15,16 +15,17 @@ import { FakeClock } from "./_helpers.ts";
 
 /** A node:sqlite driver that counts statements run and transactions taken. */
 function countingDriver(db = new DatabaseSync(":memory:")) {
-  const counts = { statements: 0, transactions: 0 };
+  const counts = { statements: 0, transactions: 0, sql: [] as string[] };
   const driver: SqliteDriver = {
     name: "counting",
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const statement = db.prepare(sql);
+      const count = () => (counts.statements++, counts.sql.push(sql));
       return {
-        all: (params) => (counts.statements++, statement.all(...params)),
-        get: (params) => (counts.statements++, statement.get(...params)),
-        run: (params) => (counts.statements++, Number(statement.run(...params).changes)),
+        all: (params) => (count(), statement.all(...params)),
+        get: (params) => (count(), statement.get(...params)),
+        run: (params) => (count(), Number(statement.run(...params).changes)),
       };
     },
     transaction(fn) {
@@ -40,10 +41,11 @@ async function countingQueue() {
   const clock = new FakeClock();
   const queue = await TaskQueue.open({ database: driver, clock: clock.fn });
   const measure = async <T>(fn: () => Promise<T>) => {
-    const before = { ...counts };
+    const before = { ...counts, sql: counts.sql.length };
     const value = await fn();
     return {
       value,
+      sql: counts.sql.slice(before.sql),
       statements: counts.statements - before.statements,
       transactions: counts.transactions - before.transactions,
     };
@@ -108,16 +110,36 @@ describe("the SQLite engine's statement counts", () => {
     const tasks = await queue.dequeueMany(101);
     const beat = await measure(() => queue.heartbeat(tasks[0]!));
     assert.deepEqual([beat.statements, beat.transactions], [1, 0]);
-    // A completion also counts the finished task: its statement and the count, in one transaction.
+    // A completion also counts the finished task and adds it to the per-minute history: its
+    // statement, the count and the history's upsert, in one transaction.
     const lone = await measure(() => queue.completeTask(tasks[0]!, "one"));
-    assert.deepEqual([lone.statements, lone.transactions], [2, 1]);
+    assert.deepEqual([lone.statements, lone.transactions], [3, 1]);
     const batch = await measure(() =>
       queue.completeMany(tasks.slice(1).map((task) => ({ task, result: task.id })))
     );
     assert.equal(batch.transactions, 1);
-    assert.equal(batch.statements, 2, "one for the completions, one for the count");
+    assert.equal(batch.statements, 3, "the completions, the count, the history: one each");
     assert.ok(batch.value.every((settled) => settled.status === "fulfilled"));
     assert.equal((await queue.getQueueStats()).completed, 101);
+    await queue.close();
+    db.close();
+  });
+
+  test("a batch's completions of several types cost one history upsert", async () => {
+    const { db, queue, measure } = await countingQueue();
+    await queue.enqueueMany(
+      Array.from({ length: 40 }, (_, i) => ({ name: `t${i}`, taskType: `type${i % 4}` })),
+    );
+    const tasks = await queue.dequeueMany(40);
+    const batch = await measure(() => Promise.all(tasks.map((task) => queue.completeTask(task))));
+    assert.equal(batch.transactions, 1);
+    const upserts = batch.sql.filter((text) => /INSERT INTO "task_buckets"/.test(text));
+    assert.equal(upserts.length, 1, batch.sql.join("\n"));
+    const history = await queue.history();
+    assert.deepEqual(
+      history.types.map((t) => [t.taskType, t.completed, t.runMs.count]),
+      [["type0", 10, 10], ["type1", 10, 10], ["type2", 10, 10], ["type3", 10, 10]],
+    );
     await queue.close();
     db.close();
   });

@@ -5,6 +5,7 @@ import { getTableColumns, getTableName } from "drizzle-orm";
 import { type SqliteDriver, TaskQueue, TaskStatus } from "../mod.ts";
 import { STATEMENTS } from "../src/sqlite/_statements.ts";
 import { MIGRATIONS } from "../src/sqlite/_migrations.ts";
+import { listQuery } from "../src/sqlite/_list.ts";
 import { controls, rateEvents, schedules, state, taskCounts, tasks } from "../src/sqlite/schema.ts";
 import { RUNTIME, tempDir } from "./_helpers.ts";
 
@@ -256,7 +257,6 @@ describe("schema", () => {
         ["listPending", "tasks_dequeue_idx"],
         ["listRunning", "tasks_lease_idx"],
         ["listFinished", "tasks_finished_idx"],
-        ["searchFinished", "tasks_finished_idx"],
         ["failedIds", "tasks_finished_idx"],
         ["prune", "tasks_finished_idx"],
         ["stats", "tasks_dequeue_idx"],
@@ -270,6 +270,26 @@ describe("schema", () => {
       const detail = plan(STATEMENTS[key].sql);
       assert.match(detail, index(name), `${key}:\n${detail}`);
       assert.doesNotMatch(detail, scansTable, `${key}:\n${detail}`);
+    }
+    // Filtered and sorted lists (built per shape) read their status's index too.
+    const filter = {
+      search: "42",
+      taskType: "t",
+      priority: 2,
+      due: "scheduled",
+      now: 0,
+      sort: { by: "name", descending: true },
+    } as const;
+    for (
+      const [status, name] of [
+        ["pending", "tasks_dequeue_idx"],
+        ["running", "tasks_lease_idx"],
+        ["failed", "tasks_finished_idx"],
+      ] as const
+    ) {
+      const detail = plan(listQuery(status, { limit: 1, offset: 0 }, filter).build().sql);
+      assert.match(detail, index(name), `${status}:\n${detail}`);
+      assert.doesNotMatch(detail, scansTable, `${status}:\n${detail}`);
     }
     assert.doesNotMatch(
       plan(STATEMENTS.listFinished.sql),

@@ -8,12 +8,14 @@
 
 import * as v from "valibot";
 import {
+  CancelPendingSchema,
   CronSchema,
   duration,
   EnqueueSchema,
   integer,
   LimitsSchema,
   message,
+  PruneSchema,
   RetryFailedSchema,
   ScheduleSchema,
   text,
@@ -22,6 +24,7 @@ import {
 } from "../_validation.ts";
 import { json } from "../_json_data.ts";
 import { TASK_STATUSES } from "../task.ts";
+import { TASK_DUE, TASK_SORT_KEYS } from "../task_query.ts";
 import { MAX_ERROR_LENGTH } from "../_failure.ts";
 
 const MAX_TIME = 8.64e15;
@@ -56,6 +59,20 @@ export const ListQuery = v.strictObject({
   limit: v.optional(queryInteger(1, 1000), "50"),
   offset: v.optional(queryInteger(0, 1e12), "0"),
   q: v.optional(v.pipe(v.string(), v.maxLength(200, "must be at most 200 characters"))),
+  taskType: v.optional(text(200)),
+  priority: v.optional(
+    v.pipe(v.picklist(["1", "2", "3", "4"], "must be 1 to 4"), v.transform(Number)),
+  ),
+  due: v.optional(v.picklist(TASK_DUE, `must be one of ${TASK_DUE.join(", ")}`)),
+  sort: v.optional(v.picklist(TASK_SORT_KEYS, `must be one of ${TASK_SORT_KEYS.join(", ")}`)),
+  order: v.optional(v.picklist(["asc", "desc"], "must be asc or desc")),
+  access_token: v.optional(v.string()),
+});
+
+/** `GET /history` query: the window and step in ms (validated again by the queue). */
+export const HistoryQuery = v.strictObject({
+  windowMs: v.optional(queryInteger(60_000, 7 * 86_400_000)),
+  stepMs: v.optional(queryInteger(60_000, 7 * 86_400_000)),
   access_token: v.optional(v.string()),
 });
 
@@ -86,6 +103,12 @@ export const EnqueueManyBody = v.strictObject({
 
 /** `POST /tasks/retry-failed`. */
 export const RetryFailedBody = RetryFailedSchema;
+
+/** `POST /tasks/cancel-pending`: the list's filters, and a limit. */
+export const CancelPendingBody = CancelPendingSchema;
+
+/** `POST /tasks/prune`: delete finished tasks. */
+export const PruneBody = PruneSchema;
 
 /** `POST /pause` and `/resume`. */
 export const PauseBody = v.strictObject({ taskType: v.optional(text(200)) });

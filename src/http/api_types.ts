@@ -12,6 +12,8 @@ import type { Hono } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import type { TaskExplanation } from "../core/explain.ts";
 import type { Schedule, TypeControl } from "../engine.ts";
+import type { QueueHistory } from "../history.ts";
+import type { TaskDue, TaskSortKey } from "../task_query.ts";
 import type { QueueMetrics } from "../metrics.ts";
 import type { WorkerInfo, WorkerRegistration } from "../queue_options.ts";
 import type { QueueStats, RetryPolicy, Task, TaskPriority, TaskStatus } from "../task.ts";
@@ -171,9 +173,24 @@ export type QueueSchema = {
   "/stats": { $get: Endpoint<None, QueueStats> };
   "/metrics": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
   "/metrics.json": { $get: Endpoint<None, QueueMetrics> };
+  "/history": {
+    $get: Endpoint<{ query: { windowMs?: string; stepMs?: string } }, QueueHistory>;
+  };
   "/tasks": {
     $get: Endpoint<
-      { query: { status: TaskStatus; limit?: string; offset?: string; q?: string } },
+      {
+        query: {
+          status: TaskStatus;
+          limit?: string;
+          offset?: string;
+          q?: string;
+          taskType?: string;
+          priority?: "1" | "2" | "3" | "4";
+          due?: TaskDue;
+          sort?: TaskSortKey;
+          order?: "asc" | "desc";
+        };
+      },
       { tasks: Task[]; limit: number; offset: number }
     >;
     $post:
@@ -184,6 +201,30 @@ export type QueueSchema = {
   "/tasks/retry-failed": {
     $post: Endpoint<Json<{ taskType?: string; limit?: number }>, { ids: number[]; count: number }>;
   };
+  "/tasks/cancel-pending": {
+    $post: Endpoint<
+      Json<{
+        search?: string;
+        taskType?: string;
+        priority?: TaskPriority;
+        due?: TaskDue;
+        limit?: number;
+      }>,
+      { ids: number[]; count: number }
+    >;
+  };
+  "/tasks/prune": {
+    $post: Endpoint<
+      Json<
+        {
+          olderThanMs: number;
+          statuses?: ("completed" | "failed" | "cancelled")[];
+          limit?: number;
+        }
+      >,
+      { deleted: number }
+    >;
+  };
   "/tasks/:id": { $get: Endpoint<Id, Task> };
   "/tasks/:id/cancel": { $post: Endpoint<Id, Task> };
   "/tasks/:id/retry": { $post: Endpoint<Id, Task> };
@@ -192,6 +233,7 @@ export type QueueSchema = {
     $get: Endpoint<Id & { query: { timeoutMs?: string } }, { finished: boolean; task: Task }>;
   };
   "/workers": { $get: Endpoint<None, WorkerInfo[]> };
+  "/tasks/:id/promote": { $post: Endpoint<Id, Task> };
   "/controls": { $get: Endpoint<None, TypeControl[]> };
   "/pause": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
   "/resume": { $post: Endpoint<Json<{ taskType?: string }>, TypeControl[]> };
@@ -212,6 +254,9 @@ export type QueueSchema = {
     $put: Endpoint<{ param: { name: string }; json: ScheduleRequest }, Schedule>;
     $delete: Endpoint<{ param: { name: string } }, { deleted: string }>;
   };
+  "/schedules/:name/run": { $post: Endpoint<{ param: { name: string } }, { id: number }, 201> };
+  "/schedules/:name/pause": { $post: Endpoint<{ param: { name: string } }, Schedule> };
+  "/schedules/:name/resume": { $post: Endpoint<{ param: { name: string } }, Schedule> };
   "/events": { $get: { input: None; output: string; outputFormat: "text"; status: 200 } };
   "/worker/claim": { $post: Endpoint<Json<HttpClaimRequest>, { tasks: Task[] }> };
   "/worker/tasks/:id/heartbeat": { $post: Endpoint<Id & Lease, Task> };

@@ -16,6 +16,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
 import type { TaskRegistry } from "../typed_tasks.ts";
+import type { CancelPendingOptions } from "../queue_actions.ts";
+import type { TaskPriority } from "../task.ts";
 import { toPrometheus } from "../metrics.ts";
 import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
@@ -25,12 +27,14 @@ import { openApiDocument } from "./_openapi.ts";
 import { typedTask } from "./_typed_bodies.ts";
 import {
   CancellationsBody,
+  CancelPendingBody,
   ClaimBody,
   CompleteBody,
   DeregisterBody,
   EnqueueBody,
   EnqueueManyBody,
   FailBody,
+  HistoryQuery,
   IdParam,
   LeaseBody,
   LimitsBody,
@@ -38,6 +42,7 @@ import {
   NameParam,
   PauseBody,
   ProgressBody,
+  PruneBody,
   RegisterBody,
   RetryFailedBody,
   ScheduleBody,
@@ -47,6 +52,7 @@ import {
 import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
 import { renderDashboard } from "./dashboard/page.ts";
 import { waitAnswer } from "./_wait_route.ts";
+import { renderLogin } from "./dashboard/_login.ts";
 
 /** How the HTTP API is served. */
 export interface QueueAppOptions {
@@ -279,9 +285,21 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
         "content-type": "text/plain; version=0.0.4; charset=utf-8",
       }))
     .get("/metrics.json", read, async (c) => c.json(await queue.metrics(), 200))
+    .get("/history", read, query(HistoryQuery), async (c) => {
+      const { windowMs, stepMs } = c.req.valid("query");
+      return c.json(await queue.history({ windowMs, stepMs }), 200);
+    })
     .get("/tasks", read, query(ListQuery), async (c) => {
-      const { status, limit, offset, q } = c.req.valid("query");
-      const tasks = await queue.getTasksByStatus(status, limit, offset, q ? { search: q } : {});
+      const { status, limit, offset, q, taskType, priority, due, sort, order } = c.req.valid(
+        "query",
+      );
+      const tasks = await queue.getTasksByStatus(status, limit, offset, {
+        ...(q ? { search: q } : {}),
+        taskType,
+        priority: priority as TaskPriority | undefined,
+        due,
+        ...(sort ? { sort: { by: sort, descending: order === "desc" } } : {}),
+      });
       return c.json({ tasks, limit, offset }, 200);
     })
     .post("/tasks", write, limit, json(EnqueueBody), async (c) => {
@@ -329,6 +347,14 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       const ids = (await queue.retryFailed(c.req.valid("json"))).map((task) => task.id);
       return c.json({ ids, count: ids.length }, 200);
     })
+    .post("/tasks/cancel-pending", write, limit, json(CancelPendingBody), async (c) => {
+      const body = c.req.valid("json");
+      const ids = (await queue.cancelPending(body as CancelPendingOptions)).map((task) => task.id);
+      return c.json({ ids, count: ids.length }, 200);
+    })
+    .post("/tasks/prune", write, limit, json(PruneBody), async (c) => {
+      return c.json({ deleted: await queue.prune(c.req.valid("json")) }, 200);
+    })
     .get("/tasks/:id", read, param(IdParam), async (c) => {
       const { id } = c.req.valid("param");
       const task = await queue.getTask(id);
@@ -360,6 +386,12 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
       return c.json(answer, 200);
     })
     .get("/workers", read, async (c) => c.json(await queue.workers(), 200))
+    .post(
+      "/tasks/:id/promote",
+      write,
+      param(IdParam),
+      async (c) => c.json(await queue.promoteTask(c.req.valid("param").id), 200),
+    )
     .get("/controls", read, async (c) => c.json(await queue.getControls(), 200))
     .post("/pause", write, limit, json(PauseBody), async (c) => {
       await queue.pause(c.req.valid("json").taskType);
@@ -377,6 +409,26 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     .put("/schedules/:name", write, limit, param(NameParam), json(ScheduleBody), async (c) => {
       const { cron, ...options } = c.req.valid("json");
       return c.json(await queue.schedule(c.req.valid("param").name, cron, options), 200);
+    })
+    .post("/schedules/:name/run", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const id = await queue.runSchedule(name);
+      if (id === null) {
+        return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      }
+      return c.json({ id }, 201);
+    })
+    .post("/schedules/:name/pause", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const schedule = await queue.pauseSchedule(name, true);
+      if (!schedule) return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      return c.json(schedule, 200);
+    })
+    .post("/schedules/:name/resume", write, param(NameParam), async (c) => {
+      const { name } = c.req.valid("param");
+      const schedule = await queue.pauseSchedule(name, false);
+      if (!schedule) return c.json(errorBody("not_found", `Schedule ${name} does not exist`), 404);
+      return c.json(schedule, 200);
     })
     .delete("/schedules/:name", write, param(NameParam), async (c) => {
       const { name } = c.req.valid("param");
@@ -523,10 +575,18 @@ export function buildQueueApp(queue: TaskQueue, options: QueueAppOptions) {
     );
 
   if (options.dashboard ?? true) {
-    app.get("/", read, async (c) => {
-      const token = checker ? c.req.query("access_token") ?? null : null;
+    app.get("/", async (c) => {
       const apiBase = c.req.path.replace(/\/+$/, "");
-      return c.html(await renderDashboard({ apiBase, token }));
+      if (!checker) return c.html(await renderDashboard({ apiBase, token: null }));
+      // A browser without a valid token gets a login form (still a 401), not a JSON error.
+      const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+      const token = c.req.query("access_token") ?? match?.[1] ?? null;
+      const scope = token ? checker.scopeOf(token) : null;
+      if (!scope) {
+        c.header("WWW-Authenticate", 'Bearer realm="tasklite"');
+        return c.html(await renderLogin({ title: "tasklite", refused: token !== null }), 401);
+      }
+      return c.html(await renderDashboard({ apiBase, token, canWrite: scope === "write" }));
     });
   }
   // Unknown paths under the mount point get a JSON 404 too (a mounted app's notFound is not used).

@@ -127,4 +127,36 @@ CREATE TABLE $S.workers (
 );
 `,
   },
+  {
+    version: 4,
+    name: "per-minute history buckets (finished attempts, wait and run histograms, backlog)",
+    sql: `
+-- One row per (minute, task type, kind): finished attempts (completed, failed, dead, cancelled),
+-- written by the transitions in their own transaction (one upsert per batch), or a backlog sample
+-- (pending, running) taken by upkeep once a minute. Histograms hold 32 counts on log-scale bins
+-- (src/core/buckets.ts). Minute 0 holds what retention rolled up.
+CREATE TABLE $S.task_buckets (
+  minute    bigint   NOT NULL,
+  task_type text     NOT NULL,
+  kind      text     NOT NULL,
+  count     bigint   NOT NULL,
+  wait_bins bigint[] NOT NULL,
+  run_bins  bigint[] NOT NULL,
+  PRIMARY KEY (minute, task_type, kind)
+);
+-- Two histograms added bin by bin (the shorter one padded with zeros).
+CREATE FUNCTION $S.tasklite_add_bins(a bigint[], b bigint[]) RETURNS bigint[]
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT coalesce(array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i), '{}')
+  FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i)
+$fn$;
+-- The finished tasks already there count in the minute they finished in, without durations.
+INSERT INTO $S.task_buckets (minute, task_type, kind, count, wait_bins, run_bins)
+  SELECT (completed_at / 60000) * 60000, task_type,
+    CASE status WHEN 'failed' THEN 'dead' ELSE status END, count(*), '{}', '{}'
+  FROM $S.tasks
+  WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at IS NOT NULL
+  GROUP BY 1, 2, 3;
+`,
+  },
 ];

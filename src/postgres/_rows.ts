@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Bucket, BucketKind } from "../core/buckets.ts";
 import type { SqliteRow } from "../drivers/driver.ts";
 import type { Schedule, TypeControl } from "../engine.ts";
 import type { Task, TaskPriority } from "../task.ts";
@@ -80,5 +81,18 @@ export function toSchedule(row: PgRow): Schedule {
     paused: row.paused === true,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  };
+}
+
+/** A `task_buckets` row (its `bigint[]` histograms as numbers). */
+export function toBucket(row: PgRow): Bucket {
+  const bins = (value: unknown) => (Array.isArray(value) ? value.map(Number) : []);
+  return {
+    minute: Number(row.minute),
+    taskType: String(row.task_type),
+    kind: row.kind as BucketKind,
+    count: Number(row.count),
+    waitBins: bins(row.wait_bins),
+    runBins: bins(row.run_bins),
   };
 }

@@ -11,6 +11,7 @@
  */
 
 import type { NewTask } from "../engine.ts";
+import type { TaskFilter, TaskSortKey } from "../task_query.ts";
 import { TaskPriority } from "../task.ts";
 import type { PgRow } from "./_rows.ts";
 
@@ -45,6 +46,10 @@ export interface Tables {
   workers: unknown;
   /** The function that appends to an error history. */
   appendError: unknown;
+  /** The per-minute history. */
+  buckets: unknown;
+  /** The function that adds two histograms. */
+  addBins: unknown;
 }
 
 /** The tables of `schema`, as fragments of `sql`. */
@@ -58,6 +63,8 @@ export function tablesOf(sql: Db, schema: string): Tables {
     schedules: table("schedules"),
     workers: table("workers"),
     appendError: table("tasklite_append_error"),
+    buckets: table("task_buckets"),
+    addBins: table("tasklite_add_bins"),
   };
 }
 
@@ -230,6 +237,12 @@ export function cancel({ db, t }: On, id: number, now: number) {
     WHERE id = ${id} AND status IN ('pending', 'running') RETURNING *`;
 }
 
+/** A pending task due later → due now. */
+export function promote({ db, t }: On, id: number, now: number) {
+  return db`UPDATE ${t.tasks} SET scheduled_at = ${now}::int8
+    WHERE id = ${id} AND status = 'pending' AND scheduled_at > ${now}::int8 RETURNING *`;
+}
+
 /** Failed or cancelled → pending, retries reset; not while another live task holds its key. */
 export function retry({ db, t }: On, id: number, now: number) {
   return db`UPDATE ${t.tasks} AS task SET status = 'pending', retry_count = 0,
@@ -247,6 +260,53 @@ export const getTask = ({ db, t }: On, id: number) => db`SELECT * FROM ${t.tasks
 /** Adds `delta` to a finished status's count. */
 export const addCount = ({ db, t }: On, status: string, delta: number) =>
   db`UPDATE ${t.counts} SET count = count + ${delta}::int8 WHERE status = ${status}`;
+
+/** Rows of `[minute, taskType, kind, count, waitBins, runBins]` from JSON text. */
+const bucketRows = ({ db }: On, items: string) =>
+  db`SELECT (i ->> 0)::int8, i ->> 1, i ->> 2, (i ->> 3)::int8,
+      ARRAY(SELECT v::int8 FROM jsonb_array_elements_text(i -> 4) WITH ORDINALITY AS e(v, n)
+        ORDER BY n),
+      ARRAY(SELECT v::int8 FROM jsonb_array_elements_text(i -> 5) WITH ORDINALITY AS e(v, n)
+        ORDER BY n)
+    FROM jsonb_array_elements((${items}::text)::jsonb) AS i`;
+
+/** Adds a transaction's tally: one row per (minute, type, kind), merged into what is there. */
+export const addBuckets = (on: On, items: string) =>
+  on.db`INSERT INTO ${on.t.buckets} AS b (minute, task_type, kind, count, wait_bins, run_bins)
+    ${bucketRows(on, items)}
+    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count,
+      wait_bins = ${on.t.addBins}(b.wait_bins, excluded.wait_bins),
+      run_bins = ${on.t.addBins}(b.run_bins, excluded.run_bins)`;
+
+/** A backlog sample for one minute, unless a process took that minute's sample already. */
+export const sampleBacklog = (on: On, minute: number, items: string) =>
+  on.db`INSERT INTO ${on.t.buckets} (minute, task_type, kind, count, wait_bins, run_bins)
+    SELECT * FROM (${bucketRows(on, items)}) AS r WHERE NOT EXISTS (SELECT 1 FROM ${on.t.buckets}
+      WHERE minute = ${minute}::int8 AND task_type = '*' AND kind = 'pending')
+    ON CONFLICT (minute, task_type, kind) DO NOTHING`;
+
+/** Buckets of `since` and later, oldest first. */
+export const buckets = ({ db, t }: On, since: number) =>
+  db`SELECT minute, task_type, kind, count, wait_bins, run_bins FROM ${t.buckets}
+    WHERE minute >= ${since}::int8 ORDER BY minute, task_type, kind`;
+
+/** Finished attempts per type and outcome, over every bucket and the roll-up. */
+export const bucketTotals = ({ db, t }: On, kinds: readonly string[]) =>
+  db`SELECT task_type, kind, sum(count)::int8 AS count FROM ${t.buckets}
+    WHERE kind = ANY(${kinds as string[]}::text[]) GROUP BY task_type, kind
+    ORDER BY task_type, kind`;
+
+/** Adds the finished-attempt counts of buckets before `before` to the roll-up (minute 0). */
+export const rollUpBuckets = ({ db, t }: On, before: number, kinds: readonly string[]) =>
+  db`INSERT INTO ${t.buckets} AS b (minute, task_type, kind, count, wait_bins, run_bins)
+    SELECT 0, task_type, kind, sum(count), '{}', '{}' FROM ${t.buckets}
+    WHERE minute > 0 AND minute < ${before}::int8 AND kind = ANY(${kinds as string[]}::text[])
+    GROUP BY task_type, kind
+    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count`;
+
+/** Deletes the buckets before `before` (after the roll-up). */
+export const pruneBuckets = ({ db, t }: On, before: number) =>
+  db`DELETE FROM ${t.buckets} WHERE minute > 0 AND minute < ${before}::int8`;
 
 /** Inserts one task unless its unique key is live; returns its id, or no row. */
 export function insertOne({ db, t }: On, task: NewTask, now: number) {
@@ -318,26 +378,63 @@ export const liveByType = ({ db, t }: On) =>
     UNION ALL SELECT task_type, status, count(*) FROM ${t.tasks}
     WHERE status = 'running' GROUP BY task_type, status`;
 
+/** The column of each sort key (`when`: the status's own time). */
+function sortColumn(by: TaskSortKey, status: string): string {
+  if (by === "when") {
+    return status === "pending"
+      ? "scheduled_at"
+      : status === "running"
+      ? "started_at"
+      : "completed_at";
+  }
+  return {
+    id: "id",
+    name: "name",
+    taskType: "task_type",
+    priority: "priority",
+    attempts: "attempts",
+  }[
+    by
+  ];
+}
+
 /**
- * Tasks of one status, paged: pending ones in the claim's order, running ones newest first,
- * finished ones most recently finished first.
+ * Tasks of one status, paged and filtered: pending ones in the claim's order (scheduled ones
+ * soonest due first), running ones newest first, finished ones most recently finished first,
+ * unless `filter.sort` orders them otherwise.
  */
 export function list(
   { db, t }: On,
   status: string,
   page: { limit: number; offset: number },
-  pattern: string | null,
+  filter: TaskFilter,
 ) {
-  const searched = pattern === null
-    ? db``
-    : db`AND (name ILIKE ${pattern} ESCAPE '\\' OR task_type ILIKE ${pattern} ESCAPE '\\')`;
-  const order = status === "pending"
+  const { search, taskType, priority, sort } = filter;
+  const due = status === "pending" ? filter.due : null;
+  const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const id = search !== null && /^\d{1,15}$/.test(search) ? Number(search) : null;
+  const searched = pattern === null ? db`` : db`AND (name ILIKE ${pattern} ESCAPE '\\'
+    OR task_type ILIKE ${pattern} ESCAPE '\\' OR payload ILIKE ${pattern} ESCAPE '\\'
+    ${id === null ? db`` : db`OR id = ${id}::int8`})`;
+  const typed = taskType === null ? db`` : db`AND task_type = ${taskType}`;
+  const prioritized = priority === null ? db`` : db`AND priority = ${priority}::int4`;
+  const timed = due === "ready"
+    ? db`AND scheduled_at <= ${filter.now}::int8`
+    : due === "scheduled"
+    ? db`AND scheduled_at > ${filter.now}::int8`
+    : db``;
+  const dir = sort?.descending ? db`DESC` : db`ASC`;
+  const order = sort
+    ? db`${db(sortColumn(sort.by, status))} ${dir}, id ${dir}`
+    : due === "scheduled"
+    ? db`scheduled_at, id`
+    : status === "pending"
     ? db`priority DESC, scheduled_at, id`
     : status === "running"
     ? db`id DESC`
     : db`completed_at DESC, id DESC`;
-  return db`SELECT * FROM ${t.tasks} WHERE status = ${status} ${searched}
-    ORDER BY ${order} LIMIT ${page.limit} OFFSET ${page.offset}`;
+  return db`SELECT * FROM ${t.tasks} WHERE status = ${status} ${searched} ${typed} ${prioritized}
+    ${timed} ORDER BY ${order} LIMIT ${page.limit} OFFSET ${page.offset}`;
 }
 
 /** The newest time a writer recorded. */

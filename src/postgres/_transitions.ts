@@ -60,7 +60,9 @@ export async function applyRun(tx: Tx, items: readonly BulkItem[]): Promise<Outc
       continue;
     }
     tx.count(row.status as TaskStatus);
-    outcomes.push({ ok: true, task: await taskAfter(tx, ref, row) });
+    const task = await taskAfter(tx, ref, row);
+    if (item.transition.kind !== "heartbeat") tx.tally.add(task, item.now, true);
+    outcomes.push({ ok: true, task });
   }
   return outcomes;
 }
@@ -96,6 +98,12 @@ function runStatement(tx: Tx, items: readonly BulkItem[]): Promise<q.Rows> {
 export async function applyOne(tx: Tx, transition: Transition, now: number): Promise<Outcome> {
   if (transition.kind === "cancel") return await cancel(tx, transition.id, now);
   if (transition.kind === "retry") return await retry(tx, transition.id, now);
+  if (transition.kind === "promote") {
+    const [row] = await q.promote(tx, transition.id, now);
+    return row
+      ? { ok: true, task: toTask(row) }
+      : await explain(tx, { id: transition.id, attempts: null });
+  }
   const { ref } = transition;
   const fence = { id: ref.id, attempts: ref.attempts };
   let rows: PgRow[];
@@ -119,7 +127,9 @@ export async function applyOne(tx: Tx, transition: Transition, now: number): Pro
   const [row] = rows;
   if (!row) return await explain(tx, ref);
   tx.count(row.status as TaskStatus);
-  return { ok: true, task: await taskAfter(tx, ref, row) };
+  const task = await taskAfter(tx, ref, row);
+  if (transition.kind === "complete" || transition.kind === "fail") tx.tally.add(task, now, true);
+  return { ok: true, task };
 }
 
 /** The task after a fenced transition: the caller's copy with the changes, or read (a bare id). */
@@ -134,6 +144,7 @@ async function cancel(tx: Tx, id: number, now: number): Promise<Outcome> {
   if (row) {
     const task = toTask(row);
     tx.count(task.status);
+    tx.tally.add(task, now, false);
     return { ok: true, task };
   }
   return await explain(tx, { id, attempts: null });

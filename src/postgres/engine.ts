@@ -10,6 +10,14 @@
  * @module
  */
 
+import type { TaskFilter } from "../task_query.ts";
+import {
+  backlogRows,
+  type Bucket,
+  BUCKET_OUTCOMES,
+  bucketItems,
+  type BucketTotal,
+} from "../core/buckets.ts";
 import type { Sql } from "postgres";
 import type {
   BatchOp,
@@ -33,7 +41,7 @@ import type {
   WorkerRecord,
 } from "../engine.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
-import { toControl, toSchedule, toTask } from "./_rows.ts";
+import { toBucket, toControl, toSchedule, toTask } from "./_rows.ts";
 import { claimTasks, recoverExpired } from "./_claim.ts";
 import * as control from "./_control_statements.ts";
 import * as registry from "./_worker_statements.ts";
@@ -106,6 +114,7 @@ export class PostgresEngine implements Engine {
         for (const [status, delta] of tx.deltas) {
           if (delta !== 0) await q.addCount(tx, status, delta);
         }
+        if (!tx.tally.empty) await q.addBuckets(tx, bucketItems(tx.tally.take()));
         return result;
       }) as T;
     } catch (error) {
@@ -262,7 +271,10 @@ export class PostgresEngine implements Engine {
 
   async #recover(tx: Tx, now: number, decide: RecoveryDecision): Promise<Task[]> {
     const recovered = await recoverExpired(tx, now, decide);
-    for (const task of recovered) tx.count(task.status);
+    for (const task of recovered) {
+      tx.count(task.status);
+      tx.tally.add(task, now, true);
+    }
     return recovered;
   }
 
@@ -283,6 +295,33 @@ export class PostgresEngine implements Engine {
         pruned += count;
       }
       return pruned;
+    });
+  }
+
+  buckets(since: number): Promise<Bucket[]> {
+    return this.#run(async (tx) => (await q.buckets(tx, since)).map(toBucket));
+  }
+
+  bucketTotals(): Promise<BucketTotal[]> {
+    return this.#run(async (tx) =>
+      (await q.bucketTotals(tx, BUCKET_OUTCOMES)).map((row) => ({
+        taskType: row.task_type as string,
+        kind: row.kind as BucketTotal["kind"],
+        count: Number(row.count),
+      }))
+    );
+  }
+
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void> {
+    return this.#run(async (tx) => {
+      await q.sampleBacklog(tx, minute, bucketItems(backlogRows(minute, counts)));
+    });
+  }
+
+  pruneBuckets(before: number): Promise<number> {
+    return this.#tx(async (tx) => {
+      await q.rollUpBuckets(tx, before, BUCKET_OUTCOMES);
+      return (await q.pruneBuckets(tx, before)).count;
     });
   }
 
@@ -311,10 +350,9 @@ export class PostgresEngine implements Engine {
     );
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
-    const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
     return this.#run(async (tx) =>
-      (await q.list(tx, status, { limit, offset }, pattern)).map(toTask)
+      (await q.list(tx, status, { limit, offset }, filter)).map(toTask)
     );
   }
 

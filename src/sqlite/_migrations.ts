@@ -200,4 +200,31 @@ CREATE TABLE workers (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: "per-minute history buckets (finished attempts, wait and run histograms, backlog)",
+    sql: `
+-- One row per (minute, task type, kind): finished attempts (completed, failed, dead, cancelled),
+-- written by the transitions in their own transaction (one upsert per batch), or a backlog sample
+-- (pending, running) taken by upkeep once a minute. Histograms are JSON arrays of 32 counts on
+-- log-scale bins (src/core/buckets.ts). Minute 0 holds what retention rolled up.
+CREATE TABLE task_buckets (
+  minute    INTEGER NOT NULL,
+  task_type TEXT    NOT NULL,
+  kind      TEXT    NOT NULL,
+  count     INTEGER NOT NULL,
+  wait_bins TEXT    NOT NULL,
+  run_bins  TEXT    NOT NULL,
+  PRIMARY KEY (minute, task_type, kind)
+) WITHOUT ROWID;
+-- The finished tasks already there count in the minute they finished in, without durations.
+INSERT INTO task_buckets (minute, task_type, kind, count, wait_bins, run_bins)
+  SELECT (completed_at / 60000) * 60000, task_type,
+    CASE status WHEN 'failed' THEN 'dead' ELSE status END, count(*), '[]', '[]'
+  FROM tasks INDEXED BY tasks_finished_idx
+  WHERE (status = 'completed' OR status = 'failed' OR status = 'cancelled')
+    AND completed_at IS NOT NULL
+  GROUP BY 1, 2, 3;
+`,
+  },
 ];

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Bucket, BucketKind } from "../core/buckets.ts";
 import type { SqliteRow } from "../drivers/driver.ts";
 import type { RateWindow, Schedule, TypeControl, WorkerRecord } from "../engine.ts";
 import type { Task, TaskPriority, TaskStatus } from "../task.ts";
@@ -214,5 +215,25 @@ export function toSchedule(row: SqliteRow): Schedule {
     paused: row.paused === 1,
     createdAt: row.created_at as number,
     updatedAt: row.updated_at as number,
+  };
+}
+
+/** A `task_buckets` row as a {@linkcode Bucket} (histograms that are not JSON arrays read empty). */
+export function toBucket(row: SqliteRow): Bucket {
+  const bins = (text: unknown): number[] => {
+    try {
+      const value = JSON.parse(String(text));
+      return Array.isArray(value) ? value.map(Number) : [];
+    } catch {
+      return [];
+    }
+  };
+  return {
+    minute: Number(row.minute),
+    taskType: String(row.task_type),
+    kind: row.kind as BucketKind,
+    count: Number(row.count),
+    waitBins: bins(row.wait_bins),
+    runBins: bins(row.run_bins),
   };
 }

@@ -13,6 +13,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { SqliteRow, SqliteValue } from "../drivers/driver.ts";
 import { TaskPriority } from "../task.ts";
+import { BUCKET_STATEMENTS } from "./_bucket_statements.ts";
 import { CLAIM_STATEMENTS } from "./_claim_statements.ts";
 import { CONTROL_STATEMENTS } from "./_control_statements.ts";
 import { WORKER_STATEMENTS } from "./_worker_statements.ts";
@@ -93,7 +94,7 @@ const earliestPending = sql.join(
 );
 
 /** Which rows a list reads, through which index, in which order. */
-const LISTED = {
+export const LISTED = {
   pending: {
     // The claim's order (the index's): the next to run first.
     from: sql`${tasks} INDEXED BY tasks_dequeue_idx`,
@@ -126,9 +127,6 @@ function listWhere(rows: keyof typeof LISTED, condition: SQL): Compiled {
   );
 }
 
-const searched = sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
-  OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`;
-
 /**
  * The next task id: one more than both the highest id in the table and the floor pruning leaves,
  * so that no id is ever given twice.
@@ -159,6 +157,7 @@ export const STATEMENTS = {
   ...CONTROL_STATEMENTS,
   ...CLAIM_STATEMENTS,
   ...WORKER_STATEMENTS,
+  ...BUCKET_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.
@@ -312,6 +311,13 @@ export const STATEMENTS = {
     }).where(sql`${tasks.id} = ${p("id")} AND ${live}`).returning(),
   ),
 
+  /** A pending task due later → due now (it keeps its priority; its place is by due time). */
+  promote: compile(
+    db.update(tasks).set({ scheduledAt: p("now") })
+      .where(sql`${tasks.id} = ${p("id")} AND ${tasks.status} = 'pending'
+        AND ${tasks.scheduledAt} > ${p("now")}`).returning(),
+  ),
+
   /** Of these running task ids (a JSON array), the ones asked to cancel. */
   cancelRequested: compile(
     db.select({ id: tasks.id }).from(tasks).where(
@@ -385,13 +391,10 @@ export const STATEMENTS = {
       UNION ALL SELECT ${taskCounts.status}, ${taskCounts.count} FROM ${taskCounts}`,
   ),
 
-  /** Lists, by status (see `listWhere`); `search*` keep names or types LIKE `pattern`. */
+  /** Lists, by status (see `listWhere`); filtered and sorted ones are built by `_list.ts`. */
   listPending: listWhere("pending", sql``),
   listRunning: listWhere("running", sql``),
   listFinished: listWhere("finished", sql``),
-  searchPending: listWhere("pending", searched),
-  searchRunning: listWhere("running", searched),
-  searchFinished: listWhere("finished", searched),
 
   /**
    * The newest time a writer recorded: the newest task's creation, the latest claim or heartbeat

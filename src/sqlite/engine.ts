@@ -9,6 +9,13 @@
  * @module
  */
 
+import {
+  backlogRows,
+  type Bucket,
+  bucketItems,
+  BucketTally,
+  type BucketTotal,
+} from "../core/buckets.ts";
 import type {
   BatchOp,
   BatchResult,
@@ -34,9 +41,11 @@ import type {
 import type { SqliteRow, SqliteStatement } from "../drivers/driver.ts";
 import type { AdoptedDriver } from "../drivers/driver.ts";
 import type { QueueStats, Task, TaskStatus } from "../task.ts";
+import type { TaskFilter } from "../task_query.ts";
 import { migrate } from "./_migrate.ts";
 import { StorageGate } from "./_storage_gate.ts";
 import {
+  toBucket,
   toControl,
   toRateWindows,
   toSchedule,
@@ -58,6 +67,7 @@ import {
   type StoredWithin,
   whenEnded,
 } from "./_within.ts";
+import { listQuery } from "./_list.ts";
 import {
   type Args,
   type Compiled,
@@ -103,7 +113,12 @@ function onlyCompletions(op: BatchOp): op is BatchOp & { kind: "apply" } {
 }
 
 /** Transitions that never move a task into or out of a finished status. */
-const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set(["heartbeat", "progress", "release"]);
+const COUNTLESS: ReadonlySet<Transition["kind"]> = new Set([
+  "heartbeat",
+  "progress",
+  "release",
+  "promote",
+]);
 
 /** The {@linkcode Engine} over one SQLite connection. */
 export class SqliteEngine implements Engine {
@@ -122,6 +137,10 @@ export class SqliteEngine implements Engine {
   /** Whether a task stored in an application's transaction is there (prepared when used). */
   #committed: SqliteStatement | undefined;
   #closed = false;
+  /** The filtered lists' statements, by shape (see `_list.ts`). */
+  readonly #lists = new Map<string, { compiled: Compiled; statement: SqliteStatement }>();
+  /** The attempts the current transaction ended, for the per-minute history. */
+  readonly #tally = new BucketTally();
 
   private constructor(driver: AdoptedDriver, options: SqliteEngineOptions) {
     this.name = `sqlite (${driver.name})`;
@@ -181,15 +200,20 @@ export class SqliteEngine implements Engine {
   /**
    * Runs `fn`, then adds what it changed to the finished counts (`task_counts`), in the caller's
    * transaction. Counting in the engine rather than in triggers costs one statement per finished
-   * status a batch touched instead of a trigger run per row.
+   * status a batch touched instead of a trigger run per row. The attempts it ended go into the
+   * per-minute history the same way: one upsert for the whole transaction.
    */
   #counting<T>(fn: () => T): T {
     this.#deltas.clear();
+    this.#tally.take();
     const result = fn();
     for (const [status, delta] of this.#deltas) {
       if (delta !== 0) this.#exec("addCount", { status, delta });
     }
     this.#deltas.clear();
+    if (!this.#tally.empty) {
+      this.#exec("addBuckets", { items: bucketItems(this.#tally.take()) });
+    }
     return result;
   }
 
@@ -327,13 +351,26 @@ export class SqliteEngine implements Engine {
       const task = ref.known
         ? withChanges(ref.known, row)
         : toTask(this.#get("get", { id: ref.id })!);
+      this.#tally.add(task, now, true);
       return { ok: true, task };
     });
   }
 
-  /** One transition: its statement, and on no match, why not. */
+  /** One transition, and the attempt it ended (if any) in the history. */
   #apply(transition: Transition, now: number): Outcome {
-    if (transition.kind === "cancel" || transition.kind === "retry") {
+    const outcome = this.#applyOne(transition, now);
+    const { kind } = transition;
+    if (outcome.ok && (kind === "complete" || kind === "fail" || kind === "cancel")) {
+      this.#tally.add(outcome.task, now, kind !== "cancel");
+    }
+    return outcome;
+  }
+
+  /** One transition: its statement, and on no match, why not. */
+  #applyOne(transition: Transition, now: number): Outcome {
+    if (
+      transition.kind === "cancel" || transition.kind === "retry" || transition.kind === "promote"
+    ) {
       return this.#byId(transition.id, transition.kind, now);
     }
     const { id, attempts } = transition.ref;
@@ -369,7 +406,7 @@ export class SqliteEngine implements Engine {
     return this.#explain(ref, this.#get("get", { id: ref.id }));
   }
 
-  #byId(id: number, key: "cancel" | "retry", now: number): Outcome {
+  #byId(id: number, key: "cancel" | "retry" | "promote", now: number): Outcome {
     // A redrive leaves a finished status: which one, it reads first.
     const before = key === "retry" ? this.#get("get", { id }) : undefined;
     const row = this.#get(key, { id, now });
@@ -416,7 +453,10 @@ export class SqliteEngine implements Engine {
 
   #recover(now: number, decide: RecoveryDecision): Task[] {
     const recovered = recoverExpired(this.#run, now, decide);
-    for (const task of recovered) this.#count(task.status);
+    for (const task of recovered) {
+      this.#count(task.status);
+      this.#tally.add(task, now, true);
+    }
     return recovered;
   }
 
@@ -437,6 +477,33 @@ export class SqliteEngine implements Engine {
         pruned += deleted;
       }
       return pruned;
+    });
+  }
+
+  buckets(since: number): Promise<Bucket[]> {
+    return this.#gate.run(() => this.#all("buckets", { since }).map(toBucket));
+  }
+
+  bucketTotals(): Promise<BucketTotal[]> {
+    return this.#gate.run(() =>
+      this.#all("bucketTotals").map((row) => ({
+        taskType: row.task_type as string,
+        kind: row.kind as BucketTotal["kind"],
+        count: Number(row.count),
+      }))
+    );
+  }
+
+  sampleBacklog(minute: number, counts: readonly LiveCount[]): Promise<void> {
+    return this.#gate.run(() => {
+      this.#exec("sampleBacklog", { minute, items: bucketItems(backlogRows(minute, counts)) });
+    });
+  }
+
+  pruneBuckets(before: number): Promise<number> {
+    return this.#tx(() => {
+      this.#exec("rollUpBuckets", { before });
+      return this.#exec("pruneBuckets", { before });
     });
   }
 
@@ -465,12 +532,22 @@ export class SqliteEngine implements Engine {
     );
   }
 
-  list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
+  list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
     return this.#gate.run(() => {
+      const plain = filter.search === null && filter.taskType === null &&
+        filter.priority === null && (filter.due === null || status !== "pending") &&
+        filter.sort === null;
       const rows = status === "pending" ? "Pending" : status === "running" ? "Running" : "Finished";
-      if (search === null) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
-      const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      return this.#all(`search${rows}`, { status, limit, offset, pattern }).map(toTask);
+      if (plain) return this.#all(`list${rows}`, { status, limit, offset }).map(toTask);
+      // Any other shape: its statement, prepared the first time it is asked for.
+      const query = listQuery(status, { limit, offset }, filter);
+      let prepared = this.#lists.get(query.key);
+      if (!prepared) {
+        const compiled = query.build();
+        prepared = { compiled, statement: this.#driver.prepare(compiled.sql) };
+        this.#lists.set(query.key, prepared);
+      }
+      return prepared.statement.all(prepared.compiled.bind(query.args)).map(toTask);
     });
   }
 

@@ -94,3 +94,16 @@ export const workers = sqliteTable("workers", {
   heartbeatAt: integer("heartbeat_at").notNull(),
   beatIntervalMs: integer("beat_interval_ms").notNull(),
 });
+
+/**
+ * Per-minute history: finished attempts by task type and outcome, with wait and run histograms
+ * (JSON arrays), and backlog samples (`src/core/buckets.ts`).
+ */
+export const taskBuckets = sqliteTable("task_buckets", {
+  minute: integer("minute").notNull(),
+  taskType: text("task_type").notNull(),
+  kind: text("kind").notNull(),
+  count: integer("count").notNull(),
+  waitBins: text("wait_bins").notNull(),
+  runBins: text("run_bins").notNull(),
+});

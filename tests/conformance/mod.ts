@@ -30,6 +30,8 @@ import { cancelRedrive } from "./cancel_redrive.ts";
 import { dataIntegrity } from "./data_integrity.ts";
 import { events } from "./events.ts";
 import { fencingModel } from "./fencing_model.ts";
+import { finding } from "./finding.ts";
+import { history } from "./history.ts";
 import { leases } from "./leases.ts";
 import { limitsPauses } from "./limits_pauses.ts";
 import { ordering } from "./ordering.ts";
@@ -64,6 +66,8 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["events", events],
   ["wake-ups", wake],
   ["stats, metrics and retention", statsRetention],
+  ["history", history],
+  ["finding tasks and acting on them", finding],
   ["batch transitions", batches],
   ["persistence", persistence],
   ["task results", results],

@@ -1,6 +1,6 @@
 /**
  * The dashboard's browser-side app: its state, the API calls, the location hash, the task list and
- * detail panel, the retry and cancel actions, the throttled refresh and the live event stream.
+ * detail panel, the throttled refresh, and the wiring of the other parts (`_client_*.ts`).
  *
  * `page.ts` serializes {@linkcode dashboardClient} into the page with
  * `Function.prototype.toString`, so the function must not reference anything outside itself: what
@@ -11,24 +11,21 @@
  */
 
 import type { Schedule, TypeControl } from "../../engine.ts";
+import type { QueueHistory } from "../../history.ts";
 import type { QueueMetrics } from "../../metrics.ts";
 import type { QueueStats, Task, TaskStatus } from "../../task.ts";
 import type { ClientView, ViewConfig } from "./_client_view.ts";
+import type { actionView } from "./_client_actions.ts";
+import type { chartView } from "./_client_charts.ts";
+import type { findView } from "./_client_find.ts";
+import type { liveView } from "./_client_live.ts";
+import type { overviewView } from "./_client_overview.ts";
 import type { taskView } from "./_client_tasks.ts";
-import type {
-  DomAddListener,
-  DomDocument,
-  DomElement,
-  DomEventSourceClass,
-  DomHistory,
-  DomKeyEvent,
-  DomLocation,
-} from "./_dom.ts";
+import type { DomAddListener, DomDocument, DomHistory, DomKeyEvent, DomLocation } from "./_dom.ts";
 
 declare const document: DomDocument;
 declare const location: DomLocation;
 declare const history: DomHistory;
-declare const EventSource: DomEventSourceClass;
 declare const addEventListener: DomAddListener;
 
 /** What the page hands the client: where the API is, and the core's vocabulary. */
@@ -37,6 +34,8 @@ export interface ClientConfig extends ViewConfig {
   apiBase: string;
   /** The bearer token for the API, or `null`. */
   token: string | null;
+  /** Whether the token may write: without it, no action button is shown. */
+  canWrite: boolean;
   /** Every queue event name (`QUEUE_EVENTS`): each one triggers a refresh. */
   events: readonly string[];
   /** The heading of the list's time column, per status. */
@@ -46,26 +45,64 @@ export interface ClientConfig extends ViewConfig {
 /** An API failure: the server's message, and the HTTP status. */
 type ApiError = Error & { status?: number };
 
+/** The view builders the page hands the client (each serialized on its own). */
+export interface ClientParts {
+  /** Task rows and the detail panel. */
+  taskView: typeof taskView;
+  /** Task types, schedules, pauses and limits, with their actions. */
+  overviewView: typeof overviewView;
+  /** The charts and percentiles. */
+  chartView: typeof chartView;
+  /** Confirmations, result lines and bulk actions. */
+  actionView: typeof actionView;
+  /** The list's filters, order, page size and page numbers. */
+  findView: typeof findView;
+  /** The live event stream. */
+  liveView: typeof liveView;
+}
+
 /**
  * Runs the dashboard in the browser, on the markup `page.ts` renders.
  *
  * @param config The API's base path and token, and the core's vocabulary.
  * @param view The DOM helpers built by `clientView(config)`.
- * @param makeTaskView `taskView`, called here with this client's actions.
+ * @param parts The view builders, called here with this client's actions.
  */
-export function dashboardClient(
-  config: ClientConfig,
-  view: ClientView,
-  makeTaskView: typeof taskView,
-): void {
+export function dashboardClient(config: ClientConfig, view: ClientView, parts: ClientParts): void {
   const { $, el, tickTimes, toast, banner } = view;
-  const { renderStats, renderTypes, renderSchedules, renderControls } = view;
-  const views = makeTaskView(view, { select, act });
+  const { renderStats } = view;
+  const canWrite = config.canWrite;
+  // The charts' windows: the last hour by minute, the last day by 10 minutes.
+  const WINDOWS = {
+    hour: "windowMs=3600000&stepMs=60000",
+    day: "windowMs=86400000&stepMs=600000",
+  } as const;
+  const find = parts.findView(view, () => {
+    state.offset = 0;
+    renderTabs();
+    writeHash();
+    loadList().catch((e) => banner(e.message));
+  });
+  const actions = parts.actionView(view, {
+    api,
+    refresh: () => {
+      sideAt = 0;
+      refreshNow();
+    },
+    list: () => ({ status: state.status, q: state.q, filter: find.filter(), query: listQuery }),
+  });
+  const { bulk } = actions;
+  const views = parts.taskView(view, {
+    select: (id) => select(id, true),
+    act: actions.act,
+    canWrite,
+  });
+  const overview = parts.overviewView(view, { canWrite, api, act: actions.confirmed });
+  const charts = parts.chartView(view);
   const app = $("tl-app");
   const API = config.apiBase;
   const TOKEN = config.token;
   const STATUSES = config.statuses;
-  const PAGE = 20;
   const MIN_GAP_MS = 250; // at most 4 refreshes a second
   const POLL_MS = 3000; // events only cover this server's process: poll for the others
   const SIDE_MS = 10000; // schedules and controls
@@ -78,6 +115,8 @@ export function dashboardClient(
     tasks: [] as Task[],
     controls: [] as TypeControl[],
     hasNext: false,
+    window: "hour" as keyof typeof WINDOWS,
+    history: null as QueueHistory | null,
   };
   let listSeq = 0;
   let detailSeq = 0;
@@ -88,6 +127,7 @@ export function dashboardClient(
     if (TOKEN !== null) headers.Authorization = "Bearer " + TOKEN;
     let res;
     try {
+      Object.assign(headers, init && init.headers);
       res = await fetch(API + path, Object.assign({}, init, { headers, cache: "no-store" }));
     } catch {
       throw new Error("Cannot reach the queue API at " + (API || "/"));
@@ -118,7 +158,8 @@ export function dashboardClient(
     state.status = STATUSES.find((s) => s === status) ?? "pending";
     state.q = params.get("q") || "";
     const page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
-    state.offset = (page - 1) * PAGE;
+    find.readHash(params);
+    state.offset = (page - 1) * find.state.size;
     const task = parseInt(params.get("task") || "", 10);
     state.selected = Number.isInteger(task) && task > 0 ? task : null;
     $("tl-search").value = state.q;
@@ -127,15 +168,23 @@ export function dashboardClient(
     const params = new URLSearchParams();
     params.set("status", state.status);
     if (state.q) params.set("q", state.q);
-    if (state.offset) params.set("page", String(state.offset / PAGE + 1));
+    find.writeHash(params);
+    if (state.offset) params.set("page", String(state.offset / find.state.size + 1));
     if (state.selected !== null) params.set("task", String(state.selected));
     history.replaceState(null, "", "#" + params.toString());
   }
 
   function renderTabs(): void {
     for (const status of STATUSES) {
-      $("tab-" + status).setAttribute("aria-selected", String(status === state.status));
+      const tab = $("tab-" + status);
+      tab.setAttribute("aria-selected", String(status === state.status));
+      tab.setAttribute("tabindex", status === state.status ? "0" : "-1");
     }
+    find.renderControls(state.status);
+    $("tl-bulk-retry").hidden = !canWrite || state.status !== "failed";
+    $("tl-bulk-delete").hidden = !canWrite ||
+      !(state.status === "completed" || state.status === "cancelled" || state.status === "failed");
+    $("tl-bulk-cancel").hidden = !canWrite || state.status !== "pending";
     $("tl-list-title").textContent = state.status[0]!.toUpperCase() + state.status.slice(1) +
       " tasks";
     $("tl-when-head").textContent = config.whenLabels[state.status];
@@ -145,7 +194,14 @@ export function dashboardClient(
   let listKey = "";
   function renderList(): void {
     // Unchanged data keeps the rows (and focus, hover, selection) as they are.
-    const key = JSON.stringify([state.status, state.offset, state.q, state.hasNext, state.tasks]);
+    const key = JSON.stringify([
+      state.status,
+      state.offset,
+      state.q,
+      state.hasNext,
+      state.tasks,
+      find.state,
+    ]);
     if (key === listKey) return;
     listKey = key;
     const rows = state.tasks.map((t) => views.taskRow(t, t.id === state.selected));
@@ -159,24 +215,48 @@ export function dashboardClient(
       : "No " + state.status + " tasks.";
     $("tl-range").textContent = rows.length
       ? (state.offset + 1).toLocaleString() + "\u2013" +
-        (state.offset + rows.length).toLocaleString() + " \u00b7 page " + (state.offset / PAGE + 1)
+        (state.offset + rows.length).toLocaleString() + " \u00b7 page " +
+        (state.offset / find.state.size + 1)
       : "";
     $("tl-prev").disabled = state.offset === 0;
     $("tl-next").disabled = !state.hasNext;
+    find.renderPages(state.offset / find.state.size + 1, state.hasNext, (page) => {
+      state.offset = (page - 1) * find.state.size;
+      writeHash();
+      loadList().catch((e) => banner(e.message));
+    });
+  }
+  /** The `GET /tasks` query of the list shown (filters, order), without its page. */
+  function listQuery(): URLSearchParams {
+    const params = new URLSearchParams({ status: state.status });
+    if (state.q) params.set("q", state.q);
+    find.query(params, state.status);
+    return params;
   }
   async function loadList(): Promise<void> {
     const seq = ++listSeq;
-    const params = new URLSearchParams({
-      status: state.status,
-      limit: String(PAGE + 1),
-      offset: String(state.offset),
-    });
-    if (state.q) params.set("q", state.q);
-    const body = await api<Task[] | { tasks: Task[] }>("/tasks?" + params.toString());
+    const params = listQuery();
+    params.set("limit", String(find.state.size + 1));
+    params.set("offset", String(state.offset));
+    let body;
+    try {
+      body = await api<Task[] | { tasks: Task[] }>("/tasks?" + params.toString());
+    } catch (error) {
+      if (seq !== listSeq) return;
+      // An error, never "No tasks": the list is unknown, not empty.
+      state.tasks = [];
+      listKey = "";
+      $("tl-rows").replaceChildren();
+      const empty = $("tl-empty");
+      empty.hidden = false;
+      empty.textContent = "Cannot load the " + state.status + " tasks: " +
+        (error as Error).message;
+      throw error;
+    }
     if (seq !== listSeq) return; // a newer request (another tab, page or search) won
     const tasks = Array.isArray(body) ? body : body.tasks;
-    state.hasNext = tasks.length > PAGE;
-    state.tasks = tasks.slice(0, PAGE);
+    state.hasNext = tasks.length > find.state.size;
+    state.tasks = tasks.slice(0, find.state.size);
     renderList();
   }
 
@@ -212,7 +292,8 @@ export function dashboardClient(
       } else throw error;
     }
   }
-  function select(id: number | null): void {
+  function select(id: number | null, focus?: boolean): void {
+    const before = state.selected;
     state.selected = id;
     writeHash();
     for (const row of $("tl-rows").children) {
@@ -224,6 +305,11 @@ export function dashboardClient(
     app.classList.toggle("detail-open", id !== null);
     if (id === null) {
       panel.hidden = true;
+      // Focus goes back to the row the panel was opened from.
+      const row = before === null ? null : document.querySelector(
+        '[data-testid="task-row-' + before + '"]',
+      );
+      if (focus && row) row.focus();
       return;
     }
     if (panel.hidden) {
@@ -232,25 +318,8 @@ export function dashboardClient(
       detailKey = "";
       panel.hidden = false;
     }
+    if (focus) $("tl-detail-title").focus();
     loadDetail().catch((e) => toast(e.message, "error"));
-  }
-
-  async function act(id: number, action: "retry" | "cancel", button: DomElement | null) {
-    if (button) button.disabled = true;
-    try {
-      const task = await api<Task | null>("/tasks/" + id + "/" + action, { method: "POST" });
-      toast(
-        action === "retry"
-          ? "Task #" + id + " is pending again"
-          : task && task.status === "running"
-          ? "Cancel requested for task #" + id + ": its worker stops it"
-          : "Task #" + id + " cancelled",
-      );
-    } catch (error) {
-      toast((error as Error).message, "error");
-      if (button) button.disabled = false;
-    }
-    refreshNow();
   }
 
   // ---- refresh: throttled, never overlapping ----------------------------------------------------
@@ -299,15 +368,26 @@ export function dashboardClient(
       loadList(),
       loadDetail(),
       (side
-        ? api<TypeControl[]>("/controls").then((c) => {
+        ? Promise.all([
+          api<TypeControl[]>("/controls"),
+          api<QueueHistory>("/history?" + WINDOWS[state.window]),
+        ]).then(([c, h]) => {
           state.controls = c;
-          renderControls(c);
+          state.history = h;
+          overview.renderControls(c);
+          charts.renderHistory(h);
         })
         : Promise.resolve())
         .then(() => api<QueueMetrics>("/metrics.json"))
-        .then((m) => renderTypes(m, state.controls)),
+        .then((m) => {
+          if (state.history) overview.renderTypes(state.history, m, state.controls);
+          find.setTypes([
+            ...Object.keys(m.taskTypes || {}),
+            ...(state.history ? state.history.totals.map((t) => t.taskType) : []),
+          ]);
+        }),
     ];
-    if (side) jobs.push(api<Schedule[]>("/schedules").then(renderSchedules));
+    if (side) jobs.push(api<Schedule[]>("/schedules").then(overview.renderSchedules));
     const results = await Promise.allSettled(jobs);
     const failed = results.find((r) => r.status === "rejected");
     if (failed) {
@@ -322,40 +402,6 @@ export function dashboardClient(
     }
   }
 
-  // ---- live events ------------------------------------------------------------------------------
-  function setConn(stateName: string, text: string): void {
-    const node = $("tl-conn");
-    node.dataset.state = stateName;
-    node.textContent = text;
-  }
-  function connect(): void {
-    if (typeof EventSource !== "function") {
-      setConn("polling", "polling");
-      return;
-    }
-    const url = API + "/events" +
-      (TOKEN !== null ? "?access_token=" + encodeURIComponent(TOKEN) : "");
-    const source = new EventSource(url);
-    setConn("connecting", "connecting");
-    source.onopen = () => {
-      setConn("live", "live");
-      requestRefresh();
-    };
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) {
-        setConn("offline", "events unavailable, polling");
-        source.close();
-        setTimeout(connect, 15000);
-      } else {
-        setConn("connecting", "reconnecting");
-      }
-    };
-    const onEvent = () => requestRefresh();
-    for (const name of config.events) source.addEventListener(name, onEvent);
-    source.onmessage = onEvent;
-    addEventListener("pagehide", () => source.close(), { once: true });
-  }
-
   // ---- wiring -----------------------------------------------------------------------------------
   function setStatus(status: TaskStatus): void {
     if (status === state.status && state.offset === 0) return;
@@ -368,6 +414,36 @@ export function dashboardClient(
   }
   for (const status of STATUSES) {
     $("tab-" + status).addEventListener("click", () => setStatus(status));
+    // Arrow keys, Home and End move between the tabs (and select), as in a tablist.
+    $("tab-" + status).addEventListener("keydown", (e: DomKeyEvent) => {
+      const i = STATUSES.indexOf(status);
+      const to = e.key === "ArrowRight"
+        ? (i + 1) % STATUSES.length
+        : e.key === "ArrowLeft"
+        ? (i + STATUSES.length - 1) % STATUSES.length
+        : e.key === "Home"
+        ? 0
+        : e.key === "End"
+        ? STATUSES.length - 1
+        : -1;
+      if (to < 0) return;
+      e.preventDefault();
+      setStatus(STATUSES[to]!);
+      $("tab-" + STATUSES[to]).focus();
+    });
+  }
+  $("tl-bulk-retry").addEventListener("click", (e) => bulk("retry", e.currentTarget!));
+  $("tl-bulk-cancel").addEventListener("click", (e) => bulk("cancel", e.currentTarget!));
+  $("tl-bulk-delete").addEventListener("click", (e) => bulk("delete", e.currentTarget!));
+  for (const name of ["hour", "day"] as const) {
+    $("tl-window-" + name).addEventListener("click", () => {
+      state.window = name;
+      for (const other of ["hour", "day"]) {
+        $("tl-window-" + other).setAttribute("aria-pressed", String(other === name));
+      }
+      sideAt = 0;
+      refreshNow();
+    });
   }
   let searchTimer: ReturnType<typeof setTimeout> | undefined;
   $("tl-search").addEventListener("input", (e) => {
@@ -380,12 +456,12 @@ export function dashboardClient(
     }, 200);
   });
   $("tl-prev").addEventListener("click", () => {
-    state.offset = Math.max(0, state.offset - PAGE);
+    state.offset = Math.max(0, state.offset - find.state.size);
     writeHash();
     loadList().catch((e) => banner(e.message));
   });
   $("tl-next").addEventListener("click", () => {
-    state.offset += PAGE;
+    state.offset += find.state.size;
     writeHash();
     loadList().catch((e) => banner(e.message));
   });
@@ -393,9 +469,9 @@ export function dashboardClient(
     sideAt = 0;
     refreshNow();
   });
-  $("tl-detail-close").addEventListener("click", () => select(null));
+  $("tl-detail-close").addEventListener("click", () => select(null, true));
   document.addEventListener("keydown", (e: DomKeyEvent) => {
-    if (e.key === "Escape" && state.selected !== null) select(null);
+    if (e.key === "Escape" && state.selected !== null) select(null, true);
     if (e.key === "/" && document.activeElement === document.body) {
       e.preventDefault();
       $("tl-search").focus();
@@ -418,5 +494,7 @@ export function dashboardClient(
   renderTabs();
   if (state.selected !== null) select(state.selected);
   refreshNow();
-  connect();
+  const token = TOKEN !== null ? "?access_token=" + encodeURIComponent(TOKEN) : "";
+  const live = { url: API + "/events" + token, events: config.events, onEvent: requestRefresh };
+  parts.liveView(view, live).connect();
 }

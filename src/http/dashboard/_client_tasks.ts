@@ -15,10 +15,12 @@ import type { DomElement, DomEvent, DomKeyEvent } from "./_dom.ts";
 
 /** What the task views do when the user acts: open a task, retry or cancel it. */
 export interface TaskActions {
+  /** Whether the token may write: without it, no retry or cancel button is shown. */
+  canWrite: boolean;
   /** Opens the task's detail panel. */
   select(id: number): void;
   /** Retries or cancels the task; `button` is disabled while the request runs. */
-  act(id: number, action: "retry" | "cancel", button: DomElement | null): void;
+  act(id: number, action: "retry" | "cancel" | "promote", button: DomElement | null): void;
 }
 
 /** The views {@linkcode taskView} returns. */
@@ -48,7 +50,8 @@ export function taskView(view: ClientView, actions: TaskActions) {
   }
   function actionButtons(task: Task, prefix: string): DomElement[] {
     const id = task.id;
-    const out = [];
+    const out: DomElement[] = [];
+    if (!actions.canWrite) return out;
     if (task.status === "failed" || task.status === "cancelled") {
       out.push(el("button", {
         type: "button",
@@ -60,6 +63,18 @@ export function taskView(view: ClientView, actions: TaskActions) {
           actions.act(id, "retry", e.currentTarget);
         },
       }, "Retry"));
+    }
+    if (task.status === "pending" && task.scheduledAt > Date.now()) {
+      out.push(el("button", {
+        type: "button",
+        class: "btn retry",
+        "data-testid": prefix + "promote-" + id,
+        "aria-label": "Run now: task " + id,
+        onclick: (e: DomEvent) => {
+          e.stopPropagation();
+          actions.act(id, "promote", e.currentTarget);
+        },
+      }, "Run now"));
     }
     if (task.status === "pending" || task.status === "running") {
       const asked = task.status === "running" && task.cancelRequestedAt !== null;
@@ -213,7 +228,7 @@ export function taskView(view: ClientView, actions: TaskActions) {
         "Error history (" + errors.length + ")",
         el(
           "div",
-          { class: "table-wrap" },
+          { class: "table-wrap", tabindex: 0 },
           el("table", { class: "history", "data-testid": "detail-errors" }, head, body),
         ),
       ));

@@ -1,7 +1,6 @@
 /**
  * The dashboard's browser-side view kit: building DOM nodes, formatting numbers, durations and
- * times, badges, toasts, and rendering the side tables (counts, task types, schedules, pauses and
- * limits).
+ * times, badges, toasts, and the status counts.
  *
  * `page.ts` serializes {@linkcode clientView} into the page with `Function.prototype.toString`,
  * so the function must not reference anything outside itself: what it needs comes through its
@@ -11,8 +10,6 @@
  * @module
  */
 
-import type { DurationSummary, QueueMetrics } from "../../metrics.ts";
-import type { Schedule, TypeControl } from "../../engine.ts";
 import type { QueueStats, TaskStatus } from "../../task.ts";
 import type { DomDocument, DomElement, DomEvent, DomNode, DomNodeClass } from "./_dom.ts";
 
@@ -158,7 +155,7 @@ export function clientView(config: ViewConfig) {
     node.textContent = message || "";
   }
 
-  // ---- stats, task types, schedules, controls ------------------------------------------------
+  // ---- status counts --------------------------------------------------------------------------
   function renderStats(stats: QueueStats): void {
     for (const status of config.statuses) {
       document.querySelector('[data-testid="stat-' + status + '"]')!.textContent = fmtNum(
@@ -166,127 +163,6 @@ export function clientView(config: ViewConfig) {
       );
     }
   }
-  function emptyRow(cols: number, text: string): DomElement {
-    return el("tr", {}, el("td", { class: "empty-row", colspan: cols, text }));
-  }
-  function renderTypes(metrics: QueueMetrics, controls: readonly TypeControl[]): void {
-    const since = metrics.since;
-    $("tl-since").textContent = "Counters since " + fmtAbs(since) + " (this server process)";
-    const paused = new Set(controls.filter((c) => c.pausedAt !== null).map((c) => c.taskType));
-    const names = Object.keys(metrics.taskTypes || {}).sort();
-    const rows = names.map((name) => {
-      const m = metrics.taskTypes[name]!;
-      const pair = (d: DurationSummary | undefined) =>
-        d && d.count ? fmtMs(d.p50) + " / " + fmtMs(d.p90) : "–";
-      const count = (key: keyof typeof m, testid?: string) =>
-        el("td", {
-          class: "num",
-          "data-testid": testid ? "type-" + name + "-" + testid : null,
-          text: fmtNum(m[key]),
-        });
-      return el(
-        "tr",
-        { "data-testid": "type-row-" + name },
-        el(
-          "td",
-          {},
-          el("code", { text: name }),
-          paused.has(name) ? [" ", el("span", { class: "badge paused", text: "paused" })] : null,
-        ),
-        count("pending", "pending"),
-        count("running", "running"),
-        count("completed", "completed"),
-        count("failed", "failed"),
-        count("dead", "dead"),
-        count("cancelled"),
-        count("retried"),
-        el("td", { class: "num col-wide", text: pair(m.waitMs) }),
-        el("td", { class: "num col-wide", text: pair(m.runMs) }),
-      );
-    });
-    $("tl-types").replaceChildren(...(rows.length ? rows : [emptyRow(10, "No task types yet")]));
-  }
-  function renderSchedules(list: readonly Schedule[]): void {
-    const rows = list.map((s) =>
-      el(
-        "tr",
-        { "data-testid": "schedule-row-" + s.name },
-        el("td", { text: s.name }),
-        el("td", {}, el("code", { text: s.cron })),
-        el("td", { text: s.timezone || "UTC" }),
-        el(
-          "td",
-          {},
-          el("code", { text: s.taskType }),
-          el("span", { class: "sub", text: s.taskName }),
-        ),
-        el(
-          "td",
-          {},
-          s.paused ? el("span", { class: "muted", text: "–" }) : time(s.nextRunAt),
-          s.nextRunAt && !s.paused ? el("span", { class: "sub", text: fmtAbs(s.nextRunAt) }) : null,
-        ),
-        el(
-          "td",
-          {},
-          s.lastRunAt ? time(s.lastRunAt) : el("span", { class: "muted", text: "never" }),
-        ),
-        el(
-          "td",
-          {},
-          el("span", {
-            class: "badge " + (s.paused ? "paused" : "active"),
-            text: s.paused ? "paused" : "active",
-          }),
-        ),
-      )
-    );
-    $("tl-schedules").replaceChildren(...(rows.length ? rows : [emptyRow(7, "No schedules")]));
-  }
-  function renderControls(list: readonly TypeControl[]): void {
-    const rows = list.map((c) =>
-      el(
-        "tr",
-        { "data-testid": "control-row-" + c.taskType },
-        el(
-          "td",
-          {},
-          c.taskType === "*"
-            ? el("strong", { text: "Whole queue" })
-            : el("code", { text: c.taskType }),
-        ),
-        el(
-          "td",
-          {},
-          c.pausedAt !== null
-            ? [
-              el("span", { class: "badge paused", text: "paused" }),
-              " ",
-              el("span", { class: "muted" }, time(c.pausedAt)),
-            ]
-            : el("span", { class: "badge active", text: "active" }),
-        ),
-        el("td", {
-          class: "num",
-          text: c.concurrency === null ? "–" : fmtNum(c.concurrency) + " at once",
-        }),
-        el("td", {
-          text: c.rate ? fmtNum(c.rate.max) + " per " + fmtInterval(c.rate.intervalMs) : "–",
-        }),
-      )
-    );
-    $("tl-controls").replaceChildren(
-      ...(rows.length ? rows : [emptyRow(4, "No pauses or limits")]),
-    );
-    const all = list.find((c) => c.taskType === "*" && c.pausedAt !== null);
-    const paused = $("tl-paused");
-    paused.hidden = !all;
-    paused.textContent = all
-      ? "The whole queue is paused (since " + fmtAbs(all.pausedAt) +
-        "): no task is claimed until it is resumed."
-      : "";
-  }
-
   return {
     $,
     el,
@@ -303,8 +179,6 @@ export function clientView(config: ViewConfig) {
     toast,
     banner,
     renderStats,
-    renderTypes,
-    renderSchedules,
-    renderControls,
+    fmtInterval,
   };
 }

@@ -68,6 +68,8 @@ export interface DomElement extends DomNode {
   replaceChildren(...nodes: (DomNode | string)[]): void;
   /** Moves the focus here. */
   focus(): void;
+  /** The first descendant matching a selector. */
+  querySelector(selector: string): DomElement | null;
   /** Adds a listener. */
   addEventListener: DomAddListener;
 }
@@ -88,6 +90,8 @@ export interface DomDocument {
   querySelectorAll(selector: string): Iterable<DomElement>;
   /** A new element. */
   createElement(tag: string): DomElement;
+  /** A new element in a namespace (SVG). */
+  createElementNS(namespace: string, tag: string): DomElement;
   /** A new text node. */
   createTextNode(text: string): DomNode;
   /** Adds a listener. */

@@ -14,6 +14,11 @@ import { html, raw } from "hono/html";
 import { QUEUE_EVENTS } from "../../events.ts";
 import { priorityName, TASK_STATUSES, TaskPriority, type TaskStatus } from "../../task.ts";
 import { type ClientConfig, dashboardClient } from "./_client.ts";
+import { actionView } from "./_client_actions.ts";
+import { chartView } from "./_client_charts.ts";
+import { findView } from "./_client_find.ts";
+import { liveView } from "./_client_live.ts";
+import { overviewView } from "./_client_overview.ts";
 import { taskView } from "./_client_tasks.ts";
 import { clientView } from "./_client_view.ts";
 import { DASHBOARD_CSS } from "./_styles.ts";
@@ -36,6 +41,13 @@ export interface DashboardOptions {
   token: string | null;
   /** The page title, `"tasklite"` by default. */
   title?: string;
+  /**
+   * Whether the token may write: without it the page shows no action button (a read-only token's
+   * view).
+   *
+   * @default {true}
+   */
+  canWrite?: boolean;
 }
 
 /**
@@ -81,6 +93,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
             </div>
           </header>
           <div id="tl-banner" class="banner" role="alert" hidden data-testid="banner"></div>
+          <p id="tl-result" class="result" role="status" hidden data-testid="result"></p>
           <div id="tl-paused" class="banner warn" hidden data-testid="queue-paused"></div>
           <main>
             <nav class="stats" role="tablist" aria-label="Tasks by status">
@@ -90,21 +103,52 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
             <section class="card" id="tl-list" role="tabpanel" aria-labelledby="tl-list-title">
               <div class="card-head">
                 <h2 id="tl-list-title" data-testid="list-title">Tasks</h2>
-                <input id="tl-search" type="search" placeholder="Search name or task type"
-                  autocomplete="off"
-                  aria-label="Search tasks by name or task type" data-testid="search">
+                <div class="card-tools">
+                  <input id="tl-search" type="search" placeholder="Search name or task type"
+                    autocomplete="off"
+                    aria-label="Search tasks by name or task type" data-testid="search">
+                  <button type="button" id="tl-bulk-retry" class="btn retry" hidden
+                    data-testid="bulk-retry">Retry all matching</button>
+                  <button type="button" id="tl-bulk-cancel" class="btn cancel" hidden
+                    data-testid="bulk-cancel">Cancel all matching</button>
+                  <button type="button" id="tl-bulk-delete" class="btn cancel" hidden
+                    data-testid="bulk-delete">Delete all</button>
+                </div>
               </div>
-              <div class="table-wrap">
+              <div class="filters">
+                <div id="tl-due" class="card-tools" role="group" aria-label="Pending tasks">
+                  <button type="button" id="tl-due-all" class="btn small" data-testid="due-all"
+                    aria-pressed="true">All</button>
+                  <button type="button" id="tl-due-ready" class="btn small" data-testid="due-ready"
+                    aria-pressed="false">Ready</button>
+                  <button type="button" id="tl-due-scheduled" class="btn small"
+                    data-testid="due-scheduled" aria-pressed="false">Scheduled</button>
+                </div>
+                <select id="tl-type" aria-label="Filter by task type" data-testid="filter-type">
+                  <option value="">All types</option>
+                </select>
+                <select id="tl-priority" aria-label="Filter by priority"
+                  data-testid="filter-priority">
+                  <option value="">All priorities</option>
+                  ${priorityOptions()}
+                </select>
+                <select id="tl-size" aria-label="Rows per page" data-testid="page-size">
+                  <option value="20">20 a page</option>
+                  <option value="50">50 a page</option>
+                  <option value="100">100 a page</option>
+                </select>
+              </div>
+              <div class="table-wrap" tabindex="0">
                 <table class="tasks">
                   <thead>
                     <tr>
-                      <th class="num">ID</th>
-                      <th>Name</th>
-                      <th>Type</th>
-                      <th>Priority</th>
+                      ${sortable("id", "ID", "num")}
+                      ${sortable("name", "Name")}
+                      ${sortable("taskType", "Type")}
+                      ${sortable("priority", "Priority")}
                       <th>Status</th>
-                      <th class="num col-wide">Attempts</th>
-                      <th id="tl-when-head">When</th>
+                      ${sortable("attempts", "Attempts", "num col-wide")}
+                      ${sortable("when", "When")}
                       <th class="actions"><span class="sr">Actions</span></th>
                     </tr>
                   </thead>
@@ -116,17 +160,55 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <span id="tl-range" class="muted" data-testid="page-range"></span>
                 <button type="button" id="tl-prev" class="btn" data-testid="prev"
                   disabled>‹ Prev</button>
+                <span id="tl-pages" class="card-tools" data-testid="pages"></span>
                 <button type="button" id="tl-next" class="btn" data-testid="next"
                   disabled>Next ›</button>
+              </div>
+            </section>
+
+            <section class="card" aria-labelledby="tl-charts-title">
+              <div class="card-head">
+                <h2 id="tl-charts-title">Over time</h2>
+                <div class="card-tools" role="group" aria-label="Chart window">
+                  <button type="button" id="tl-window-hour" class="btn small" aria-pressed="true"
+                    data-testid="window-hour">Last hour</button>
+                  <button type="button" id="tl-window-day" class="btn small" aria-pressed="false"
+                    data-testid="window-day">Last day</button>
+                </div>
+              </div>
+              <div class="charts">
+                <div>
+                  <h3>Throughput</h3>
+                  <div id="tl-chart-throughput"></div>
+                </div>
+                <div>
+                  <h3>Backlog</h3>
+                  <div id="tl-chart-backlog"></div>
+                </div>
+              </div>
+              <div class="table-wrap" tabindex="0">
+                <table>
+                  <caption class="sr">Wait and run time percentiles per task type</caption>
+                  <thead>
+                    <tr>
+                      <th>Type</th>
+                      <th class="num">Completed</th>
+                      <th class="num">Failed</th>
+                      <th class="num" title="Due to claimed">Wait p50 / p90 / p99</th>
+                      <th class="num" title="Claimed to finished">Run p50 / p90 / p99</th>
+                    </tr>
+                  </thead>
+                  <tbody id="tl-percentiles" data-testid="percentiles"></tbody>
+                </table>
               </div>
             </section>
 
             <section class="card">
               <div class="card-head">
                 <h2>Task types</h2>
-                <span id="tl-since" class="muted" data-testid="metrics-since"></span>
+                <span class="muted" data-testid="types-note">All-time counts, every process</span>
               </div>
-              <div class="table-wrap">
+              <div class="table-wrap" tabindex="0">
                 <table>
                   <thead>
                     <tr>
@@ -134,12 +216,12 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                       <th class="num">Pending</th>
                       <th class="num">Running</th>
                       <th class="num">Completed</th>
-                      <th class="num" title="Failed attempts that will be retried">Failed</th>
+                      <th class="num" title="Failed attempts that were retried">Failed</th>
                       <th class="num" title="Tasks that ended failed, with no retries left">Dead</th>
                       <th class="num">Cancelled</th>
-                      <th class="num" title="Redriven tasks">Retried</th>
-                      <th class="num col-wide" title="Due to claimed, p50 / p90">Wait p50 / p90</th>
-                      <th class="num col-wide" title="Claimed to finished, p50 / p90">Run p50 / p90</th>
+                      <th class="col-wide">Limits</th>
+                      <th>Latest error</th>
+                      <th><span class="sr">Actions</span></th>
                     </tr>
                   </thead>
                   <tbody id="tl-types" data-testid="task-types"></tbody>
@@ -154,7 +236,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <div class="card-head">
                   <h2>Schedules</h2>
                 </div>
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                   <table>
                     <thead>
                       <tr>
@@ -165,6 +247,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                         <th>Next run</th>
                         <th>Last run</th>
                         <th>State</th>
+                        <th><span class="sr">Actions</span></th>
                       </tr>
                     </thead>
                     <tbody id="tl-schedules" data-testid="schedules"></tbody>
@@ -175,7 +258,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                 <div class="card-head">
                   <h2>Pauses and limits</h2>
                 </div>
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0">
                   <table>
                     <thead>
                       <tr>
@@ -183,6 +266,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
                         <th>State</th>
                         <th class="num">Concurrency</th>
                         <th>Rate</th>
+                        <th><span class="sr">Actions</span></th>
                       </tr>
                     </thead>
                     <tbody id="tl-controls" data-testid="controls"></tbody>
@@ -195,7 +279,7 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
           <aside id="tl-detail" class="detail" hidden aria-labelledby="tl-detail-title"
             data-testid="detail">
             <div class="detail-head">
-              <h2 id="tl-detail-title" data-testid="detail-title"></h2>
+              <h2 id="tl-detail-title" tabindex="-1" data-testid="detail-title"></h2>
               <button type="button" id="tl-detail-close" class="btn ghost" aria-label="Close details"
                 data-testid="detail-close">✕</button>
             </div>
@@ -203,7 +287,12 @@ export function renderDashboard(options: DashboardOptions): Promise<string> | st
           </aside>
           <div id="tl-toasts" class="toasts" aria-live="polite" data-testid="toasts"></div>
         </div>
-        <script>${raw(clientScript({ ...vocabulary(), apiBase, token: options.token }))}</script>
+        <script>${raw(clientScript({
+          ...vocabulary(),
+          apiBase,
+          token: options.token,
+          canWrite: options.canWrite ?? true,
+        }))}</script>
       </body>
     </html>
   `;
@@ -221,6 +310,23 @@ function statTab(status: TaskStatus) {
   `;
 }
 
+/** A column header that sorts the list by `key` (the client cycles ascending, descending, off). */
+function sortable(key: string, label: string, cls = "") {
+  return html`
+    <th data-sort="${key}" class="${cls}" aria-sort="none">
+      <button type="button" class="sort" data-testid="sort-${key}"><span
+        ${key === "when" ? raw('id="tl-when-head"') : ""}>${label}</span></button>
+    </th>
+  `;
+}
+
+/** The priority filter's options, highest first. */
+function priorityOptions() {
+  return Object.values(TaskPriority).sort((a, b) => b - a).map((p) =>
+    html`<option value="${p}">${priorityName(p)}</option>`
+  );
+}
+
 /** The heading of the task list's time column, per status. */
 const WHEN_LABELS: Readonly<Record<TaskStatus, string>> = {
   pending: "Due",
@@ -231,7 +337,7 @@ const WHEN_LABELS: Readonly<Record<TaskStatus, string>> = {
 };
 
 /** The core's vocabulary, as the client takes it. */
-function vocabulary(): Omit<ClientConfig, "apiBase" | "token"> {
+function vocabulary(): Omit<ClientConfig, "apiBase" | "token" | "canWrite"> {
   const priorities = Object.values(TaskPriority).map((p) => [p, priorityName(p)]);
   return {
     statuses: TASK_STATUSES,
@@ -252,7 +358,14 @@ function clientScript(config: ClientConfig): string {
     .replace(/\u2029/g, "\\u2029");
   const code = `((config) => {
   const view = (${clientView.toString()})(config);
-  (${dashboardClient.toString()})(config, view, ${taskView.toString()});
+  (${dashboardClient.toString()})(config, view, {
+    taskView: ${taskView.toString()},
+    overviewView: ${overviewView.toString()},
+    chartView: ${chartView.toString()},
+    actionView: ${actionView.toString()},
+    findView: ${findView.toString()},
+    liveView: ${liveView.toString()},
+  });
   (${explainClient.toString()})(config, view);
   (${workersClient.toString()})(config, view);
 })(${json});`;
