@@ -33,7 +33,7 @@ export function workersCard(): ReturnType<typeof html> {
         <h2>Workers</h2>
         <span id="tl-workers-count" class="muted" data-testid="workers-count"></span>
       </div>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex="0">
         <table>
           <thead>
             <tr>
