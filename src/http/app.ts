@@ -6,20 +6,15 @@
  * @module
  */
 
-import { sValidator } from "@hono/standard-validator";
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { LeaseLostError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.ts";
 import type { EnqueueOptions, TaskQueue, TaskRef } from "../queue.ts";
 import type { TaskRegistry } from "../typed_tasks.ts";
 import type { CancelPendingOptions } from "../queue_actions.ts";
 import type { TaskPriority } from "../task.ts";
 import { toPrometheus } from "../metrics.ts";
-import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
 import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
 import { EventLog } from "./_event_log.ts";
@@ -49,7 +44,8 @@ import {
   TaskTypeParam,
   WaitQuery,
 } from "./_schemas.ts";
-import type { ErrorBody, ErrorCode, QueueApp } from "./api_types.ts";
+import type { QueueApp } from "./api_types.ts";
+import { errorBody, json, param, query, toHttpError } from "./_route_kit.ts";
 import { renderDashboard } from "./dashboard/page.ts";
 import { waitAnswer } from "./_wait_route.ts";
 import { renderLogin } from "./dashboard/_login.ts";
@@ -79,98 +75,6 @@ export interface QueueAppOptions {
    * @default {undefined (any task type, any JSON payload)}
    */
   tasks?: TaskRegistry;
-}
-
-const errorBody = (code: ErrorCode, message: string, issues?: string[]): ErrorBody => ({
-  error: issues ? { code, message, issues } : { code, message },
-});
-
-/** Turns a failed Standard Schema validation into our 400. */
-interface Issue {
-  readonly message: string;
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
-}
-
-function invalid(target: string) {
-  return (result: { success: boolean; error?: readonly Issue[] }, c: Context) => {
-    if (result.success) return;
-    const issues = (result.error ?? []).map((issue) => {
-      const path = issue.path?.map((p) => typeof p === "object" ? String(p.key) : String(p))
-        .join(".");
-      return describeIssue(path || null, issue.message);
-    });
-    return c.json(errorBody("bad_request", `Invalid ${target}: ${issues.join("; ")}`, issues), 400);
-  };
-}
-
-type Schema = Parameters<typeof sValidator>[1];
-
-/** What `Content-Type` a body needs (what Hono's validator parses; others it would skip). */
-const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
-
-/**
- * A JSON body validated by `schema`, after two checks the validator does not make: the body is
- * sent as JSON (otherwise Hono skips it and the schema sees `{}`) and is an object (not `[]`).
- */
-const json = <S extends Schema>(schema: S) => {
-  const validate = sValidator("json", schema, invalid("body"));
-  const checked: MiddlewareHandler = async (c, next) => {
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (!JSON_TYPE.test(type)) {
-      const message =
-        "Request bodies must be JSON objects sent with Content-Type: application/json";
-      return c.json(errorBody("unsupported_media_type", `${message} (got ${type || "none"})`), 415);
-    }
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json(errorBody("bad_request", "Invalid body: malformed JSON"), 400);
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      const got = Array.isArray(body) ? "an array" : body === null ? "null" : typeof body;
-      return c.json(
-        errorBody("bad_request", `Invalid body: must be a JSON object, not ${got}`),
-        400,
-      );
-    }
-    return await validate(c, next);
-  };
-  return checked as unknown as typeof validate;
-};
-const query = <S extends Schema>(schema: S) => sValidator("query", schema, invalid("query"));
-const param = <S extends Schema>(schema: S) => sValidator("param", schema, invalid("path"));
-
-/** Maps the queue's errors to statuses. */
-function toHttpError(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
-  if (error instanceof HTTPException) {
-    const status = error.status as ContentfulStatusCode;
-    const code: ErrorCode = status === 413
-      ? "payload_too_large"
-      : status === 415
-      ? "unsupported_media_type"
-      : status === 401
-      ? "unauthorized"
-      : status === 403
-      ? "forbidden"
-      : status === 404
-      ? "not_found"
-      : "bad_request";
-    return { status, body: errorBody(code, error.message || "Bad request") };
-  }
-  if (error instanceof TaskNotFoundError) {
-    return { status: 404, body: errorBody("not_found", error.message) };
-  }
-  if (error instanceof LeaseLostError) {
-    return { status: 409, body: errorBody("lease_lost", error.message) };
-  }
-  if (error instanceof TaskStateError) {
-    return { status: 409, body: errorBody("conflict", error.message) };
-  }
-  if (error instanceof ValidationError) {
-    return { status: 400, body: errorBody("bad_request", error.message) };
-  }
-  return { status: 500, body: errorBody("internal", "Internal error") };
 }
 
 /**
