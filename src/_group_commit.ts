@@ -28,6 +28,7 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
+  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "./engine.ts";
@@ -182,6 +183,10 @@ export class GroupCommit implements Engine {
 
   list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]> {
     return this.#flushed(() => this.#inner.list(status, limit, offset, search));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#flushed(() => this.#inner.keyUsage(taskType, concurrencyKey, now));
   }
 
   controls(): Promise<TypeControl[]> {

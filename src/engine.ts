@@ -38,6 +38,8 @@ export interface NewTask {
   timeoutMs: number | null;
   /** Retry policy, or `null` for the worker's or queue's. */
   retryPolicy: RetryPolicy | null;
+  /** Concurrency key (per-key limits, fair claims), or `null`. */
+  concurrencyKey: string | null;
 }
 
 /** What enqueueing one task did. */
@@ -124,6 +126,10 @@ export interface TypeLimits {
   concurrency: number | null;
   /** At most `max` claims per `intervalMs`, or `null`. */
   rate: { max: number; intervalMs: number } | null;
+  /** At most this many running at once per concurrency key, or `null`. */
+  concurrencyPerKey: number | null;
+  /** At most `max` claims per `intervalMs` per concurrency key, or `null`. */
+  ratePerKey: { max: number; intervalMs: number } | null;
 }
 
 /** A task type's pause flag and limits (`taskType` `"*"` is the whole queue). */
@@ -132,6 +138,17 @@ export interface TypeControl extends TypeLimits {
   taskType: string;
   /** When it was paused, or `null` when it is not. */
   pausedAt: number | null;
+}
+
+/**
+ * What one concurrency key of a task type holds now, counted from the rows under the engine's
+ * lock (no side counter): its running tasks, and its claims inside the type's per-key rate window.
+ */
+export interface KeyUsage {
+  /** Running tasks of the type with this key. */
+  running: number;
+  /** Claims of the type with this key inside `ratePerKey.intervalMs` (0 without a per-key rate). */
+  claimed: number;
 }
 
 /** A recurring schedule as stored. */
@@ -291,6 +308,12 @@ export interface Engine {
   setPaused(taskType: string, pausedAt: number | null): Promise<void>;
   /** Sets or clears a task type's limits. */
   setLimits(taskType: string, limits: TypeLimits): Promise<void>;
+  /**
+   * What a concurrency key of a task type holds now (running tasks, claims in its per-key rate
+   * window), as the claim counts it: with the type's control, `keyRoom` says whether the key is
+   * at its limit.
+   */
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage>;
   /** Creates or replaces a schedule (a re-declared one keeps its pending slot). */
   upsertSchedule(schedule: NewSchedule, now: number): Promise<Schedule>;
   /** Removes a schedule; `false` if there was none. */

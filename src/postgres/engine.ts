@@ -27,6 +27,7 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
+  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";
@@ -310,6 +311,20 @@ export class PostgresEngine implements Engine {
 
   controls(): Promise<TypeControl[]> {
     return this.#run(async ({ db, t }) => (await db`SELECT * FROM ${t.controls}`).map(toControl));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#run(async ({ db, t }) => {
+      const [row] = await db`SELECT
+        (SELECT count(*) FROM ${t.tasks} WHERE status = 'running' AND concurrency_key IS NOT NULL
+          AND task_type = ${taskType} AND concurrency_key = ${concurrencyKey}) AS running,
+        (SELECT count(*) FROM ${t.rateEvents} AS e JOIN ${t.controls} AS c
+          ON c.task_type = e.task_type
+          WHERE e.task_type = ${taskType} AND e.concurrency_key = ${concurrencyKey}
+            AND c.key_rate_window_ms IS NOT NULL
+            AND e.claimed_at > ${now}::int8 - c.key_rate_window_ms) AS claimed`;
+      return { running: Number(row!.running), claimed: Number(row!.claimed) };
+    });
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {

@@ -26,6 +26,7 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
+  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";
@@ -424,6 +425,16 @@ export class SqliteEngine implements Engine {
 
   controls(): Promise<TypeControl[]> {
     return this.#gate.run(() => this.#all("controls").map(toControl));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#gate.run(() => {
+      const args = { taskType, concurrencyKey, now };
+      return {
+        running: Number(this.#get("runningOfKey", args)!.count),
+        claimed: Number(this.#get("rateCountOfKey", args)!.count),
+      };
+    });
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {
