@@ -55,6 +55,7 @@ export type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LeaseRef,
   LiveCount,
   NewSchedule,

@@ -21,6 +21,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LiveCount,
   NewSchedule,
   NewTask,
@@ -28,7 +29,6 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
-  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "./engine.ts";

@@ -235,6 +235,7 @@ describe("schedule firings", () => {
       scheduledAt: schedule.nextRunAt,
       maxRetries: 2,
       uniqueKey: null,
+      concurrencyKey: null,
       timeoutMs: 60_000,
       retryPolicy: null,
     });

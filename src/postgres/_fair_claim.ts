@@ -16,9 +16,6 @@ import type { Task } from "../task.ts";
 import { claimSet, decoded, filters } from "./_claim.ts";
 import type { On } from "./_statements.ts";
 
-/** Keys read per step of the rotation beyond those still needed (keys at their limit are skipped). */
-const KEY_SLACK = 32;
-
 /**
  * Claims for `request` under `plan`, whose `keyed` types rotate across their keys.
  *
@@ -48,10 +45,10 @@ export async function claimFair(
     const rows = (await db`SELECT id, task_type, concurrency_key FROM ${t.tasks}
       WHERE ${filters(on, request, excluded)}
       ORDER BY priority DESC, scheduled_at, id LIMIT ${want}`).map((row): Candidate => ({
-        id: Number(row.id),
-        taskType: row.task_type as string,
-        concurrencyKey: row.concurrency_key as string | null,
-      }));
+      id: Number(row.id),
+      taskType: row.task_type as string,
+      concurrencyKey: row.concurrency_key as string | null,
+    }));
     if (rows.length === 0) break;
     const split = splitCandidates(rows, rooms, keyedTypes);
     let heldBack = split.filled.length > 0;
@@ -163,7 +160,7 @@ async function pickFair(
     let from = after;
     while (picked.length < slots) {
       const need = slots - picked.length;
-      const limit = need + KEY_SLACK;
+      const limit = need;
       const found = (await db`WITH RECURSIVE k(key) AS (
           SELECT (SELECT min(concurrency_key) FROM ${t.tasks}
             WHERE ${keyed()} AND concurrency_key > ${from}::text)

@@ -20,6 +20,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LiveCount,
   NewSchedule,
   NewTask,
@@ -27,7 +28,6 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
-  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";

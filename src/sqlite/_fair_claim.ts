@@ -20,9 +20,6 @@ import type { Args, StatementKey, Statements } from "./_statements.ts";
 /** One claim statement: the tasks it claimed that decode, and how many rows it claimed. */
 export type ClaimRound = (key: StatementKey, args: Args) => { tasks: Task[]; rows: number };
 
-/** Keys read per step of the rotation beyond those still needed (keys at their limit are skipped). */
-const KEY_SLACK = 32;
-
 /**
  * Claims for `request` under `plan`, whose `keyed` types rotate across their keys.
  *
@@ -163,8 +160,10 @@ function pickFair(
     let from = after;
     while (picked.length < slots) {
       const need = slots - picked.length;
-      const limit = need + KEY_SLACK;
-      const found = run.all("nextKeys", { taskType, after: from, limit }).map((r) => r.key as string);
+      const limit = need;
+      const found = run.all("nextKeys", { taskType, after: from, limit }).map((r) =>
+        r.key as string
+      );
       if (found.length === 0) break;
       from = found[found.length - 1]!;
       const cut = until === null ? -1 : found.findIndex((key) => key > until);
@@ -173,13 +172,8 @@ function pickFair(
         .map((k) => ({ k, r: keyRoom(control, usage.get(k) ?? IDLE_KEY, need) }))
         .filter((key) => key.r > 0);
       if (open.length > 0) {
-        const rows = run.all("pickKeys", { taskType, keys: JSON.stringify(open), now, limit: need });
-        const position = new Map(open.map((key, i) => [key.k, i]));
-        let furthest = -1;
-        for (const row of rows) {
-          picked.push(row.id as number);
-          furthest = Math.max(furthest, position.get(row.key as string)!);
-        }
+        const { ids, furthest } = roundRobin(run, taskType, now, open, need);
+        picked.push(...ids);
         if (furthest >= 0) last = open[furthest]!.k;
       }
       if (cut >= 0 || found.length < limit) break;
@@ -188,4 +182,49 @@ function pickFair(
   }
   if (last !== null && last !== cursor) run.exec("setKeyCursor", { taskType, cursor: last });
   return picked;
+}
+
+/**
+ * Up to `need` due tasks of `keys` (in rotation order, each with its room), rank by rank: each
+ * key's first task, then each key's second … Two seeks per key at most: its first task, then (if
+ * the first ranks left room) its next ones. Returns the ids and the furthest key position served.
+ */
+function roundRobin(
+  run: Statements,
+  taskType: string,
+  now: number,
+  keys: readonly { k: string; r: number }[],
+  need: number,
+): { ids: number[]; furthest: number } {
+  const head = (i: number, limit: number, offset: number) =>
+    run.all("keyHead", { taskType, concurrencyKey: keys[i]!.k, now, limit, offset })
+      .map((row) => row.id as number);
+  const ranks: number[][] = [];
+  let firsts = 0;
+  for (let i = 0; i < keys.length && firsts < need; i++) {
+    ranks.push(head(i, 1, 0));
+    firsts += ranks[i]!.length;
+  }
+  const left = need - firsts;
+  if (left > 0) {
+    for (let i = 0; i < ranks.length; i++) {
+      if (ranks[i]!.length === 1 && keys[i]!.r > 1) {
+        ranks[i]!.push(...head(i, Math.min(keys[i]!.r - 1, left), 1));
+      }
+    }
+  }
+  const ids: number[] = [];
+  let furthest = -1;
+  for (let rank = 0; ids.length < need; rank++) {
+    let any = false;
+    for (let i = 0; i < ranks.length && ids.length < need; i++) {
+      const id = ranks[i]![rank];
+      if (id === undefined) continue;
+      any = true;
+      ids.push(id);
+      furthest = Math.max(furthest, i);
+    }
+    if (!any) break;
+  }
+  return { ids, furthest };
 }

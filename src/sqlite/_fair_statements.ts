@@ -1,8 +1,8 @@
 /**
  * The SQL of the fair claim (types with per-key limits; `_fair_claim.ts` runs it): a round's
  * candidates in claim order, a claim of given ids, the keys of a type after the rotation's cursor
- * (a loose scan of `tasks_key_idx`: one seek per key, however long a key's backlog), the first due
- * tasks of each of some keys taken round-robin, and the per-key counts. Built once like the task
+ * (a loose scan of `tasks_key_idx`: one seek per key, however long a key's backlog), a key's first
+ * due tasks, and the per-key counts. Built once like the task
  * statements (`_statements.ts`, which merges these into `STATEMENTS`).
  *
  * @module
@@ -39,7 +39,9 @@ export const FAIR_STATEMENTS = {
   /** Claims the pending tasks among `ids` (a JSON array). */
   claimIds: compile(
     db.update(tasks).set(claimSet).where(
-      sql`${tasks.id} IN (SELECT value FROM json_each(${p("ids")})) AND ${tasks.status} = 'pending'`,
+      sql`${tasks.id} IN (SELECT value FROM json_each(${
+        p("ids")
+      })) AND ${tasks.status} = 'pending'`,
     ).returning(),
   ),
 
@@ -58,22 +60,12 @@ export const FAIR_STATEMENTS = {
       SELECT key FROM k WHERE key IS NOT NULL`,
   ),
 
-  /**
-   * Round-robin over `keys` (a JSON array of `{ k, r }`: key and room, in rotation order): each
-   * key's first due tasks in claim order (at most `limit`, then its room), taken rank by rank (every
-   * key's first, then every key's second …), at most `limit` in all.
-   */
-  pickKeys: raw(
-    sql`SELECT id, key FROM (
-        SELECT t.id AS id, t.concurrency_key AS key, j.key AS pos, json_extract(j.value, '$.r') AS room,
-          row_number() OVER (PARTITION BY j.key
-            ORDER BY t.priority DESC, t.scheduled_at, t.id) AS rn
-        FROM json_each(${p("keys")}) AS j CROSS JOIN ${tasks} AS t
-        WHERE t.id IN (SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_key_idx
-          WHERE ${keyedPending} AND ${tasks.concurrencyKey} = json_extract(j.value, '$.k')
-            AND ${tasks.scheduledAt} <= ${p("now")}
-          ${claimOrder} LIMIT ${count("limit")}))
-      WHERE rn <= room ORDER BY rn, pos LIMIT ${count("limit")}`,
+  /** A key's due tasks in claim order: `limit` of them after the first `offset` (one seek). */
+  keyHead: raw(
+    sql`SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_key_idx
+      WHERE ${keyedPending} AND ${tasks.concurrencyKey} = ${p("concurrencyKey")}
+        AND ${tasks.scheduledAt} <= ${p("now")}
+      ${claimOrder} LIMIT ${count("limit")} OFFSET ${count("offset")}`,
   ),
 
   /** Running tasks per key of the types in `types` (a JSON array). */

@@ -18,6 +18,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LeaseRef,
   LiveCount,
   NewSchedule,
@@ -26,7 +27,6 @@ import type {
   RecoveryDecision,
   Schedule,
   Transition,
-  KeyUsage,
   TypeControl,
   TypeLimits,
 } from "../engine.ts";

@@ -46,7 +46,11 @@ export function keyedLimits(suite: Suite): void {
     await queue.enqueueMany([...keyed("a", 5), ...keyed("b", 1), { name: "free", taskType: "t" }]);
     const first = await queue.dequeueMany(10);
     assert.deepEqual(keysOf(first).sort(), ["a", "a", "b", null].sort());
-    assert.deepEqual(await queue.dequeueMany(10), [], "a is at its limit, b and the keyless drained");
+    assert.deepEqual(
+      await queue.dequeueMany(10),
+      [],
+      "a is at its limit, b and the keyless drained",
+    );
     await queue.completeTask(first.find((task) => task.concurrencyKey === "a")!);
     const next = await queue.dequeueMany(10);
     assert.deepEqual(keysOf(next), ["a"], "a freed one slot");
@@ -99,7 +103,10 @@ export function keyedLimits(suite: Suite): void {
   suite.test("keys of one type do not limit another type, nor tasks of other types", async (h) => {
     const queue = await h.open();
     await queue.setLimits("t", { concurrencyPerKey: 1 });
-    await queue.enqueueMany([...keyed("a", 3), ...keyed("a", 3, "u"), { name: "v", taskType: "v" }]);
+    await queue.enqueueMany([...keyed("a", 3), ...keyed("a", 3, "u"), {
+      name: "v",
+      taskType: "v",
+    }]);
     const claimed = await queue.dequeueMany(10);
     assert.deepEqual(
       claimed.map((task) => task.taskType).sort(),
@@ -214,21 +221,25 @@ export function keyedLimits(suite: Suite): void {
     assert.equal((await queue.getQueueStats()).pending, 0, "nothing was enqueued");
   });
 
-  suite.test("per-key limits are stored, cleared with the others, and survive a restart", async (h) => {
-    const a = await h.open();
-    await a.setLimits("t", { concurrencyPerKey: 3, ratePerKey: { max: 5, intervalMs: 100 } });
-    assert.deepEqual(await a.getControls(), [{
-      taskType: "t",
-      pausedAt: null,
-      concurrency: null,
-      rate: null,
-      concurrencyPerKey: 3,
-      ratePerKey: { max: 5, intervalMs: 100 },
-    }]);
-    await a.close();
-    const b = await h.reopen(a);
-    assert.equal((await b.getControls())[0]!.concurrencyPerKey, 3);
-    await b.setLimits("t", {});
-    assert.deepEqual(await b.getControls(), [], "nothing left to say");
-  }, { needs: "reopen" });
+  suite.test(
+    "per-key limits are stored, cleared with the others, and survive a restart",
+    async (h) => {
+      const a = await h.open();
+      await a.setLimits("t", { concurrencyPerKey: 3, ratePerKey: { max: 5, intervalMs: 100 } });
+      assert.deepEqual(await a.getControls(), [{
+        taskType: "t",
+        pausedAt: null,
+        concurrency: null,
+        rate: null,
+        concurrencyPerKey: 3,
+        ratePerKey: { max: 5, intervalMs: 100 },
+      }]);
+      await a.close();
+      const b = await h.reopen(a);
+      assert.equal((await b.getControls())[0]!.concurrencyPerKey, 3);
+      await b.setLimits("t", {});
+      assert.deepEqual(await b.getControls(), [], "nothing left to say");
+    },
+    { needs: "reopen" },
+  );
 }
