@@ -149,6 +149,11 @@ export interface KeyUsage {
   running: number;
   /** Claims of the type with this key inside `ratePerKey.intervalMs` (0 without a per-key rate). */
   claimed: number;
+  /**
+   * The earliest of those claims (the key's rate window frees a claim at this time plus
+   * `ratePerKey.intervalMs`), or `null` when there is none.
+   */
+  oldestClaimAt: number | null;
 }
 
 /** A recurring schedule as stored. */
@@ -298,8 +303,8 @@ export interface Engine {
   liveCounts(): Promise<LiveCount[]>;
   /**
    * Tasks with a status: pending ones in the claim's order (the next to run first), running ones
-   * newest first, finished ones most recently finished first; `search` keeps those whose name or
-   * type contains it.
+   * newest first, finished ones most recently finished first; `search` keeps those whose name,
+   * type or concurrency key contains it.
    */
   list(status: TaskStatus, limit: number, offset: number, search: string | null): Promise<Task[]>;
   /** Every pause flag and limit. */

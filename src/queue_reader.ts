@@ -170,7 +170,8 @@ export class QueueReader {
    * @param status The status.
    * @param limit The most tasks to return.
    * @param offset How many to skip, for paging.
-   * @param options `search`: keep tasks whose name or task type contains this text (any case).
+   * @param options `search`: keep tasks whose name, task type or concurrency key contains this
+   *   text (any case).
    * @returns The tasks.
    */
   async getTasksByStatus(

@@ -10,7 +10,7 @@
 import type { KeyUsage, TypeControl } from "../engine.ts";
 
 /** No running task and no claim in the window: a key nothing was counted for. */
-export const IDLE_KEY: KeyUsage = { running: 0, claimed: 0 };
+export const IDLE_KEY: KeyUsage = { running: 0, claimed: 0, oldestClaimAt: null };
 
 /** Whether a control limits its type per concurrency key (so its claims rotate across keys). */
 export function hasKeyLimits(control: TypeControl): boolean {
@@ -35,7 +35,11 @@ export function hasKeyLimits(control: TypeControl): boolean {
  * @param limit The most the claim takes.
  * @returns The room, 0 or more.
  */
-export function keyRoom(control: TypeControl, usage: KeyUsage, limit: number): number {
+export function keyRoom(
+  control: TypeControl,
+  usage: Pick<KeyUsage, "running" | "claimed">,
+  limit: number,
+): number {
   let room = limit;
   if (control.concurrencyPerKey !== null) {
     room = Math.min(room, control.concurrencyPerKey - usage.running);

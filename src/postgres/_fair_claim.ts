@@ -84,7 +84,11 @@ export async function claimFair(
       const keys = usage.get(task.taskType);
       if (keys && task.concurrencyKey !== null) {
         const used = keys.get(task.concurrencyKey) ?? IDLE_KEY;
-        keys.set(task.concurrencyKey, { running: used.running + 1, claimed: used.claimed + 1 });
+        keys.set(task.concurrencyKey, {
+          running: used.running + 1,
+          claimed: used.claimed + 1,
+          oldestClaimAt: used.oldestClaimAt ?? request.now,
+        });
       }
     }
     if (!heldBack && tasks.length === rows.length) break;

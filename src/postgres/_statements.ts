@@ -328,7 +328,8 @@ export function list(
 ) {
   const searched = pattern === null
     ? db``
-    : db`AND (name ILIKE ${pattern} ESCAPE '\\' OR task_type ILIKE ${pattern} ESCAPE '\\')`;
+    : db`AND (name ILIKE ${pattern} ESCAPE '\\' OR task_type ILIKE ${pattern} ESCAPE '\\'
+      OR concurrency_key ILIKE ${pattern} ESCAPE '\\')`;
   const order = status === "pending"
     ? db`priority DESC, scheduled_at, id`
     : status === "running"

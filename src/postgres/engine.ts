@@ -318,12 +318,16 @@ export class PostgresEngine implements Engine {
       const [row] = await db`SELECT
         (SELECT count(*) FROM ${t.tasks} WHERE status = 'running' AND concurrency_key IS NOT NULL
           AND task_type = ${taskType} AND concurrency_key = ${concurrencyKey}) AS running,
-        (SELECT count(*) FROM ${t.rateEvents} AS e JOIN ${t.controls} AS c
-          ON c.task_type = e.task_type
+        w.claimed, w.oldest FROM (SELECT count(*) AS claimed, min(e.claimed_at) AS oldest
+          FROM ${t.rateEvents} AS e JOIN ${t.controls} AS c ON c.task_type = e.task_type
           WHERE e.task_type = ${taskType} AND e.concurrency_key = ${concurrencyKey}
             AND c.key_rate_window_ms IS NOT NULL
-            AND e.claimed_at > ${now}::int8 - c.key_rate_window_ms) AS claimed`;
-      return { running: Number(row!.running), claimed: Number(row!.claimed) };
+            AND e.claimed_at > ${now}::int8 - c.key_rate_window_ms) AS w`;
+      return {
+        running: Number(row!.running),
+        claimed: Number(row!.claimed),
+        oldestClaimAt: row!.oldest === null ? null : Number(row!.oldest),
+      };
     });
   }
 

@@ -46,7 +46,7 @@ export const CONTROL_STATEMENTS = {
 
   /** Claims of one key of a type inside its per-key window. */
   rateCountOfKey: raw(
-    sql`SELECT count(*) AS count FROM ${rateEvents} e
+    sql`SELECT count(*) AS count, min(e.claimed_at) AS oldest FROM ${rateEvents} e
       JOIN ${controls} c ON c.task_type = e.task_type
       WHERE e.task_type = ${p("taskType")} AND e.concurrency_key = ${p("concurrencyKey")}
         AND c.key_rate_window_ms IS NOT NULL AND e.claimed_at > ${p("now")} - c.key_rate_window_ms`,

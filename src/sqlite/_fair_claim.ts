@@ -97,7 +97,11 @@ export function claimFair(
       const keys = usage.get(task.taskType);
       if (keys && task.concurrencyKey !== null) {
         const used = keys.get(task.concurrencyKey) ?? IDLE_KEY;
-        keys.set(task.concurrencyKey, { running: used.running + 1, claimed: used.claimed + 1 });
+        keys.set(task.concurrencyKey, {
+          running: used.running + 1,
+          claimed: used.claimed + 1,
+          oldestClaimAt: used.oldestClaimAt ?? request.now,
+        });
       }
     }
     // Nothing held back and nothing left out: what is due is claimed (or the claim is full).

@@ -127,7 +127,8 @@ function listWhere(rows: keyof typeof LISTED, condition: SQL): Compiled {
 }
 
 const searched = sql`AND (${tasks.name} LIKE ${p("pattern")} ESCAPE '\\'
-  OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\')`;
+  OR ${tasks.taskType} LIKE ${p("pattern")} ESCAPE '\\'
+  OR ${tasks.concurrencyKey} LIKE ${p("pattern")} ESCAPE '\\')`;
 
 /**
  * The next task id: one more than both the highest id in the table and the floor pruning leaves,
@@ -387,7 +388,7 @@ export const STATEMENTS = {
       UNION ALL SELECT ${taskCounts.status}, ${taskCounts.count} FROM ${taskCounts}`,
   ),
 
-  /** Lists, by status (see `listWhere`); `search*` keep names or types LIKE `pattern`. */
+  /** Lists, by status (see `listWhere`); `search*` keep names, types or concurrency keys LIKE `pattern`. */
   listPending: listWhere("pending", sql``),
   listRunning: listWhere("running", sql``),
   listFinished: listWhere("finished", sql``),

@@ -430,9 +430,11 @@ export class SqliteEngine implements Engine {
   keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
     return this.#gate.run(() => {
       const args = { taskType, concurrencyKey, now };
+      const rate = this.#get("rateCountOfKey", args)!;
       return {
         running: Number(this.#get("runningOfKey", args)!.count),
-        claimed: Number(this.#get("rateCountOfKey", args)!.count),
+        claimed: Number(rate.count),
+        oldestClaimAt: rate.oldest === null ? null : Number(rate.oldest),
       };
     });
   }

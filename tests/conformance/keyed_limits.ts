@@ -38,6 +38,8 @@ export function keyedLimits(suite: Suite): void {
     assert.deepEqual(keysOf(claimed), ["tenant-1", null, "tenant-2"]);
     const done = await queue.completeTask(claimed[0]!);
     assert.equal(done.concurrencyKey, "tenant-1");
+    const found = await queue.getTasksByStatus(TaskStatus.RUNNING, 10, 0, { search: "TENANT-2" });
+    assert.deepEqual(found.map((task) => task.id), [one], "search finds a task by its key");
   });
 
   suite.test("concurrencyPerKey caps running tasks of each key, within a claim and across claims", async (h) => {
