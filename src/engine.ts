@@ -147,6 +147,8 @@ export interface TypeControl extends TypeLimits {
 export interface KeyUsage {
   /** Running tasks of the type with this key. */
   running: number;
+  /** The ids of the newest of those running tasks (at most 10), newest first. */
+  heldBy: number[];
   /** Claims of the type with this key inside `ratePerKey.intervalMs` (0 without a per-key rate). */
   claimed: number;
   /**

@@ -29,6 +29,7 @@ async function checks(options: OpenOptions): Promise<void> {
     });
     assert.deepEqual(await engine.keyUsage("sync", "a", clock.now), {
       running: 0,
+      heldBy: [],
       claimed: 0,
       oldestClaimAt: null,
     });
@@ -42,11 +43,13 @@ async function checks(options: OpenOptions): Promise<void> {
     const first = await queue.dequeueMany(10);
     assert.equal(first.length, 2);
     const usage = await engine.keyUsage("sync", "a", clock.now);
-    assert.deepEqual(usage, { running: 2, claimed: 2, oldestClaimAt: start });
+    const ids = first.map((task) => task.id).sort((a, b) => b - a);
+    assert.deepEqual(usage, { running: 2, heldBy: ids, claimed: 2, oldestClaimAt: start });
     const [control] = await queue.getControls();
     assert.equal(keyRoom(control!, usage, 1), 0, "at its concurrency limit");
     assert.deepEqual(await engine.keyUsage("sync", "b", clock.now), {
       running: 0,
+      heldBy: [],
       claimed: 0,
       oldestClaimAt: null,
     }, "another key holds nothing");
@@ -55,12 +58,17 @@ async function checks(options: OpenOptions): Promise<void> {
     const second = await queue.dequeueMany(10);
     assert.equal(second.length, 1, "the rate window holds 3 claims");
     const full = await engine.keyUsage("sync", "a", clock.now);
-    assert.deepEqual(full, { running: 1, claimed: 3, oldestClaimAt: start });
+    assert.deepEqual(full, {
+      running: 1,
+      heldBy: [second[0]!.id],
+      claimed: 3,
+      oldestClaimAt: start,
+    });
     assert.equal(keyRoom(control!, full, 1), 0, "at its rate limit");
     clock.advance(990);
     assert.deepEqual(
       await engine.keyUsage("sync", "a", clock.now),
-      { running: 1, claimed: 1, oldestClaimAt: start + 10 },
+      { running: 1, heldBy: [second[0]!.id], claimed: 1, oldestClaimAt: start + 10 },
       "the first claims left the window",
     );
   } finally {

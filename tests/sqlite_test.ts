@@ -272,6 +272,7 @@ describe("schema", () => {
         ["keyHead", "tasks_key_idx"],
         ["runningByKey", "tasks_running_key_idx"],
         ["runningOfKey", "tasks_running_key_idx"],
+        ["runningIdsOfKey", "tasks_running_key_idx"],
       ] as const
     ) {
       const detail = plan(STATEMENTS[key].sql);

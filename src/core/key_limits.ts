@@ -10,7 +10,7 @@
 import type { KeyUsage, TypeControl } from "../engine.ts";
 
 /** No running task and no claim in the window: a key nothing was counted for. */
-export const IDLE_KEY: KeyUsage = { running: 0, claimed: 0, oldestClaimAt: null };
+export const IDLE_KEY: KeyUsage = { running: 0, heldBy: [], claimed: 0, oldestClaimAt: null };
 
 /** Whether a control limits its type per concurrency key (so its claims rotate across keys). */
 export function hasKeyLimits(control: TypeControl): boolean {

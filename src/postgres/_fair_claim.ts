@@ -86,6 +86,7 @@ export async function claimFair(
         const used = keys.get(task.concurrencyKey) ?? IDLE_KEY;
         keys.set(task.concurrencyKey, {
           running: used.running + 1,
+          heldBy: used.heldBy,
           claimed: used.claimed + 1,
           oldestClaimAt: used.oldestClaimAt ?? request.now,
         });

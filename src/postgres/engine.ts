@@ -323,8 +323,12 @@ export class PostgresEngine implements Engine {
           WHERE e.task_type = ${taskType} AND e.concurrency_key = ${concurrencyKey}
             AND c.key_rate_window_ms IS NOT NULL
             AND e.claimed_at > ${now}::int8 - c.key_rate_window_ms) AS w`;
+      const held = await db`SELECT id FROM ${t.tasks}
+        WHERE status = 'running' AND concurrency_key IS NOT NULL AND task_type = ${taskType}
+          AND concurrency_key = ${concurrencyKey} ORDER BY id DESC LIMIT 10`;
       return {
         running: Number(row!.running),
+        heldBy: held.map((r) => Number(r.id)),
         claimed: Number(row!.claimed),
         oldestClaimAt: row!.oldest === null ? null : Number(row!.oldest),
       };

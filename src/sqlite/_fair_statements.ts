@@ -84,4 +84,13 @@ export const FAIR_STATEMENTS = {
         AND ${tasks.taskType} = ${p("taskType")}
         AND ${tasks.concurrencyKey} = ${p("concurrencyKey")}`,
   ),
+
+  /** The newest running tasks of one key of a type (ids, newest first). */
+  runningIdsOfKey: raw(
+    sql`SELECT ${tasks.id} FROM ${tasks} INDEXED BY tasks_running_key_idx
+      WHERE ${tasks.status} = 'running' AND ${tasks.concurrencyKey} IS NOT NULL
+        AND ${tasks.taskType} = ${p("taskType")}
+        AND ${tasks.concurrencyKey} = ${p("concurrencyKey")}
+      ORDER BY ${tasks.id} DESC LIMIT ${count("limit")}`,
+  ),
 } as const;

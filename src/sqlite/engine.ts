@@ -433,6 +433,7 @@ export class SqliteEngine implements Engine {
       const rate = this.#get("rateCountOfKey", args)!;
       return {
         running: Number(this.#get("runningOfKey", args)!.count),
+        heldBy: this.#all("runningIdsOfKey", { ...args, limit: 10 }).map((row) => row.id as number),
         claimed: Number(rate.count),
         oldestClaimAt: rate.oldest === null ? null : Number(rate.oldest),
       };
