@@ -70,6 +70,7 @@ export type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LeaseRef,
   LiveCount,
   NewSchedule,

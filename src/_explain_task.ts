@@ -7,8 +7,9 @@
  * @module
  */
 
-import { explainTask, type TaskExplanation } from "./core/explain.ts";
-import type { Engine } from "./engine.ts";
+import { explainTask, type KeyLimitUse, type TaskExplanation } from "./core/explain.ts";
+import type { Engine, TypeControl } from "./engine.ts";
+import type { Task } from "./task.ts";
 import { TaskNotFoundError } from "./errors.ts";
 import type { QueueCore } from "./_queue_core.ts";
 
@@ -36,6 +37,35 @@ export async function explainOne(
   const running = new Map(
     live.filter((count) => count.status === "running").map((c) => [c.taskType, c.count]),
   );
-  // Per-key limits (concurrencyKey) pass `keyLimit` here once the engine stores keys.
-  return explainTask({ task, now, controls, running, heldBy, rateWindows, workers });
+  const keyLimit = await keyUse(engine, task, controls, now);
+  return explainTask({ task, now, controls, running, heldBy, rateWindows, workers, keyLimit });
+}
+
+/** The task's concurrency key and its use, when its type has per-key limits (else `null`). */
+async function keyUse(
+  engine: Engine,
+  task: Task,
+  controls: readonly TypeControl[],
+  now: number,
+): Promise<KeyLimitUse | null> {
+  const control = controls.find((c) => c.taskType === task.taskType);
+  const key = task.concurrencyKey;
+  if (key === null || !control || (!control.concurrencyPerKey && !control.ratePerKey)) return null;
+  const usage = await engine.keyUsage(task.taskType, key, now);
+  const rate = control.ratePerKey;
+  return {
+    key,
+    limit: control.concurrencyPerKey,
+    running: usage.running,
+    heldBy: usage.heldBy,
+    ...(rate
+      ? {
+        rate: {
+          ...rate,
+          used: usage.claimed,
+          until: usage.oldestClaimAt === null ? null : usage.oldestClaimAt + rate.intervalMs,
+        },
+      }
+      : {}),
+  };
 }

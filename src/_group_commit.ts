@@ -23,6 +23,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LiveCount,
   NewSchedule,
   NewTask,
@@ -204,6 +205,10 @@ export class GroupCommit implements Engine {
 
   list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]> {
     return this.#flushed(() => this.#inner.list(status, limit, offset, filter));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#flushed(() => this.#inner.keyUsage(taskType, concurrencyKey, now));
   }
 
   controls(): Promise<TypeControl[]> {

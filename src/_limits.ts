@@ -20,6 +20,8 @@ export const LIMITS = {
   taskType: 200,
   /** Characters of a unique key. */
   uniqueKey: 500,
+  /** Characters of a concurrency key. */
+  concurrencyKey: 500,
 } as const;
 
 /** The limits of the HTTP API (`createQueueApp`), on top of the library's. */

@@ -105,6 +105,7 @@ export const EnqueueSchema = v.strictObject({
   scheduledAt: v.optional(time),
   maxRetries: v.optional(integer(0, 1000), 3),
   uniqueKey: v.optional(text(LIMITS.uniqueKey)),
+  concurrencyKey: v.optional(text(LIMITS.concurrencyKey)),
   timeoutMs: v.optional(duration),
   retry: v.optional(RetryPolicySchema),
 });
@@ -221,6 +222,11 @@ export const TaskTypeSchema = text(200);
 export const LimitsSchema = v.strictObject({
   concurrency: v.optional(v.nullable(integer(1, 1_000_000))),
   rate: v.optional(v.nullable(v.strictObject({
+    max: integer(1, 1_000_000),
+    intervalMs: duration,
+  }))),
+  concurrencyPerKey: v.optional(v.nullable(integer(1, 1_000_000))),
+  ratePerKey: v.optional(v.nullable(v.strictObject({
     max: integer(1, 1_000_000),
     intervalMs: duration,
   }))),

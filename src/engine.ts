@@ -40,6 +40,8 @@ export interface NewTask {
   timeoutMs: number | null;
   /** Retry policy, or `null` for the worker's or queue's. */
   retryPolicy: RetryPolicy | null;
+  /** Concurrency key (per-key limits, fair claims), or `null`. */
+  concurrencyKey: string | null;
 }
 
 /** What enqueueing one task did. */
@@ -128,6 +130,10 @@ export interface TypeLimits {
   concurrency: number | null;
   /** At most `max` claims per `intervalMs`, or `null`. */
   rate: { max: number; intervalMs: number } | null;
+  /** At most this many running at once per concurrency key, or `null`. */
+  concurrencyPerKey: number | null;
+  /** At most `max` claims per `intervalMs` per concurrency key, or `null`. */
+  ratePerKey: { max: number; intervalMs: number } | null;
 }
 
 /** A task type's pause flag and limits (`taskType` `"*"` is the whole queue). */
@@ -136,6 +142,24 @@ export interface TypeControl extends TypeLimits {
   taskType: string;
   /** When it was paused, or `null` when it is not. */
   pausedAt: number | null;
+}
+
+/**
+ * What one concurrency key of a task type holds now, counted from the rows under the engine's
+ * lock (no side counter): its running tasks, and its claims inside the type's per-key rate window.
+ */
+export interface KeyUsage {
+  /** Running tasks of the type with this key. */
+  running: number;
+  /** The ids of the newest of those running tasks (at most 10), newest first. */
+  heldBy: number[];
+  /** Claims of the type with this key inside `ratePerKey.intervalMs` (0 without a per-key rate). */
+  claimed: number;
+  /**
+   * The earliest of those claims (the key's rate window frees a claim at this time plus
+   * `ratePerKey.intervalMs`), or `null` when there is none.
+   */
+  oldestClaimAt: number | null;
 }
 
 /** A recurring schedule as stored. */
@@ -347,7 +371,8 @@ export interface Engine {
   /**
    * Tasks with a status: pending ones in the claim's order (the next to run first), running ones
    * newest first, finished ones most recently finished first, unless `filter.sort` says otherwise
-   * (scheduled pending tasks: soonest due first); `filter` keeps those that match.
+   * (scheduled pending tasks: soonest due first); `filter` keeps those that match
+   * (its `search`: the id, or text in the name, type, concurrency key or payload).
    */
   list(status: TaskStatus, limit: number, offset: number, filter: TaskFilter): Promise<Task[]>;
   /** Every pause flag and limit. */
@@ -356,6 +381,12 @@ export interface Engine {
   setPaused(taskType: string, pausedAt: number | null): Promise<void>;
   /** Sets or clears a task type's limits. */
   setLimits(taskType: string, limits: TypeLimits): Promise<void>;
+  /**
+   * What a concurrency key of a task type holds now (running tasks, claims in its per-key rate
+   * window), as the claim counts it: with the type's control, `keyRoom` says whether the key is
+   * at its limit.
+   */
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage>;
   /** Creates or replaces a schedule (a re-declared one keeps its pending slot). */
   upsertSchedule(schedule: NewSchedule, now: number): Promise<Schedule>;
   /** Removes a schedule; `false` if there was none. */

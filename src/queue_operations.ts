@@ -131,6 +131,8 @@ export class QueueOperations extends QueueReader {
     const normalized: TypeLimits = {
       concurrency: parsed.concurrency ?? null,
       rate: parsed.rate ?? null,
+      concurrencyPerKey: parsed.concurrencyPerKey ?? null,
+      ratePerKey: parsed.ratePerKey ?? null,
     };
     await engine.setLimits(taskType, normalized);
     this.logger.info("Limits set", { taskType, ...normalized });

@@ -50,6 +50,13 @@ export interface EnqueueOptions {
    */
   uniqueKey?: string | undefined;
   /**
+   * Concurrency key (a tenant, an account): the task type's per-key limits
+   * (`concurrencyPerKey`, `ratePerKey` of {@linkcode TaskQueue.setLimits}) count it with the other
+   * tasks of its key, and claims of such a type rotate across keys, so that one key's backlog
+   * does not starve another's.
+   */
+  concurrencyKey?: string | undefined;
+  /**
    * Run time limit: the handler's `ctx.signal` aborts and the attempt fails when it runs longer.
    * Overrides the handler's own `timeoutMs`.
    */
@@ -152,6 +159,14 @@ export interface LimitOptions {
   concurrency?: number | null | undefined;
   /** At most `max` claims per `intervalMs`, across every process. */
   rate?: { max: number; intervalMs: number } | null | undefined;
+  /**
+   * At most this many running at once per concurrency key (tasks enqueued with the same
+   * `concurrencyKey`), across every process. A type with a per-key limit is claimed fairly:
+   * claims rotate across its keys.
+   */
+  concurrencyPerKey?: number | null | undefined;
+  /** At most `max` claims per `intervalMs` per concurrency key, across every process. */
+  ratePerKey?: { max: number; intervalMs: number } | null | undefined;
 }
 
 /**

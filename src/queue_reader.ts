@@ -259,8 +259,8 @@ export class QueueReader {
    * @param status The status.
    * @param limit The most tasks to return.
    * @param offset How many to skip, for paging.
-   * @param options `search`: keep tasks whose id is this number or whose name, task type or
-   * payload contains this text (any case); `taskType`, `priority`: only those; `due`: pending tasks
+   * @param options `search`: keep tasks whose id is this number or whose name, task type,
+   * concurrency key or payload contains this text (any case); `taskType`, `priority`: only those; `due`: pending tasks
    * `ready` now (claim order) or `scheduled` later (soonest first); `sort`: a column and direction.
    * @returns The tasks.
    */

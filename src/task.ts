@@ -144,6 +144,11 @@ export interface Task {
   errors: TaskAttemptError[];
   /** When a cancel was asked of the task while it was running. */
   cancelRequestedAt: number | null;
+  /**
+   * The concurrency key given at enqueue (a tenant, an account), or `null`: its type's per-key
+   * limits count it with the other tasks of its key, and claims rotate across keys.
+   */
+  concurrencyKey: string | null;
 }
 
 /** One failed attempt in a task's error history. */

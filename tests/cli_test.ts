@@ -56,7 +56,18 @@ describe("tasklite CLI", () => {
         assert.equal(email.code, 0, email.stderr);
         assert.equal(email.stdout, "1\n");
         const [resize, keyed] = await Promise.all([
-          cli("--db", db, "enqueue", "resize", "--delay-ms", "60000", "--max-retries", "0"),
+          cli(
+            "--db",
+            db,
+            "enqueue",
+            "resize",
+            "--delay-ms",
+            "60000",
+            "--max-retries",
+            "0",
+            "--concurrency-key",
+            "tenant-7",
+          ),
           cli("enqueue", "report", "--db", db, "--unique-key", "daily", "--priority", "4"),
         ]);
         const again = await cli("enqueue", "report", "--db", db, "--unique-key", "daily");
@@ -75,6 +86,8 @@ describe("tasklite CLI", () => {
         const resizeTask = (await queue.getTask(Number(resize.stdout)))!;
         assert.equal(resizeTask.name, "resize", "the name defaults to the task type");
         assert.equal(resizeTask.maxRetries, 0);
+        assert.equal(resizeTask.concurrencyKey, "tenant-7");
+        assert.equal(first.concurrencyKey, null);
         const delay = resizeTask.scheduledAt - resizeTask.createdAt;
         assert.ok(delay > 55_000 && delay <= 60_000, `--delay-ms: due ${delay} ms after creation`);
         assert.equal((await queue.getTask(Number(keyed.stdout)))!.priority, 4);

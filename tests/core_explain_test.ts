@@ -33,6 +33,7 @@ const pending: Task = {
   maxRetries: 3,
   attempts: 0,
   uniqueKey: null,
+  concurrencyKey: null,
   createdAt: NOW - 10,
   scheduledAt: NOW - 10,
   startedAt: null,
@@ -85,6 +86,8 @@ describe("explainTask", () => {
       pausedAt: null,
       concurrency: null,
       rate: { max: 2, intervalMs: 1000 },
+      concurrencyPerKey: null,
+      ratePerKey: null,
     }];
     // Three claims in the window, the limit since lowered to 2: two must leave, the 2nd oldest last.
     const rateWindows = [{
@@ -106,6 +109,8 @@ describe("explainTask", () => {
       pausedAt: null,
       concurrency: 1,
       rate: { max: 1, intervalMs: 1000 },
+      concurrencyPerKey: null,
+      ratePerKey: null,
     }];
     const explanation = explainTask(input({
       controls,
@@ -131,6 +136,16 @@ describe("explainTask", () => {
     }]);
     assert.deepEqual(codes({ keyLimit: { ...keyLimit, running: 1, heldBy: [4] } }), []);
     assert.deepEqual(codes({ keyLimit: null }), []);
+    const rate = { max: 3, intervalMs: 60_000, used: 3, until: NOW + 5000 };
+    const rated = explainTask(input({ keyLimit: { ...keyLimit, limit: null, running: 0, rate } }));
+    assert.deepEqual(rated.reasons.map((r) => [r.code, r.message]), [[
+      "key_limit",
+      `Concurrency key "tenant-a" used its rate window: 3/3 claims per 60000 ms, until ${
+        new Date(NOW + 5000).toISOString()
+      }`,
+    ]]);
+    const room = { ...rate, used: 2 };
+    assert.deepEqual(codes({ keyLimit: { ...keyLimit, limit: null, rate: room } }), []);
   });
 
   test("no_worker: no live worker of its type; it leaves runnable alone", () => {
@@ -143,7 +158,14 @@ describe("explainTask", () => {
 
   test("a finished task has one reason, its status, whatever the controls say", () => {
     const done = { ...pending, status: "completed" as const, completedAt: NOW - 5 };
-    const controls = [{ taskType: "*", pausedAt: NOW - 50, concurrency: null, rate: null }];
+    const controls = [{
+      taskType: "*",
+      pausedAt: NOW - 50,
+      concurrency: null,
+      rate: null,
+      concurrencyPerKey: null,
+      ratePerKey: null,
+    }];
     assert.deepEqual(explainTask(input({ task: done, controls, workers: [] })).reasons, [{
       code: "finished",
       message: `Task 7 is completed since ${new Date(NOW - 5).toISOString()}`,

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { decideRetry, failOptionsFor, PermanentError, RetryableError } from "../mod.ts";
 import type { Schedule, TypeControl } from "../mod.ts";
 import { planClaim } from "../src/core/claim_plan.ts";
+import { keyRoom, splitCandidates } from "../src/core/key_limits.ts";
 import { planFirings } from "../src/core/schedule.ts";
 
 const fresh = { retryCount: 0, maxRetries: 3, retryPolicy: null, cancelRequestedAt: null };
@@ -90,6 +91,8 @@ const control = (taskType: string, extra: Partial<TypeControl> = {}): TypeContro
   pausedAt: null,
   concurrency: null,
   rate: null,
+  concurrencyPerKey: null,
+  ratePerKey: null,
   ...extra,
 });
 
@@ -146,6 +149,57 @@ describe("the claim plan", () => {
     assert.deepEqual(plan.quotas, [{ taskType: "b", room: 4 }]);
     assert.deepEqual(plan.excluded.sort(), ["a", "c"]);
   });
+
+  test("types with per-key limits are keyed (with a quota when limited per type too), and rated", () => {
+    const plan = planClaim({
+      controls: [
+        control("tenant", { concurrencyPerKey: 2 }),
+        control("both", { concurrency: 5, ratePerKey: { max: 1, intervalMs: 1000 } }),
+        control("full", { concurrency: 1, concurrencyPerKey: 1 }),
+        control("paused", { concurrencyPerKey: 1, pausedAt: 1 }),
+        control("other", { concurrencyPerKey: 1 }),
+      ],
+      running: counts([["full", 1]]),
+      rateUsed: counts(),
+      taskTypes: ["tenant", "both", "full", "paused"],
+      limit: 10,
+    });
+    assert.deepEqual(plan.keyed, ["tenant", "both"]);
+    assert.deepEqual(plan.quotas, [{ taskType: "both", room: 5 }]);
+    assert.deepEqual(plan.excluded.sort(), ["full", "paused"]);
+    assert.deepEqual(plan.rated, ["both"]);
+  });
+});
+
+describe("limits per concurrency key", () => {
+  test("a key's room is what its concurrency and rate leave, within the claim, never below 0", () => {
+    const both = control("t", { concurrencyPerKey: 3, ratePerKey: { max: 5, intervalMs: 1000 } });
+    assert.equal(keyRoom(both, { running: 0, claimed: 0 }, 10), 3);
+    assert.equal(keyRoom(both, { running: 1, claimed: 3 }, 10), 2);
+    assert.equal(keyRoom(both, { running: 0, claimed: 4 }, 10), 1);
+    assert.equal(keyRoom(both, { running: 4, claimed: 0 }, 10), 0, "over its limit: 0");
+    assert.equal(keyRoom(both, { running: 0, claimed: 0 }, 2), 2, "at most the claim's limit");
+    assert.equal(keyRoom(control("t"), { running: 9, claimed: 9 }, 7), 7, "no per-key limit");
+  });
+
+  test("a round's candidates: keyed ones give their type slots, the rest is claimed as read", () => {
+    const split = splitCandidates(
+      [
+        { id: 1, taskType: "t", concurrencyKey: "a" },
+        { id: 2, taskType: "t", concurrencyKey: null },
+        { id: 3, taskType: "u", concurrencyKey: "a" },
+        { id: 4, taskType: "t", concurrencyKey: "b" },
+        { id: 5, taskType: "capped", concurrencyKey: null },
+        { id: 6, taskType: "capped", concurrencyKey: null },
+        { id: 7, taskType: "t", concurrencyKey: "a" },
+      ],
+      new Map([["capped", 1], ["t", 3]]),
+      new Set(["t"]),
+    );
+    assert.deepEqual(split.plain, [2, 3, 5], "keyless, of a type without per-key limits, in room");
+    assert.deepEqual([...split.slots], [["t", 2]], "t's room of 3 holds its keyless task too");
+    assert.deepEqual(split.filled.sort(), ["capped", "t"]);
+  });
 });
 
 describe("schedule firings", () => {
@@ -181,6 +235,7 @@ describe("schedule firings", () => {
       scheduledAt: schedule.nextRunAt,
       maxRetries: 2,
       uniqueKey: null,
+      concurrencyKey: null,
       timeoutMs: 60_000,
       retryPolicy: null,
     });

@@ -176,6 +176,33 @@ describe("HTTP API: controls, schedules, metrics, docs", () => {
     await queue.close();
   });
 
+  test("per-key limits and a task's concurrency key", async () => {
+    const { queue, call } = await setup();
+    const limits = { concurrencyPerKey: 1, ratePerKey: { max: 3, intervalMs: 1000 } };
+    const limited = await call("PUT", "/limits/sync", limits);
+    assert.equal(limited.status, 200);
+    const control = limited.json.find((c: { taskType: string }) => c.taskType === "sync");
+    assert.deepEqual(
+      { concurrencyPerKey: control.concurrencyPerKey, ratePerKey: control.ratePerKey },
+      limits,
+    );
+    for (const bad of [{ concurrencyPerKey: 0 }, { ratePerKey: { max: 1, intervalMs: -1 } }]) {
+      assert.equal((await call("PUT", "/limits/sync", bad)).status, 400, JSON.stringify(bad));
+    }
+    const created = await call("POST", "/tasks", {
+      name: "s",
+      taskType: "sync",
+      concurrencyKey: "tenant-1",
+    });
+    assert.equal(created.status, 201);
+    const task = await call("GET", `/tasks/${created.json.id}`);
+    assert.equal(task.json.concurrencyKey, "tenant-1");
+    const tooLong = { name: "s", taskType: "sync", concurrencyKey: "x".repeat(501) };
+    assert.equal((await call("POST", "/tasks", tooLong)).status, 400);
+    assert.equal((await queue.getQueueStats()).pending, 1);
+    await queue.close();
+  });
+
   test("schedules: put, list, delete", async () => {
     const { queue, call } = await setup();
     const put = await call("PUT", "/schedules/nightly", {

@@ -52,7 +52,7 @@ describe("input limits", () => {
       const id = await queue.enqueue({ ...deep, payload: nest(LIMITS.jsonDepth) });
       assert.deepEqual((await queue.getTask(id))!.payload, nest(LIMITS.jsonDepth));
 
-      for (const field of ["name", "taskType", "uniqueKey"] as const) {
+      for (const field of ["name", "taskType", "uniqueKey", "concurrencyKey"] as const) {
         const long = { ...task(0), [field]: "x".repeat(LIMITS[field] + 1) };
         await refusedNaming(queue.enqueue(long), LIMITS[field]);
         await queue.enqueue({ ...task(0), [field]: "x".repeat(LIMITS[field]) });

@@ -5,7 +5,17 @@ import { describe, test } from "node:test";
 import { TaskQueue, TaskStatus, Worker } from "../mod.ts";
 import { fixture, runScript, RUNTIME, scriptCommand, tempDir } from "./_helpers.ts";
 
-type Run = { id: number; start: number; end: number };
+type Run = { id: number; start: number; end: number; key: string | null };
+
+/** The most runs at once among `runs`. */
+function peakOf(runs: readonly Run[]): number {
+  const edges = runs.flatMap((r) => [[r.start, 1], [r.end, -1]] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let peak = 0;
+  for (const [, step] of edges) peak = Math.max(peak, now += step);
+  return peak;
+}
 
 /** Starts 3 contention processes, opens the barrier, and returns their JSON outputs. */
 async function threeProcesses<T>(
@@ -65,6 +75,34 @@ describe("limits and schedules across 3 processes", () => {
       assert.ok(peak <= 2, `peak concurrency ${peak}`);
       assert.ok(perProcess.filter((r) => r.length > 0).length >= 2, "the slots were shared");
       console.log(`peak concurrency ${peak}; runs per process ${perProcess.map((r) => r.length)}`);
+      await queue.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test("a per-key concurrency limit holds across processes, each key on its own", async () => {
+    const tmp = tempDir();
+    try {
+      const path = tmp.file("keys.db");
+      const queue = await TaskQueue.open(path);
+      await queue.enqueueMany(
+        ["a", "b"].flatMap((key) =>
+          Array.from({ length: 6 }, (_, i) => ({
+            name: `${key}${i}`,
+            taskType: "job",
+            concurrencyKey: key,
+          }))
+        ),
+      );
+      await queue.setLimits("job", { concurrencyPerKey: 1 });
+      const runs = (await threeProcesses<Run[]>(tmp, path, ["work", "2"])).flat();
+      assert.equal(runs.length, 12);
+      for (const key of ["a", "b"]) {
+        const peak = peakOf(runs.filter((run) => run.key === key));
+        assert.equal(peak, 1, `key ${key}: peak concurrency ${peak}`);
+      }
+      console.log(`peak concurrency over both keys ${peakOf(runs)}`);
       await queue.close();
     } finally {
       tmp.cleanup();

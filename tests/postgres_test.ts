@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { describe, test } from "node:test";
 import { LeaseLostError, type Task, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
+import { MIGRATIONS } from "../src/postgres/_migrations.ts";
 import { FakeClock } from "./_helpers.ts";
 
 const URL = process.env.TASKLITE_PG_URL;
@@ -38,9 +39,14 @@ describe("postgres engine", { skip }, () => {
       );
       try {
         const rows = await sql.unsafe(
-          `SELECT version, count(*)::int AS n FROM "${schema}".tasklite_migrations GROUP BY version`,
+          `SELECT version, count(*)::int AS n FROM "${schema}".tasklite_migrations
+            GROUP BY version ORDER BY version`,
         );
-        assert.deepEqual(rows.map((row) => [row.version, row.n]), [[1, 1]]);
+        assert.deepEqual(
+          rows.map((row) => [row.version, row.n]),
+          MIGRATIONS.map((migration) => [migration.version, 1]),
+          "each migration applied once",
+        );
         const ids = await Promise.all(
           queues.map((queue, i) => queue.enqueue({ name: `${i}`, taskType: "t" })),
         );

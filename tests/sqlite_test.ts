@@ -189,7 +189,9 @@ describe("schema", () => {
       assert.deepEqual(indexes, [
         "tasks_dequeue_idx",
         "tasks_finished_idx",
+        "tasks_key_idx",
         "tasks_lease_idx",
+        "tasks_running_key_idx",
         "tasks_unique_key_idx",
       ]);
       const autoincrement = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'tasks'").get();
@@ -265,6 +267,12 @@ describe("schema", () => {
         ["runningByType", "tasks_lease_idx"],
         ["findLiveByKey", "tasks_unique_key_idx"],
         ["claimExcept", "tasks_dequeue_idx"],
+        ["fairCandidates", "tasks_dequeue_idx"],
+        ["nextKeys", "tasks_key_idx"],
+        ["keyHead", "tasks_key_idx"],
+        ["runningByKey", "tasks_running_key_idx"],
+        ["runningOfKey", "tasks_running_key_idx"],
+        ["runningIdsOfKey", "tasks_running_key_idx"],
       ] as const
     ) {
       const detail = plan(STATEMENTS[key].sql);
@@ -297,6 +305,14 @@ describe("schema", () => {
       "finished lists in order",
     );
     assert.doesNotMatch(plan(STATEMENTS.prune.sql), /TEMP B-TREE/, "prune in order");
+    // The fair claim seeks: the next key (the key index, by key), a key's first tasks in order.
+    assert.match(
+      plan(STATEMENTS.nextKeys.sql),
+      /tasks_key_idx \(task_type=\? AND concurrency_key>\?\)/,
+    );
+    const head = plan(STATEMENTS.keyHead.sql);
+    assert.match(head, /tasks_key_idx \(task_type=\? AND concurrency_key=\?\)/, head);
+    assert.doesNotMatch(head, /TEMP B-TREE/, head);
     console.log(`claim plan:\n${claim}`);
     db.close();
   });

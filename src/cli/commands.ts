@@ -158,6 +158,11 @@ export const enqueue: Command = {
       value: "<key>",
       description: "Idempotency key: no duplicate while one is live",
     },
+    "concurrency-key": {
+      type: "string",
+      value: "<key>",
+      description: "Concurrency key (a tenant, an account): its type's per-key limits count it",
+    },
   },
   positionals: { min: 1, max: 1 },
   run: ({ db, schema, io, values, positionals }) => {
@@ -173,6 +178,8 @@ export const enqueue: Command = {
     if (retries !== undefined) options.maxRetries = parseInteger(retries, "--max-retries", 0);
     const uniqueKey = stringOption(values, "unique-key");
     if (uniqueKey !== undefined) options.uniqueKey = uniqueKey;
+    const concurrencyKey = stringOption(values, "concurrency-key");
+    if (concurrencyKey !== undefined) options.concurrencyKey = concurrencyKey;
     return withQueue({ db, schema }, async (queue) => {
       if (delayMs > 0) options.scheduledAt = queue.now() + delayMs;
       println(io, String(await queue.enqueue(options)));

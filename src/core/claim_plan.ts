@@ -7,6 +7,7 @@
  */
 
 import type { TypeControl } from "../engine.ts";
+import { hasKeyLimits } from "./key_limits.ts";
 
 /** What a claim plan is computed from. */
 export interface ClaimPlanInput {
@@ -35,11 +36,16 @@ export interface ClaimPlan {
   quotas: { taskType: string; room: number }[];
   /** Types whose claims count against a rate limit (each claim is recorded). */
   rated: string[];
+  /**
+   * Types with per-key limits that the claim may take (not paused, with room): their keyed tasks
+   * are claimed fairly, rotating across keys, each key within its own room (`keyRoom`).
+   */
+  keyed: string[];
 }
 
 /** Whether a control limits its type (so that the engine must count before claiming). */
 export function isLimited(control: TypeControl): boolean {
-  return control.concurrency !== null || control.rate !== null;
+  return control.concurrency !== null || control.rate !== null || hasKeyLimits(control);
 }
 
 /**
@@ -54,7 +60,7 @@ export function isLimited(control: TypeControl): boolean {
  *   taskTypes: null,
  *   limit: 10,
  * });
- * // { blocked: false, excluded: [], quotas: [{ taskType: "api", room: 1 }], rated: [] }
+ * // { blocked: false, excluded: [], quotas: [{ taskType: "api", room: 1 }], rated: [], keyed: [] }
  * ```
  *
  * @param input The controls, the counts and the request.
@@ -66,14 +72,20 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
   const excluded: string[] = [];
   const quotas: { taskType: string; room: number }[] = [];
   const rated: string[] = [];
+  const keyed: string[] = [];
   for (const control of controls) {
     if (control.taskType === "*") continue;
-    if (control.rate !== null) rated.push(control.taskType);
+    if (control.rate !== null || control.ratePerKey !== null) rated.push(control.taskType);
     if (control.pausedAt !== null) {
       excluded.push(control.taskType);
       continue;
     }
-    if (!isLimited(control)) continue;
+    const wanted = taskTypes === null || taskTypes.includes(control.taskType);
+    const perKey = hasKeyLimits(control) && wanted;
+    if (control.concurrency === null && control.rate === null) {
+      if (perKey) keyed.push(control.taskType);
+      continue;
+    }
     let room = limit;
     if (control.concurrency !== null) {
       room = Math.min(room, control.concurrency - (running.get(control.taskType) ?? 0));
@@ -81,9 +93,10 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
     if (control.rate !== null) {
       room = Math.min(room, control.rate.max - (rateUsed.get(control.taskType) ?? 0));
     }
-    const wanted = taskTypes === null || taskTypes.includes(control.taskType);
-    if (room > 0 && wanted) quotas.push({ taskType: control.taskType, room });
-    else excluded.push(control.taskType);
+    if (room > 0 && wanted) {
+      quotas.push({ taskType: control.taskType, room });
+      if (perKey) keyed.push(control.taskType);
+    } else excluded.push(control.taskType);
   }
-  return { blocked, excluded, quotas, rated };
+  return { blocked, excluded, quotas, rated, keyed };
 }

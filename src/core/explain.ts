@@ -84,14 +84,7 @@ export type ExplainReason =
     /** When the window has room again. */
     until: number;
   }
-  | {
-    code: "key_limit";
-    message: string;
-    key: string;
-    limit: number;
-    running: number;
-    heldBy: number[];
-  }
+  | ({ code: "key_limit"; message: string } & KeyLimitUse)
   | { code: "no_worker"; message: string; taskType: string };
 
 /** Why a task is or is not running. */
@@ -107,16 +100,21 @@ export interface TaskExplanation {
   reasons: ExplainReason[];
 }
 
-/** A concurrency key at its limit, as per-key limits count it (see {@linkcode ExplainInput}). */
+/** A concurrency key's use, as per-key limits count it (see {@linkcode ExplainInput}). */
 export interface KeyLimitUse {
   /** The task's concurrency key. */
   key: string;
-  /** At most this many running with that key. */
-  limit: number;
+  /** At most this many running with that key (`null`: no per-key concurrency limit). */
+  limit: number | null;
   /** Running with that key now. */
   running: number;
   /** Those running tasks (the newest few). */
   heldBy: number[];
+  /**
+   * The per-key rate limit and its window now (absent: none): `used` claims of at most `max` per
+   * `intervalMs`, the oldest leaving the window at `until`.
+   */
+  rate?: { max: number; intervalMs: number; used: number; until: number | null };
 }
 
 /** What an explanation is computed from. */
@@ -215,11 +213,21 @@ export function explainTask(input: ExplainInput): TaskExplanation {
   reasons.push(...limitReasons(input));
   // Per-key limits (a task's concurrencyKey): their counts come from the engine that stores keys.
   const key = input.keyLimit;
-  if (key && key.running >= key.limit) {
+  if (key && key.limit !== null && key.running >= key.limit) {
     reasons.push({
       code: "key_limit",
       message: `Concurrency key "${key.key}" is at its limit ${key.running}/${key.limit}` +
         held(key.heldBy),
+      ...key,
+      heldBy: [...key.heldBy],
+    });
+  }
+  if (key?.rate && key.rate.used >= key.rate.max) {
+    const { max, intervalMs, used, until } = key.rate;
+    reasons.push({
+      code: "key_limit",
+      message: `Concurrency key "${key.key}" used its rate window: ${used}/${max} claims per ` +
+        `${intervalMs} ms` + (until === null ? "" : `, until ${at(until)}`),
       ...key,
       heldBy: [...key.heldBy],
     });

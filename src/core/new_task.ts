@@ -36,5 +36,6 @@ export function toNewTask(options: ParsedEnqueue, now: number): NewTask {
     uniqueKey: options.uniqueKey ?? null,
     timeoutMs: options.timeoutMs ?? null,
     retryPolicy: (options.retry ?? null) as RetryPolicy | null,
+    concurrencyKey: options.concurrencyKey ?? null,
   };
 }

@@ -18,6 +18,7 @@ export function scheduledTask(schedule: Schedule, slot: number): NewTask {
     scheduledAt: slot,
     maxRetries: schedule.maxRetries,
     uniqueKey: null,
+    concurrencyKey: null,
     timeoutMs: schedule.timeoutMs,
     retryPolicy: null,
   };

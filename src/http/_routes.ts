@@ -212,7 +212,7 @@ export const ROUTES: readonly RouteDoc[] = [
     method: "put",
     path: "/limits/:taskType",
     operationId: "setLimits",
-    summary: "Set a task type's concurrency and rate limits",
+    summary: "Set a task type's concurrency and rate limits (per type and per concurrency key)",
     scope: "write",
     body: S.LimitsBody,
     returns: [200, "TypeControl[]"],

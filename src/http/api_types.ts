@@ -66,6 +66,8 @@ export interface EnqueueRequest {
   maxRetries?: number;
   /** Idempotency key (or the `Idempotency-Key` header). */
   uniqueKey?: string;
+  /** Concurrency key (per-key limits, fair claims). */
+  concurrencyKey?: string;
   /** Run time limit. */
   timeoutMs?: number;
   /** Retry policy. */
@@ -244,6 +246,8 @@ export type QueueSchema = {
         json: {
           concurrency?: number | null;
           rate?: { max: number; intervalMs: number } | null;
+          concurrencyPerKey?: number | null;
+          ratePerKey?: { max: number; intervalMs: number } | null;
         };
       },
       TypeControl[]

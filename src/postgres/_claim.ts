@@ -5,15 +5,17 @@
  * FOR UPDATE SKIP LOCKED LIMIT n) RETURNING …`, one round trip per round, so that workers on many
  * machines never wait for each other. Pauses and limits go through the core's `planClaim` with
  * counts read in the transaction; a claim under limits first takes a transaction-scoped advisory
- * lock on the queue, so that limits hold across machines.
+ * lock on the queue, so that limits hold across machines. Types with per-key limits are claimed
+ * fairly across their keys (`_fair_claim.ts`).
  *
  * @module
  */
 
 import type { ClaimRequest, RecoveryDecision, TypeControl } from "../engine.ts";
-import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
+import { type ClaimPlan, isLimited, planClaim } from "../core/claim_plan.ts";
 import type { Task } from "../task.ts";
 import { undecodable } from "../sqlite/_rows.ts";
+import { claimFair } from "./_fair_claim.ts";
 import { type PgRow, toControl, toTask, withChanges } from "./_rows.ts";
 import {
   addCount,
@@ -77,7 +79,7 @@ export async function claimTasks(on: On, request: ClaimRequest, lockKey: string)
 }
 
 /** The claim's filters: only `taskTypes` (when given), none of `excluded`. */
-function filters(on: On, request: ClaimRequest, excluded: readonly string[]) {
+export function filters(on: On, request: ClaimRequest, excluded: readonly string[]) {
   const { db } = on;
   const only = request.taskTypes
     ? db`AND task_type = ANY(${request.taskTypes as string[]}::text[])`
@@ -88,14 +90,15 @@ function filters(on: On, request: ClaimRequest, excluded: readonly string[]) {
   return db`status = 'pending' AND scheduled_at <= ${request.now}::int8 ${only} ${except}`;
 }
 
-function claimSet(on: On, request: ClaimRequest) {
+/** What a claim writes: the lease, and one more attempt (the new fencing token). */
+export function claimSet(on: On, request: ClaimRequest) {
   return on.db`status = 'running', attempts = attempts + 1, started_at = ${request.now}::int8,
     worker_id = ${request.workerId}::text, lease_ms = ${request.leaseMs}::int8,
     lease_expires_at = ${request.now + request.leaseMs}::int8`;
 }
 
 /** The tasks of one claim statement that decode (the others failed for good), and its row count. */
-async function decoded(
+export async function decoded(
   on: On,
   rows: readonly PgRow[],
   now: number,
@@ -139,7 +142,7 @@ async function claimPlanned(
   lockKey: string,
 ): Promise<Task[]> {
   const { db, t } = on;
-  const limited = controls.some((c) => c.concurrency !== null || c.rate !== null);
+  const limited = controls.some(isLimited);
   if (limited) await db`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`;
   const running = controls.some((control) => control.concurrency !== null)
     ? new Map(
@@ -149,12 +152,15 @@ async function claimPlanned(
     )
     : NO_COUNTS;
   let rateUsed = NO_COUNTS;
-  if (controls.some((control) => control.rate !== null)) {
+  if (controls.some((control) => control.rate !== null || control.ratePerKey !== null)) {
     await db`DELETE FROM ${t.rateEvents} AS r WHERE claimed_at <= ${request.now}::int8 - coalesce(
-      (SELECT c.rate_window_ms FROM ${t.controls} AS c WHERE c.task_type = r.task_type), 0)`;
+      (SELECT greatest(coalesce(c.rate_window_ms, 0), coalesce(c.key_rate_window_ms, 0))
+        FROM ${t.controls} AS c WHERE c.task_type = r.task_type), 0)`;
     rateUsed = new Map(
-      (await db`SELECT task_type, count(*) AS count FROM ${t.rateEvents}
-        GROUP BY task_type`).map((row) => [row.task_type as string, Number(row.count)]),
+      (await db`SELECT e.task_type, count(*) AS count FROM ${t.rateEvents} AS e
+        JOIN ${t.controls} AS c ON c.task_type = e.task_type
+        WHERE c.rate_window_ms IS NOT NULL AND e.claimed_at > ${request.now}::int8 - c.rate_window_ms
+        GROUP BY e.task_type`).map((row) => [row.task_type as string, Number(row.count)]),
     );
   }
   const plan = planClaim({
@@ -165,13 +171,17 @@ async function claimPlanned(
     limit: request.limit,
   });
   if (plan.blocked) return [];
-  const tasks = plan.quotas.length === 0
+  const tasks = plan.keyed.length > 0
+    ? await claimFair(on, request, plan, controls)
+    : plan.quotas.length === 0
     ? await claimExcept(on, request, plan.excluded)
     : await claimCapped(on, request, plan);
   const rated = tasks.filter((task) => plan.rated.includes(task.taskType));
   if (rated.length > 0) {
-    await db`INSERT INTO ${t.rateEvents} (task_type, claimed_at)
-      SELECT unnest(${rated.map((task) => task.taskType)}::text[]), ${request.now}::int8`;
+    await db`INSERT INTO ${t.rateEvents} (task_type, concurrency_key, claimed_at)
+      SELECT u.task_type, u.concurrency_key, ${request.now}::int8
+      FROM unnest(${rated.map((task) => task.taskType)}::text[],
+        ${rated.map((task) => task.concurrencyKey)}::text[]) AS u(task_type, concurrency_key)`;
   }
   return tasks;
 }

@@ -19,16 +19,23 @@ export async function setPaused({ db, t }: On, taskType: string, pausedAt: numbe
 export async function setLimits({ db, t }: On, taskType: string, limits: TypeLimits) {
   const rateMax = limits.rate?.max ?? null;
   const rateWindowMs = limits.rate?.intervalMs ?? null;
-  await db`INSERT INTO ${t.controls} (task_type, max_concurrency, rate_max, rate_window_ms)
-    VALUES (${taskType}, ${limits.concurrency}::int4, ${rateMax}::int4, ${rateWindowMs}::int8)
+  const keyRateMax = limits.ratePerKey?.max ?? null;
+  const keyRateWindowMs = limits.ratePerKey?.intervalMs ?? null;
+  await db`INSERT INTO ${t.controls} (task_type, max_concurrency, rate_max, rate_window_ms,
+      key_concurrency, key_rate_max, key_rate_window_ms)
+    VALUES (${taskType}, ${limits.concurrency}::int4, ${rateMax}::int4, ${rateWindowMs}::int8,
+      ${limits.concurrencyPerKey}::int4, ${keyRateMax}::int4, ${keyRateWindowMs}::int8)
     ON CONFLICT (task_type) DO UPDATE SET max_concurrency = excluded.max_concurrency,
-      rate_max = excluded.rate_max, rate_window_ms = excluded.rate_window_ms`;
+      rate_max = excluded.rate_max, rate_window_ms = excluded.rate_window_ms,
+      key_concurrency = excluded.key_concurrency, key_rate_max = excluded.key_rate_max,
+      key_rate_window_ms = excluded.key_rate_window_ms`;
   await tidy({ db, t });
 }
 
 function tidy({ db, t }: On) {
   return db`DELETE FROM ${t.controls}
-    WHERE paused_at IS NULL AND max_concurrency IS NULL AND rate_max IS NULL`;
+    WHERE paused_at IS NULL AND max_concurrency IS NULL AND rate_max IS NULL
+      AND key_concurrency IS NULL AND key_rate_max IS NULL`;
 }
 
 /** Creates or replaces a schedule; a re-declared one keeps its pending slot. */

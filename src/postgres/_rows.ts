@@ -60,6 +60,10 @@ export function toControl(row: PgRow): TypeControl {
     rate: row.rate_max === null
       ? null
       : { max: Number(row.rate_max), intervalMs: Number(row.rate_window_ms) },
+    concurrencyPerKey: num(row.key_concurrency),
+    ratePerKey: row.key_rate_max === null || row.key_rate_max === undefined
+      ? null
+      : { max: Number(row.key_rate_max), intervalMs: Number(row.key_rate_window_ms) },
   };
 }
 

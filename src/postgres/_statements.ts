@@ -312,10 +312,11 @@ export const pruneBuckets = ({ db, t }: On, before: number) =>
 export function insertOne({ db, t }: On, task: NewTask, now: number) {
   const key = task.uniqueKey;
   return db`INSERT INTO ${t.tasks} (name, task_type, payload, priority, status,
-      max_retries, unique_key, created_at, scheduled_at, timeout_ms, retry_policy)
+      max_retries, unique_key, created_at, scheduled_at, timeout_ms, retry_policy, concurrency_key)
     SELECT ${task.name}::text, ${task.taskType}::text, ${JSON.stringify(task.payload)}::text,
       ${task.priority}::int4, 'pending', ${task.maxRetries}::int4, ${key}::text, ${now}::int8,
-      ${task.scheduledAt}::int8, ${task.timeoutMs}::int8, ${retryPolicyOf(task)}::text
+      ${task.scheduledAt}::int8, ${task.timeoutMs}::int8, ${retryPolicyOf(task)}::text,
+      ${task.concurrencyKey}::text
     WHERE ${key}::text IS NULL OR NOT EXISTS (SELECT 1 FROM ${t.tasks}
       WHERE unique_key = ${key}::text AND status IN ('pending', 'running'))
     ON CONFLICT DO NOTHING RETURNING id`;
@@ -330,16 +331,16 @@ export const findLiveByKey = ({ db, t }: On, key: string) =>
 export function insertMany({ db, t }: On, items: readonly { task: NewTask; now: number }[]) {
   const col = <T>(f: (item: { task: NewTask; now: number }) => T) => items.map(f);
   return db`INSERT INTO ${t.tasks} (name, task_type, payload, priority, status,
-      max_retries, created_at, scheduled_at, timeout_ms, retry_policy)
+      max_retries, created_at, scheduled_at, timeout_ms, retry_policy, concurrency_key)
     SELECT u.name, u.task_type, u.payload, u.priority, 'pending', u.max_retries, u.created_at,
-      u.scheduled_at, u.timeout_ms, u.retry_policy
+      u.scheduled_at, u.timeout_ms, u.retry_policy, u.concurrency_key
     FROM unnest(${col((i) => i.task.name)}::text[], ${col((i) => i.task.taskType)}::text[],
       ${col((i) => JSON.stringify(i.task.payload))}::text[], ${col((i) => i.task.priority)}::int4[],
       ${col((i) => i.task.maxRetries)}::int4[], ${col((i) => i.now)}::int8[],
       ${col((i) => i.task.scheduledAt)}::int8[], ${col((i) => i.task.timeoutMs)}::int8[],
-      ${col((i) => retryPolicyOf(i.task))}::text[])
+      ${col((i) => retryPolicyOf(i.task))}::text[], ${col((i) => i.task.concurrencyKey)}::text[])
       WITH ORDINALITY AS u(name, task_type, payload, priority, max_retries, created_at,
-        scheduled_at, timeout_ms, retry_policy, ord)
+        scheduled_at, timeout_ms, retry_policy, concurrency_key, ord)
     ORDER BY u.ord RETURNING id`;
 }
 
@@ -414,7 +415,8 @@ export function list(
   const pattern = search === null ? null : `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const id = search !== null && /^\d{1,15}$/.test(search) ? Number(search) : null;
   const searched = pattern === null ? db`` : db`AND (name ILIKE ${pattern} ESCAPE '\\'
-    OR task_type ILIKE ${pattern} ESCAPE '\\' OR payload ILIKE ${pattern} ESCAPE '\\'
+    OR task_type ILIKE ${pattern} ESCAPE '\\' OR concurrency_key ILIKE ${pattern} ESCAPE '\\'
+    OR payload ILIKE ${pattern} ESCAPE '\\'
     ${id === null ? db`` : db`OR id = ${id}::int8`})`;
   const typed = taskType === null ? db`` : db`AND task_type = ${taskType}`;
   const prioritized = priority === null ? db`` : db`AND priority = ${priority}::int4`;

@@ -28,6 +28,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LiveCount,
   NewSchedule,
   NewTask,
@@ -358,6 +359,28 @@ export class PostgresEngine implements Engine {
 
   controls(): Promise<TypeControl[]> {
     return this.#run(async ({ db, t }) => (await db`SELECT * FROM ${t.controls}`).map(toControl));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#run(async ({ db, t }) => {
+      const [row] = await db`SELECT
+        (SELECT count(*) FROM ${t.tasks} WHERE status = 'running' AND concurrency_key IS NOT NULL
+          AND task_type = ${taskType} AND concurrency_key = ${concurrencyKey}) AS running,
+        w.claimed, w.oldest FROM (SELECT count(*) AS claimed, min(e.claimed_at) AS oldest
+          FROM ${t.rateEvents} AS e JOIN ${t.controls} AS c ON c.task_type = e.task_type
+          WHERE e.task_type = ${taskType} AND e.concurrency_key = ${concurrencyKey}
+            AND c.key_rate_window_ms IS NOT NULL
+            AND e.claimed_at > ${now}::int8 - c.key_rate_window_ms) AS w`;
+      const held = await db`SELECT id FROM ${t.tasks}
+        WHERE status = 'running' AND concurrency_key IS NOT NULL AND task_type = ${taskType}
+          AND concurrency_key = ${concurrencyKey} ORDER BY id DESC LIMIT 10`;
+      return {
+        running: Number(row!.running),
+        heldBy: held.map((r) => Number(r.id)),
+        claimed: Number(row!.claimed),
+        oldestClaimAt: row!.oldest === null ? null : Number(row!.oldest),
+      };
+    });
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {

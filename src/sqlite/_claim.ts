@@ -1,7 +1,8 @@
 /**
  * The SQLite engine's claim, inside its write transaction: the plain claim when no type is paused
  * or limited; otherwise the counts the core's `planClaim` needs, the plan, and the claim it allows
- * (capped rounds when limited types have room), and the record of rate-limited claims. A claimed
+ * (capped rounds when limited types have room, the fair claim of `_fair_claim.ts` when types with
+ * per-key limits may be claimed), and the record of rate-limited claims. A claimed
  * row that cannot be decoded (its JSON does not parse) is failed for good with the reason, in the
  * same transaction, and never handed out: it does not stop the others, and the claim takes more
  * in its place.
@@ -12,6 +13,7 @@
 import type { ClaimRequest, TypeControl } from "../engine.ts";
 import { type ClaimPlan, planClaim } from "../core/claim_plan.ts";
 import type { Task } from "../task.ts";
+import { claimFair } from "./_fair_claim.ts";
 import { toTask, undecodable } from "./_rows.ts";
 import type { Args, StatementKey, Statements } from "./_statements.ts";
 
@@ -92,10 +94,11 @@ function claimPlanned(
     ? new Map(run.all("runningByType").map((row) => [row.task_type as string, Number(row.count)]))
     : NO_COUNTS;
   let rateUsed = NO_COUNTS;
-  if (controls.some((control) => control.rate !== null)) {
+  if (controls.some((control) => control.rate !== null || control.ratePerKey !== null)) {
     run.exec("rateForget", { now: request.now });
     rateUsed = new Map(
-      run.all("rateCounts").map((row) => [row.task_type as string, Number(row.count)]),
+      run.all("rateCounts", { now: request.now })
+        .map((row) => [row.task_type as string, Number(row.count)]),
     );
   }
   const plan = planClaim({
@@ -106,13 +109,22 @@ function claimPlanned(
     limit: request.limit,
   });
   if (plan.blocked) return [];
-  const tasks = plan.quotas.length === 0
+  const tasks = plan.keyed.length > 0
+    ? claimFair(
+      run,
+      request,
+      plan,
+      controls,
+      (key, args) => claimRound(run, key, args, request.now),
+      () => claimArgs(request),
+    )
+    : plan.quotas.length === 0
     ? claimExcept(run, request, plan.excluded)
     : claimCapped(run, request, plan);
   const rated = tasks.filter((task) => plan.rated.includes(task.taskType));
   if (rated.length > 0) {
     run.exec("rateRecord", {
-      types: JSON.stringify(rated.map((task) => task.taskType)),
+      claims: JSON.stringify(rated.map((task) => [task.taskType, task.concurrencyKey])),
       now: request.now,
     });
   }

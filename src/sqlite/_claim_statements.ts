@@ -10,11 +10,13 @@ import { sql } from "drizzle-orm";
 import { compile, type Compiled, count, db, p } from "./_sql.ts";
 import { tasks } from "./schema.ts";
 
-const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
-const claimOrder = sql`ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`;
+/** A due pending task (`now` bound). */
+export const due = sql`${tasks.status} = 'pending' AND ${tasks.scheduledAt} <= ${p("now")}`;
+/** The claim order: priority, due time, id. */
+export const claimOrder = sql`ORDER BY ${tasks.priority} DESC, ${tasks.scheduledAt}, ${tasks.id}`;
 
 /** What a claim writes: the lease, and one more attempt (the new fencing token). */
-const claimSet = {
+export const claimSet = {
   status: sql`'running'`,
   attempts: sql`${tasks.attempts} + 1`,
   startedAt: p("now"),

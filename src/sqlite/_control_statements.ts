@@ -27,22 +27,56 @@ const scheduleFields = {
 
 /** The statements of controls and schedules, by name. */
 export const CONTROL_STATEMENTS = {
-  /** Claims per rate-limited type still inside its window (after `rateForget`). */
-  rateCounts: compile(
-    db.select({ taskType: rateEvents.taskType, count: sql<number>`count(*)`.as("count") })
-      .from(rateEvents).groupBy(rateEvents.taskType),
+  /** Claims per rate-limited type inside its window. */
+  rateCounts: raw(
+    sql`SELECT e.task_type, count(*) AS count FROM ${rateEvents} e
+      JOIN ${controls} c ON c.task_type = e.task_type
+      WHERE c.rate_window_ms IS NOT NULL AND e.claimed_at > ${p("now")} - c.rate_window_ms
+      GROUP BY e.task_type`,
   ),
 
-  /** Records one claim per entry of `types` (a JSON array) at `now`. */
+  /** Claims per key of the types with a per-key rate, inside the per-key window. */
+  rateCountsByKey: raw(
+    sql`SELECT e.task_type, e.concurrency_key, count(*) AS count FROM ${rateEvents} e
+      JOIN ${controls} c ON c.task_type = e.task_type
+      WHERE e.concurrency_key IS NOT NULL AND c.key_rate_window_ms IS NOT NULL
+        AND e.claimed_at > ${p("now")} - c.key_rate_window_ms
+      GROUP BY e.task_type, e.concurrency_key`,
+  ),
+
+  /** Claims of one key of a type inside its per-key window. */
+  rateCountOfKey: raw(
+    sql`SELECT count(*) AS count, min(e.claimed_at) AS oldest FROM ${rateEvents} e
+      JOIN ${controls} c ON c.task_type = e.task_type
+      WHERE e.task_type = ${p("taskType")} AND e.concurrency_key = ${p("concurrencyKey")}
+        AND c.key_rate_window_ms IS NOT NULL AND e.claimed_at > ${p("now")} - c.key_rate_window_ms`,
+  ),
+
+  /** Records one claim per entry of `claims` (a JSON array of `[type, key]`) at `now`. */
   rateRecord: raw(
-    sql`INSERT INTO ${rateEvents} (task_type, claimed_at) SELECT value, ${p("now")}
-      FROM json_each(${p("types")})`,
+    sql`INSERT INTO ${rateEvents} (task_type, concurrency_key, claimed_at)
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ${p("now")}
+      FROM json_each(${p("claims")})`,
   ),
 
-  /** Forgets claims that left their type's window (all of a type that is no longer rated). */
+  /**
+   * Forgets claims that left their type's windows, per type and per key (all of a type that is
+   * no longer rated).
+   */
   rateForget: raw(
     sql`DELETE FROM ${rateEvents} WHERE claimed_at <= ${p("now")} - coalesce(
-      (SELECT c.rate_window_ms FROM ${controls} c WHERE c.task_type = rate_events.task_type), 0)`,
+      (SELECT max(coalesce(c.rate_window_ms, 0), coalesce(c.key_rate_window_ms, 0))
+        FROM ${controls} c WHERE c.task_type = rate_events.task_type), 0)`,
+  ),
+
+  /** Where the last fair claim of a type ended: the rotation goes on after this key. */
+  keyCursor: raw(
+    sql`SELECT key_cursor FROM ${controls} WHERE task_type = ${p("taskType")}`,
+  ),
+
+  /** Moves a type's rotation cursor. */
+  setKeyCursor: raw(
+    sql`UPDATE ${controls} SET key_cursor = ${p("cursor")} WHERE task_type = ${p("taskType")}`,
   ),
 
   /** Every pause flag and limit. */
@@ -61,12 +95,18 @@ export const CONTROL_STATEMENTS = {
       maxConcurrency: p("maxConcurrency"),
       rateMax: p("rateMax"),
       rateWindowMs: p("rateWindowMs"),
+      keyConcurrency: p("keyConcurrency"),
+      keyRateMax: p("keyRateMax"),
+      keyRateWindowMs: p("keyRateWindowMs"),
     }).onConflictDoUpdate({
       target: controls.taskType,
       set: {
         maxConcurrency: p("maxConcurrency"),
         rateMax: p("rateMax"),
         rateWindowMs: p("rateWindowMs"),
+        keyConcurrency: p("keyConcurrency"),
+        keyRateMax: p("keyRateMax"),
+        keyRateWindowMs: p("keyRateWindowMs"),
       },
     }),
   ),
@@ -75,7 +115,8 @@ export const CONTROL_STATEMENTS = {
   tidyControls: compile(
     db.delete(controls).where(
       sql`${controls.pausedAt} IS NULL AND ${controls.maxConcurrency} IS NULL
-        AND ${controls.rateMax} IS NULL`,
+        AND ${controls.rateMax} IS NULL AND ${controls.keyConcurrency} IS NULL
+        AND ${controls.keyRateMax} IS NULL`,
     ),
   ),
 

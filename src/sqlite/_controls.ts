@@ -23,6 +23,9 @@ export function setLimits(run: Statements, taskType: string, limits: TypeLimits)
     maxConcurrency: limits.concurrency,
     rateMax: limits.rate?.max ?? null,
     rateWindowMs: limits.rate?.intervalMs ?? null,
+    keyConcurrency: limits.concurrencyPerKey,
+    keyRateMax: limits.ratePerKey?.max ?? null,
+    keyRateWindowMs: limits.ratePerKey?.intervalMs ?? null,
   });
   run.exec("tidyControls");
 }

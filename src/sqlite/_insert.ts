@@ -56,6 +56,7 @@ export function insertTasks(
           task.scheduledAt,
           task.timeoutMs,
           task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
+          task.concurrencyKey,
         );
       }
       rows.get(size)!.run(args);
@@ -85,6 +86,7 @@ export function insertTask(run: Statements, task: NewTask, now: number): Enqueue
     scheduledAt: task.scheduledAt,
     timeoutMs: task.timeoutMs,
     retryPolicy: task.retryPolicy ? JSON.stringify(task.retryPolicy) : null,
+    concurrencyKey: task.concurrencyKey,
   });
   if (inserted) return { id: inserted.id as number, inserted: true };
   const live = run.get("findLiveByKey", { uniqueKey: task.uniqueKey })!;

@@ -78,8 +78,10 @@ export function listQuery(
       const like = (column: SQL) => sql`${column} LIKE ${p("pattern")} ESCAPE '\\'`;
       conditions.push(
         sql`(${like(sql`${tasks.name}`)} OR ${like(sql`${tasks.taskType}`)} OR ${
-          like(sql`${tasks.payload}`)
-        }${id === null ? sql`` : sql` OR ${tasks.id} = ${p("searchId")}`})`,
+          like(sql`${tasks.concurrencyKey}`)
+        } OR ${like(sql`${tasks.payload}`)}${
+          id === null ? sql`` : sql` OR ${tasks.id} = ${p("searchId")}`
+        })`,
       );
     }
     if (taskType !== null) conditions.push(sql`${tasks.taskType} = ${p("taskType")}`);

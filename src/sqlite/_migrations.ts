@@ -182,6 +182,31 @@ END;
 `,
   },
   {
+    version: 4,
+    name: "concurrency keys: a key per task, limits per key, fair claims across keys",
+    sql: `
+-- A task's concurrency key (a tenant, an account): limits per key, claims rotated across keys.
+ALTER TABLE tasks ADD COLUMN concurrency_key TEXT;
+-- keyed pending rows by type and key, in claim order: the fair claim's seeks (the next key after
+-- the rotation's cursor, a key's first due tasks); keyless rows never enter it.
+CREATE INDEX tasks_key_idx ON tasks (task_type, concurrency_key, priority DESC, scheduled_at, id)
+  WHERE status = 'pending' AND concurrency_key IS NOT NULL;
+-- keyed running rows: the running count per key, counted in the claim's transaction.
+CREATE INDEX tasks_running_key_idx ON tasks (task_type, concurrency_key)
+  WHERE status = 'running' AND concurrency_key IS NOT NULL;
+-- limits per key of a type, and the key the last fair claim of the type ended on.
+ALTER TABLE task_type_controls ADD COLUMN key_concurrency INTEGER CHECK (key_concurrency > 0);
+ALTER TABLE task_type_controls ADD COLUMN key_rate_max INTEGER CHECK (key_rate_max > 0);
+ALTER TABLE task_type_controls ADD COLUMN key_rate_window_ms INTEGER
+  CHECK (key_rate_window_ms > 0);
+ALTER TABLE task_type_controls ADD COLUMN key_cursor TEXT;
+-- claims per key inside the key's rate window.
+ALTER TABLE rate_events ADD COLUMN concurrency_key TEXT;
+CREATE INDEX rate_events_key_idx ON rate_events (task_type, concurrency_key, claimed_at)
+  WHERE concurrency_key IS NOT NULL;
+`,
+  },
+  {
     version: 5,
     name: "worker registry",
     sql: `

@@ -73,6 +73,7 @@ function taskOf(row: SqliteRow, json: Json): Task {
     progress: json(row.progress, "progress") as Task["progress"],
     errors: json(row.errors, "errors") as Task["errors"],
     cancelRequestedAt: row.cancel_requested_at as number | null,
+    concurrencyKey: (row.concurrency_key ?? null) as string | null,
   };
 }
 
@@ -195,6 +196,10 @@ export function toControl(row: SqliteRow): TypeControl {
     rate: row.rate_max === null
       ? null
       : { max: row.rate_max as number, intervalMs: row.rate_window_ms as number },
+    concurrencyPerKey: (row.key_concurrency ?? null) as number | null,
+    ratePerKey: row.key_rate_max === null || row.key_rate_max === undefined
+      ? null
+      : { max: row.key_rate_max as number, intervalMs: row.key_rate_window_ms as number },
   };
 }
 

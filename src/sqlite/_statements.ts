@@ -17,6 +17,7 @@ import { BUCKET_STATEMENTS } from "./_bucket_statements.ts";
 import { CLAIM_STATEMENTS } from "./_claim_statements.ts";
 import { CONTROL_STATEMENTS } from "./_control_statements.ts";
 import { WORKER_STATEMENTS } from "./_worker_statements.ts";
+import { FAIR_STATEMENTS } from "./_fair_statements.ts";
 import { compile, type Compiled, count, db, p, raw } from "./_sql.ts";
 import { schedules, state, taskCounts, tasks } from "./schema.ts";
 
@@ -146,9 +147,10 @@ export const ROW_CHUNKS = [8, 4] as const;
  * priority, max retries, created at, scheduled at, timeout, retry policy.
  */
 export function insertRows(count: number): string {
-  const row = "(?, ?, ?, ?, ?, 'pending', 0, ?, 0, ?, ?, ?, ?, '[]')";
+  const row = "(?, ?, ?, ?, ?, 'pending', 0, ?, 0, ?, ?, ?, ?, ?, '[]')";
   return `INSERT INTO tasks (id, name, task_type, payload, priority, status, retry_count,
-    max_retries, attempts, created_at, scheduled_at, timeout_ms, retry_policy, errors)
+    max_retries, attempts, created_at, scheduled_at, timeout_ms, retry_policy, concurrency_key,
+    errors)
     VALUES ${Array.from({ length: count }, () => row).join(", ")}`;
 }
 
@@ -158,6 +160,7 @@ export const STATEMENTS = {
   ...CLAIM_STATEMENTS,
   ...WORKER_STATEMENTS,
   ...BUCKET_STATEMENTS,
+  ...FAIR_STATEMENTS,
   /**
    * Inserts one pending task (its id: `nextId`); returns nothing when its unique key is live
    * already.
@@ -178,6 +181,7 @@ export const STATEMENTS = {
       scheduledAt: p("scheduledAt"),
       timeoutMs: p("timeoutMs"),
       retryPolicy: p("retryPolicy"),
+      concurrencyKey: p("concurrencyKey"),
       errors: sql`'[]'`,
     }).onConflictDoNothing().returning({ id: tasks.id }),
   ),

@@ -25,6 +25,7 @@ import type {
   EnqueueResult,
   FiredSlot,
   Firing,
+  KeyUsage,
   LeaseRef,
   LiveCount,
   NewSchedule,
@@ -553,6 +554,19 @@ export class SqliteEngine implements Engine {
 
   controls(): Promise<TypeControl[]> {
     return this.#gate.run(() => this.#all("controls").map(toControl));
+  }
+
+  keyUsage(taskType: string, concurrencyKey: string, now: number): Promise<KeyUsage> {
+    return this.#gate.run(() => {
+      const args = { taskType, concurrencyKey, now };
+      const rate = this.#get("rateCountOfKey", args)!;
+      return {
+        running: Number(this.#get("runningOfKey", args)!.count),
+        heldBy: this.#all("runningIdsOfKey", { ...args, limit: 10 }).map((row) => row.id as number),
+        claimed: Number(rate.count),
+        oldestClaimAt: rate.oldest === null ? null : Number(rate.oldest),
+      };
+    });
   }
 
   setPaused(taskType: string, pausedAt: number | null): Promise<void> {

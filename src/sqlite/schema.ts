@@ -34,6 +34,7 @@ export const tasks = sqliteTable("tasks", {
   progress: text("progress"),
   errors: text("errors").notNull(),
   cancelRequestedAt: integer("cancel_requested_at"),
+  concurrencyKey: text("concurrency_key"),
 });
 
 /** Pause flags and limits per task type (`*` is the whole queue). */
@@ -43,12 +44,17 @@ export const controls = sqliteTable("task_type_controls", {
   maxConcurrency: integer("max_concurrency"),
   rateMax: integer("rate_max"),
   rateWindowMs: integer("rate_window_ms"),
+  keyConcurrency: integer("key_concurrency"),
+  keyRateMax: integer("key_rate_max"),
+  keyRateWindowMs: integer("key_rate_window_ms"),
+  keyCursor: text("key_cursor"),
 });
 
 /** Recent claims of rate-limited task types. */
 export const rateEvents = sqliteTable("rate_events", {
   taskType: text("task_type").notNull(),
   claimedAt: integer("claimed_at").notNull(),
+  concurrencyKey: text("concurrency_key"),
 });
 
 /** Recurring schedules. */

@@ -150,6 +150,50 @@ export function explain(suite: Suite): void {
     assert.equal((await queue.dequeue({ taskTypes: ["api"] }))?.id, z, "and so does the claim");
   });
 
+  suite.test("a concurrency key at its limit, or past its rate, is a key_limit reason", async (h) => {
+    const queue = await h.open();
+    await register(queue, "w", null);
+    await queue.setLimits("sync", { concurrencyPerKey: 1 });
+    const [a, b, other] = await queue.enqueueMany([
+      { name: "a", taskType: "sync", concurrencyKey: "tenant-a" },
+      { name: "b", taskType: "sync", concurrencyKey: "tenant-a" },
+      { name: "other", taskType: "sync", concurrencyKey: "tenant-b" },
+    ]);
+    assert.deepEqual(await codes(queue, b!), [], "room for its key");
+    assert.equal((await queue.dequeue({ taskTypes: ["sync"] }))?.id, a);
+    const held = await queue.explain(b!);
+    assert.equal(held.runnable, false);
+    assert.deepEqual(held.reasons, [{
+      code: "key_limit",
+      message: `Concurrency key "tenant-a" is at its limit 1/1, held by task ${a}`,
+      key: "tenant-a",
+      limit: 1,
+      running: 1,
+      heldBy: [a],
+    }]);
+    assert.deepEqual(await codes(queue, other!), [], "another key has room");
+    assert.equal((await queue.dequeue({ taskTypes: ["sync"] }))?.id, other, "the claim agrees");
+
+    const start = h.clock.now;
+    await queue.setLimits("mail", { ratePerKey: { max: 1, intervalMs: 1000 } });
+    const [m1, m2] = await queue.enqueueMany([
+      { name: "m1", taskType: "mail", concurrencyKey: "acct" },
+      { name: "m2", taskType: "mail", concurrencyKey: "acct" },
+    ]);
+    assert.equal((await queue.dequeue({ taskTypes: ["mail"] }))?.id, m1);
+    const [rated] = (await queue.explain(m2!)).reasons;
+    assert.equal(rated?.code, "key_limit");
+    assert.equal(
+      rated?.message,
+      `Concurrency key "acct" used its rate window: 1/1 claims per 1000 ms, until ${
+        new Date(start + 1000).toISOString()
+      }`,
+    );
+    assert.equal(await queue.dequeue({ taskTypes: ["mail"] }), null, "the claim agrees");
+    h.clock.now = start + 1000;
+    assert.deepEqual(await codes(queue, m2!), []);
+  });
+
   suite.test("a running task names its worker and lease; a cancel asked is a reason too", async (h) => {
     const queue = await h.open();
     const id = await queue.enqueue({ name: "n", taskType: "t" });

@@ -55,6 +55,8 @@ export function limitsPauses(suite: Suite): void {
       pausedAt: h.clock.now,
       concurrency: null,
       rate: null,
+      concurrencyPerKey: null,
+      ratePerKey: null,
     });
   });
 
@@ -216,6 +218,8 @@ export function limitsPauses(suite: Suite): void {
       pausedAt: null,
       concurrency: 3,
       rate: { max: 5, intervalMs: 100 },
+      concurrencyPerKey: null,
+      ratePerKey: null,
     }]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The conformance suite: the behaviour every storage engine must show through the public
  * `TaskQueue` API (ordering, scheduling, leases and fencing, recovery, clocks, retries, cancel and
- * redrive, unique keys, limits and pauses, schedules, events, wake-ups, batch transitions, persistence, bad input), written once and run once
+ * redrive, unique keys, limits and pauses, limits per key and fairness, schedules, events, wake-ups, batch transitions, persistence, bad input), written once and run once
  * per engine, as Hono runs one router suite per router and Oban one engine suite per engine.
  *
  * Every test runs on a fake clock with jitter-free backoff, so every time and delay is exact; none
@@ -33,6 +33,7 @@ import { fencingModel } from "./fencing_model.ts";
 import { finding } from "./finding.ts";
 import { history } from "./history.ts";
 import { leases } from "./leases.ts";
+import { keyedLimits } from "./keyed_limits.ts";
 import { limitsPauses } from "./limits_pauses.ts";
 import { ordering } from "./ordering.ts";
 import { persistence } from "./persistence.ts";
@@ -62,6 +63,7 @@ export const CASE_FILES: readonly (readonly [string, CaseFile])[] = [
   ["cancel and redrive", cancelRedrive],
   ["unique keys", uniqueKeys],
   ["limits and pauses", limitsPauses],
+  ["limits per concurrency key, fair claims", keyedLimits],
   ["schedules", schedules],
   ["events", events],
   ["wake-ups", wake],

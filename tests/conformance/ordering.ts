@@ -47,6 +47,7 @@ export function ordering(suite: Suite): void {
       progress: null,
       errors: [],
       cancelRequestedAt: null,
+      concurrencyKey: null,
     });
   });
 
