@@ -152,15 +152,21 @@ export class ServerLink implements WorkerQueue {
    * is told once, at warn, and not asked again.
    */
   async registerWorker(registration: WorkerRegistration): Promise<unknown> {
-    if (this.#noRegistry) return undefined;
+    // During an outage the claims wait it out and report it; a beat neither counts nor waits.
+    if (this.#noRegistry || this.#down) return undefined;
     try {
-      return await this.#call(() => this.#client.registerWorker(registration), true);
+      return this.#up(await this.#client.registerWorker(registration));
     } catch (error) {
-      if (!(error instanceof HttpQueueError && error.status === 404)) throw error;
-      this.#noRegistry = true;
-      this.logger.warn("The queue server has no worker registry: this worker is not listed", {
-        url: this.#url,
-      });
+      if (error instanceof HttpQueueError && error.status === 404) {
+        this.#noRegistry = true;
+        this.logger.warn("The queue server has no worker registry: this worker is not listed", {
+          url: this.#url,
+        });
+        return undefined;
+      }
+      // A refused token stops the worker; an outage is met (and reported) by the claim after it.
+      if (isRefusal(error)) this.#failed(error);
+      if (isRefusal(error) || !isOutage(error)) throw error;
       return undefined;
     }
   }
