@@ -134,7 +134,7 @@ describe("explain, workers and waitFor over HTTP", () => {
       worker.start();
       await until("the task", async () => (await queue.getTask(id))?.status === "completed");
       for (let i = 0; i < 3; i++) {
-        await until("a poll", async () => clock.pending > 0);
+        await until("a poll", () => Promise.resolve(clock.pending > 0));
         clock.advance(1000);
       }
       await worker.stop();
