@@ -288,7 +288,7 @@ export class Worker {
       if (!once && this.#identity && this.#clock.now() - beatAt >= this.#beatIntervalMs) {
         beatAt = this.#clock.now();
         await this.#guard(() => this.#register());
-        if (this.#state !== "running") break; // a refused registration stopped it
+        if (this.#state !== "running") break; // stop() began meanwhile (a refused token)
       }
       if (maintenance && this.#clock.now() - maintainedAt >= pollIntervalMs) {
         maintainedAt = this.#clock.now();

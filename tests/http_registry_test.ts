@@ -106,6 +106,47 @@ describe("explain, workers and waitFor over HTTP", () => {
     }
   });
 
+  test("an HttpWorker of a server without the registry (404) warns once and works on", async () => {
+    const { clock, queue, fetch, options } = await served();
+    try {
+      const asked: string[] = [];
+      const older = ((input: RequestInfo | URL, init?: RequestInit) => {
+        const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+        if (path.startsWith("/worker/register") || path.startsWith("/worker/deregister")) {
+          asked.push(path);
+          return Promise.resolve(
+            Response.json({ error: { code: "not_found", message: "No route" } }, { status: 404 }),
+          );
+        }
+        return fetch(input, init);
+      }) as typeof globalThis.fetch;
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+      const worker = new HttpWorker({
+        ...options,
+        fetch: older,
+        logger,
+        token: WRITE,
+        waitMs: 0,
+        handlers: { email: () => "sent" },
+      });
+      const id = await queue.enqueue({ name: "n", taskType: "email" });
+      worker.start();
+      await until("the task", async () => (await queue.getTask(id))?.status === "completed");
+      for (let i = 0; i < 3; i++) {
+        await until("a poll", () => Promise.resolve(clock.pending > 0));
+        clock.advance(1000);
+      }
+      await worker.stop();
+      assert.deepEqual(asked, ["/worker/register"], "asked once, not at each beat, not at stop");
+      assert.deepEqual(warnings, [
+        "The queue server has no worker registry: this worker is not listed",
+      ]);
+    } finally {
+      await queue.close();
+    }
+  });
+
   test("waitFor long-polls until the task finishes; a timeout rejects with WaitTimeoutError", async () => {
     const { clock, queue, app, client } = await served();
     try {

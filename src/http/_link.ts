@@ -148,32 +148,42 @@ export class ServerLink implements WorkerQueue {
   }
 
   /**
-   * Registers the worker, or beats. A server without the worker registry (an older tasklite: 404)
-   * is told once, at warn, and not asked again.
+   * Registers the worker, or beats: best effort. A refused token stops the worker as any call's
+   * does; during an outage it is not tried (the claims find the outage and report it), and any
+   * other failure is not reported (the next beat tries again). A server without the worker
+   * registry (an older tasklite: 404) is told once, at warn, and not asked again.
    */
   async registerWorker(registration: WorkerRegistration): Promise<unknown> {
-    // During an outage the claims wait it out and report it; a beat neither counts nor waits.
     if (this.#noRegistry || this.#down) return undefined;
     try {
-      return this.#up(await this.#client.registerWorker(registration));
+      return await this.#client.registerWorker(registration);
     } catch (error) {
-      if (error instanceof HttpQueueError && error.status === 404) {
-        this.#noRegistry = true;
-        this.logger.warn("The queue server has no worker registry: this worker is not listed", {
-          url: this.#url,
-        });
-        return undefined;
-      }
-      // A refused token stops the worker; an outage is met (and reported) by the claim after it.
-      if (isRefusal(error)) this.#failed(error);
-      if (isRefusal(error) || !isOutage(error)) throw error;
-      return undefined;
+      return this.#registryFailed(error);
     }
   }
 
-  deregisterWorker(id: string): Promise<unknown> {
-    if (this.#noRegistry) return Promise.resolve();
-    return this.#call(() => this.#client.deregisterWorker(id), true);
+  /** Removes the worker from the registry, best effort (see `registerWorker`). */
+  async deregisterWorker(id: string): Promise<unknown> {
+    if (this.#noRegistry || this.#down) return undefined;
+    try {
+      return await this.#client.deregisterWorker(id);
+    } catch (error) {
+      return this.#registryFailed(error);
+    }
+  }
+
+  #registryFailed(error: unknown): undefined {
+    if (isRefusal(error)) {
+      this.#failed(error);
+      throw error;
+    }
+    if (error instanceof HttpQueueError && error.status === 404) {
+      this.#noRegistry = true;
+      this.logger.warn("The queue server has no worker registry: this worker is not listed", {
+        url: this.#url,
+      });
+    }
+    return undefined;
   }
 
   async #call<T>(call: () => Promise<T>, quiet: boolean): Promise<T> {
