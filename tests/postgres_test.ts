@@ -10,6 +10,7 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import { LeaseLostError, type Task, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
 import { FakeClock } from "./_helpers.ts";
+import { MIGRATIONS } from "../src/postgres/_migrations.ts";
 
 const URL = process.env.TASKLITE_PG_URL;
 const skip = URL ? false : "engine postgres: TASKLITE_PG_URL is not set";
@@ -38,9 +39,13 @@ describe("postgres engine", { skip }, () => {
       );
       try {
         const rows = await sql.unsafe(
-          `SELECT version, count(*)::int AS n FROM "${schema}".tasklite_migrations GROUP BY version`,
+          `SELECT version, count(*)::int AS n FROM "${schema}".tasklite_migrations
+            GROUP BY version ORDER BY version`,
         );
-        assert.deepEqual(rows.map((row) => [row.version, row.n]), [[1, 1]]);
+        assert.deepEqual(
+          rows.map((row) => [row.version, row.n]),
+          MIGRATIONS.map((m) => [m.version, 1]),
+        );
         const ids = await Promise.all(
           queues.map((queue, i) => queue.enqueue({ name: `${i}`, taskType: "t" })),
         );
