@@ -214,9 +214,14 @@ export class BucketTally {
     }
   }
 
-  /** The groups, and clears the tally. */
+  /**
+   * The groups, and clears the tally. They come in one fixed order (by their key), so that concurrent
+   * transactions lock the same rows in the same order (PostgreSQL: no deadlock between two
+   * upserts).
+   */
   take(): Bucket[] {
-    const rows = [...this.#groups.values()];
+    const rows = [...this.#groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, row]) => row);
     this.#groups.clear();
     return rows;
   }
