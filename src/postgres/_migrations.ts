@@ -160,14 +160,17 @@ CREATE TABLE $S.workers (
 -- written by the transitions in their own transaction (one upsert per batch), or a backlog sample
 -- (pending, running) taken by upkeep once a minute. Histograms hold 32 counts on log-scale bins
 -- (src/core/buckets.ts). Minute 0 holds what retention rolled up.
+-- shard: the backend pid of the connection that wrote it, so that concurrent transactions (one per
+-- connection) never wait on each other's bucket row; reads add the shards up.
 CREATE TABLE $S.task_buckets (
   minute    bigint   NOT NULL,
   task_type text     NOT NULL,
   kind      text     NOT NULL,
+  shard     integer  NOT NULL DEFAULT 0,
   count     bigint   NOT NULL,
   wait_bins bigint[] NOT NULL,
   run_bins  bigint[] NOT NULL,
-  PRIMARY KEY (minute, task_type, kind)
+  PRIMARY KEY (minute, task_type, kind, shard)
 );
 -- Two histograms added bin by bin (the shorter one padded with zeros).
 CREATE FUNCTION $S.tasklite_add_bins(a bigint[], b bigint[]) RETURNS bigint[]

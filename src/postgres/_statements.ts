@@ -270,11 +270,15 @@ const bucketRows = ({ db }: On, items: string) =>
         ORDER BY n)
     FROM jsonb_array_elements((${items}::text)::jsonb) AS i`;
 
-/** Adds a transaction's tally: one row per (minute, type, kind), merged into what is there. */
+/**
+ * Adds a transaction's tally: one row per (minute, type, kind), merged into this connection's
+ * shard (its backend pid), so that transactions on other connections never wait for it.
+ */
 export const addBuckets = (on: On, items: string) =>
-  on.db`INSERT INTO ${on.t.buckets} AS b (minute, task_type, kind, count, wait_bins, run_bins)
-    ${bucketRows(on, items)}
-    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count,
+  on.db`INSERT INTO ${on.t.buckets} AS b
+      (minute, task_type, kind, count, wait_bins, run_bins, shard)
+    SELECT r.*, pg_backend_pid() FROM (${bucketRows(on, items)}) AS r
+    ON CONFLICT (minute, task_type, kind, shard) DO UPDATE SET count = b.count + excluded.count,
       wait_bins = ${on.t.addBins}(b.wait_bins, excluded.wait_bins),
       run_bins = ${on.t.addBins}(b.run_bins, excluded.run_bins)`;
 
@@ -283,7 +287,7 @@ export const sampleBacklog = (on: On, minute: number, items: string) =>
   on.db`INSERT INTO ${on.t.buckets} (minute, task_type, kind, count, wait_bins, run_bins)
     SELECT * FROM (${bucketRows(on, items)}) AS r WHERE NOT EXISTS (SELECT 1 FROM ${on.t.buckets}
       WHERE minute = ${minute}::int8 AND task_type = '*' AND kind = 'pending')
-    ON CONFLICT (minute, task_type, kind) DO NOTHING`;
+    ON CONFLICT (minute, task_type, kind, shard) DO NOTHING`;
 
 /** Buckets of `since` and later, oldest first. */
 export const buckets = ({ db, t }: On, since: number) =>
@@ -302,7 +306,7 @@ export const rollUpBuckets = ({ db, t }: On, before: number, kinds: readonly str
     SELECT 0, task_type, kind, sum(count), '{}', '{}' FROM ${t.buckets}
     WHERE minute > 0 AND minute < ${before}::int8 AND kind = ANY(${kinds as string[]}::text[])
     GROUP BY task_type, kind
-    ON CONFLICT (minute, task_type, kind) DO UPDATE SET count = b.count + excluded.count`;
+    ON CONFLICT (minute, task_type, kind, shard) DO UPDATE SET count = b.count + excluded.count`;
 
 /** Deletes the buckets before `before` (after the roll-up). */
 export const pruneBuckets = ({ db, t }: On, before: number) =>
