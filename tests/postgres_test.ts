@@ -11,7 +11,6 @@ import { describe, test } from "node:test";
 import { LeaseLostError, type Task, TaskQueue, TaskStatus, ValidationError } from "../mod.ts";
 import { MIGRATIONS } from "../src/postgres/_migrations.ts";
 import { FakeClock } from "./_helpers.ts";
-import { MIGRATIONS } from "../src/postgres/_migrations.ts";
 
 const URL = process.env.TASKLITE_PG_URL;
 const skip = URL ? false : "engine postgres: TASKLITE_PG_URL is not set";
