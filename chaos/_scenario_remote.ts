@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { TaskQueue, Worker } from "../mod.ts";
@@ -22,20 +21,7 @@ import {
   type ScenarioResult,
   verdict,
 } from "./_scenario.ts";
-import { type Child, errorLine, randomInt, sleep, startChild } from "./_spawn.ts";
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { type Child, errorLine, freePort, randomInt, sleep, startChild } from "./_spawn.ts";
 
 /** Starts the server child and waits until it listens (10 s at most). */
 async function startServer(

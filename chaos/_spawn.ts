@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createServer } from "node:net";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -146,4 +147,17 @@ export function sleep(ms: number): Promise<void> {
 /** A random integer in [min, max). */
 export function randomInt(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min));
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -8,10 +8,10 @@
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
+import { freePort } from "../chaos/_spawn.ts";
 
 /** The wrangler the tests install (its workerd comes with it). */
 export const WRANGLER_VERSION = "4.86.0";
@@ -167,19 +167,6 @@ export function installWrangler(): Wrangler | { skip: string } {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until `wrangler dev` answers (two minutes at most: the first start builds the bundle). */

@@ -4,34 +4,23 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, test, type TestContext } from "node:test";
 import { Hono } from "hono";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { TaskQueue } from "../mod.ts";
 import { createQueueApp, type QueueAppOptions } from "../hono.ts";
 import { renderDashboard } from "../src/http/dashboard/page.ts";
 import { serve } from "../src/http/serve.ts";
-import { RUNTIME, tempDir } from "./_helpers.ts";
+import { tempDir } from "./_helpers.ts";
+import { launch, skip, until, WAIT_MS, waitText } from "./_browser.ts";
 import process from "node:process";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** Screenshots go to `TASKLITE_ARTIFACTS_DIR` when it is set (CI artifacts), nowhere otherwise. */
 const ARTIFACTS = process.env.TASKLITE_ARTIFACTS_DIR || null;
 const AXE = fileURLToPath(new URL("../node_modules/axe-core/axe.min.js", import.meta.url));
-const WAIT_MS = 15_000;
 
 /** Saves a screenshot as a CI artifact when `TASKLITE_ARTIFACTS_DIR` is set; prints its path. */
 async function artifact(page: Page, name: string): Promise<void> {
@@ -64,47 +53,6 @@ function overflowX(page: Page): Promise<number> {
   return page.evaluate("document.documentElement.scrollWidth - window.innerWidth") as Promise<
     number
   >;
-}
-
-/** Prints a SKIP line and skips the test. */
-function skip(t: TestContext, reason: string): void {
-  console.log(`SKIP dashboard browser test on ${RUNTIME}: ${reason}`);
-  t.skip(reason);
-}
-
-/** Launches Chromium, or returns why this machine or runtime cannot. */
-async function launch(): Promise<Browser | string> {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
-  let chromium;
-  try {
-    ({ chromium } = await import("playwright-core"));
-  } catch (error) {
-    return `playwright-core does not load on ${RUNTIME}: ${error}`;
-  }
-  // playwright-core drives Chromium under Node, Bun and Deno alike (tried on each); a launch
-  // failure is a real failure, not a skip.
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-}
-
-/** Polls `read` until `ok` holds; fails with the last value read. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean) {
-  const deadline = Date.now() + WAIT_MS;
-  let value = await read();
-  while (!ok(value)) {
-    if (Date.now() > deadline) assert.fail(`${what}: page shows ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-}
-
-/** Waits until the element with `data-testid` has exactly `text`. */
-function waitText(page: Page, testId: string, text: string): Promise<void> {
-  const locator = page.getByTestId(testId).first();
-  return until(
-    `expected ${testId} to be ${JSON.stringify(text)}`,
-    () => locator.textContent({ timeout: 1000 }).then((t) => t?.trim() ?? null, () => null),
-    (actual) => actual === text,
-  );
 }
 
 /** The `data-testid`s of the task rows shown, in order. */

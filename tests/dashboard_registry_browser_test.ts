@@ -1,72 +1,18 @@
 /**
  * The dashboard's Explain panel and Workers view in a real browser (headless Chromium driven by
- * playwright-core, as in `dashboard_browser_test.ts`, whose harness this copies). Skips (and says
+ * playwright-core, with `dashboard_browser_test.ts`'s harness in `_browser.ts`). Skips (and says
  * so) without /usr/bin/chromium.
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { describe, test, type TestContext } from "node:test";
 import { Hono } from "hono";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { TaskQueue } from "../mod.ts";
 import { createQueueApp, type QueueAppOptions } from "../hono.ts";
 import { serve } from "../src/http/serve.ts";
-import { RUNTIME, tempDir } from "./_helpers.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 15_000;
-
-/** Prints a SKIP line and skips the test. */
-function skip(t: TestContext, reason: string): void {
-  console.log(`SKIP dashboard browser test on ${RUNTIME}: ${reason}`);
-  t.skip(reason);
-}
-
-/** Launches Chromium, or returns why this machine or runtime cannot. */
-async function launch(): Promise<Browser | string> {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
-  let chromium;
-  try {
-    ({ chromium } = await import("playwright-core"));
-  } catch (error) {
-    return `playwright-core does not load on ${RUNTIME}: ${error}`;
-  }
-  // playwright-core drives Chromium under Node, Bun and Deno alike (tried on each); a launch
-  // failure is a real failure, not a skip.
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-}
-
-/** Polls `read` until `ok` holds; fails with the last value read. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean) {
-  const deadline = Date.now() + WAIT_MS;
-  let value = await read();
-  while (!ok(value)) {
-    if (Date.now() > deadline) assert.fail(`${what}: page shows ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-}
-
-/** Waits until the element with `data-testid` has exactly `text`. */
-function waitText(page: Page, testId: string, text: string): Promise<void> {
-  const locator = page.getByTestId(testId).first();
-  return until(
-    `expected ${testId} to be ${JSON.stringify(text)}`,
-    () => locator.textContent({ timeout: 1000 }).then((t) => t?.trim() ?? null, () => null),
-    (actual) => actual === text,
-  );
-}
+import { tempDir } from "./_helpers.ts";
+import { launch, skip, until, waitText } from "./_browser.ts";
 
 /** Runs `body` with a queue on a temp file, the app served on a free port, and a browser page. */
 async function withDashboard(
