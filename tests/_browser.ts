@@ -9,8 +9,12 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import type { TestContext } from "node:test";
+import { Hono } from "hono";
 import type { Browser, Page } from "playwright-core";
-import { RUNTIME } from "./_helpers.ts";
+import { TaskQueue } from "../mod.ts";
+import { createQueueApp, type QueueAppOptions } from "../hono.ts";
+import { serve } from "../src/http/serve.ts";
+import { RUNTIME, tempDir } from "./_helpers.ts";
 
 /** Where Debian's Chromium is. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -67,4 +71,37 @@ export function waitText(page: Page, testId: string, text: string): Promise<void
     () => locator.textContent({ timeout: 1000 }).then((t) => t?.trim() ?? null, () => null),
     (actual) => actual === text,
   );
+}
+
+/** Runs `body` with a queue on a temp file, the app served on a free port, and a browser page. */
+export async function withDashboard(
+  t: TestContext,
+  appOptions: QueueAppOptions,
+  body: (ctx: { queue: TaskQueue; page: Page; url: string; problems: string[] }) => Promise<void>,
+): Promise<void> {
+  const launched = await launch();
+  if (typeof launched === "string") return skip(t, launched);
+  const browser = launched;
+  const tmp = tempDir();
+  let queue: TaskQueue | null = null;
+  let server: Awaited<ReturnType<typeof serve>> | null = null;
+  try {
+    queue = await TaskQueue.open(tmp.file("dashboard.db"));
+    const app = new Hono().route("/queue", createQueueApp(queue, appOptions));
+    server = await serve(app.fetch, { port: 0, hostname: "127.0.0.1" });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") {
+        problems.push(`console error: ${message.text()} (${message.location().url})`);
+      }
+    });
+    await body({ queue, page, url: `http://127.0.0.1:${server.port}/queue`, problems });
+  } finally {
+    await browser.close();
+    await server?.close({ timeoutMs: 500 });
+    await queue?.close();
+    tmp.cleanup();
+  }
 }

@@ -7,15 +7,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, test, type TestContext } from "node:test";
-import { Hono } from "hono";
+import { describe, test } from "node:test";
 import type { Page } from "playwright-core";
-import { TaskQueue } from "../mod.ts";
-import { createQueueApp, type QueueAppOptions } from "../hono.ts";
+
 import { renderDashboard } from "../src/http/dashboard/page.ts";
-import { serve } from "../src/http/serve.ts";
-import { tempDir } from "./_helpers.ts";
-import { launch, skip, until, WAIT_MS, waitText } from "./_browser.ts";
+
+import { until, WAIT_MS, waitText, withDashboard } from "./_browser.ts";
 import process from "node:process";
 
 /** Screenshots go to `TASKLITE_ARTIFACTS_DIR` when it is set (CI artifacts), nowhere otherwise. */
@@ -65,39 +62,6 @@ async function rowIds(page: Page): Promise<string[]> {
     );
   }
   return ids;
-}
-
-/** Runs `body` with a queue on a temp file, the app served on a free port, and a browser page. */
-async function withDashboard(
-  t: TestContext,
-  appOptions: QueueAppOptions,
-  body: (ctx: { queue: TaskQueue; page: Page; url: string; problems: string[] }) => Promise<void>,
-): Promise<void> {
-  const launched = await launch();
-  if (typeof launched === "string") return skip(t, launched);
-  const browser = launched;
-  const tmp = tempDir();
-  let queue: TaskQueue | null = null;
-  let server: Awaited<ReturnType<typeof serve>> | null = null;
-  try {
-    queue = await TaskQueue.open(tmp.file("dashboard.db"));
-    const app = new Hono().route("/queue", createQueueApp(queue, appOptions));
-    server = await serve(app.fetch, { port: 0, hostname: "127.0.0.1" });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const problems: string[] = [];
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") {
-        problems.push(`console error: ${message.text()} (${message.location().url})`);
-      }
-    });
-    await body({ queue, page, url: `http://127.0.0.1:${server.port}/queue`, problems });
-  } finally {
-    await browser.close();
-    await server?.close({ timeoutMs: 500 });
-    await queue?.close();
-    tmp.cleanup();
-  }
 }
 
 describe("renderDashboard", () => {

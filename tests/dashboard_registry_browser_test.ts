@@ -5,47 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { describe, test, type TestContext } from "node:test";
-import { Hono } from "hono";
-import type { Page } from "playwright-core";
-import { TaskQueue } from "../mod.ts";
-import { createQueueApp, type QueueAppOptions } from "../hono.ts";
-import { serve } from "../src/http/serve.ts";
-import { tempDir } from "./_helpers.ts";
-import { launch, skip, until, waitText } from "./_browser.ts";
+import { describe, test } from "node:test";
 
-/** Runs `body` with a queue on a temp file, the app served on a free port, and a browser page. */
-async function withDashboard(
-  t: TestContext,
-  appOptions: QueueAppOptions,
-  body: (ctx: { queue: TaskQueue; page: Page; url: string; problems: string[] }) => Promise<void>,
-): Promise<void> {
-  const launched = await launch();
-  if (typeof launched === "string") return skip(t, launched);
-  const browser = launched;
-  const tmp = tempDir();
-  let queue: TaskQueue | null = null;
-  let server: Awaited<ReturnType<typeof serve>> | null = null;
-  try {
-    queue = await TaskQueue.open(tmp.file("dashboard.db"));
-    const app = new Hono().route("/queue", createQueueApp(queue, appOptions));
-    server = await serve(app.fetch, { port: 0, hostname: "127.0.0.1" });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const problems: string[] = [];
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") {
-        problems.push(`console error: ${message.text()} (${message.location().url})`);
-      }
-    });
-    await body({ queue, page, url: `http://127.0.0.1:${server.port}/queue`, problems });
-  } finally {
-    await browser.close();
-    await server?.close({ timeoutMs: 500 });
-    await queue?.close();
-    tmp.cleanup();
-  }
-}
+import { until, waitText, withDashboard } from "./_browser.ts";
 
 describe("dashboard: why isn't it running", () => {
   test("the task detail explains a paused task; the Workers view lists the registry", async (t) => {
