@@ -77,9 +77,11 @@ const PARSERS: Record<string, (out: string) => Counts | null> = {
     const pass = out.match(/^# pass (\d+)$/m);
     const fail = out.match(/^# fail (\d+)$/m);
     if (!pass || !fail) return null;
+    // A test cancelled because its parent failed (a suite hook, a timeout) is a failure too.
+    const cancelled = Number(out.match(/^# cancelled (\d+)$/m)?.[1] ?? 0);
     return {
       passed: Number(pass[1]),
-      failed: Number(fail[1]),
+      failed: Number(fail[1]) + cancelled,
       skipped: Number(out.match(/^# skipped (\d+)$/m)?.[1] ?? 0),
     };
   },

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { sValidator } from "@hono/standard-validator";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
@@ -15,6 +16,7 @@ import type { TaskRegistry } from "../typed_tasks.ts";
 import type { CancelPendingOptions } from "../queue_actions.ts";
 import type { TaskPriority } from "../task.ts";
 import { toPrometheus } from "../metrics.ts";
+import { describeIssue } from "../_validation.ts";
 import { concerns, WakeableSleep } from "../_wake.ts";
 import { type AuthOptions, type Scope, TokenChecker } from "./_auth.ts";
 import { EventLog } from "./_event_log.ts";
@@ -45,7 +47,7 @@ import {
   WaitQuery,
 } from "./_schemas.ts";
 import type { QueueApp } from "./api_types.ts";
-import { errorBody, json, param, query, toHttpError } from "./_route_kit.ts";
+import { errorBody, toHttpError } from "./_route_kit.ts";
 import { renderDashboard } from "./dashboard/page.ts";
 import { waitAnswer } from "./_wait_route.ts";
 import { renderLogin } from "./dashboard/_login.ts";
@@ -76,6 +78,62 @@ export interface QueueAppOptions {
    */
   tasks?: TaskRegistry;
 }
+
+/** Turns a failed Standard Schema validation into our 400. */
+interface Issue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+function invalid(target: string) {
+  return (result: { success: boolean; error?: readonly Issue[] }, c: Context) => {
+    if (result.success) return;
+    const issues = (result.error ?? []).map((issue) => {
+      const path = issue.path?.map((p) => typeof p === "object" ? String(p.key) : String(p))
+        .join(".");
+      return describeIssue(path || null, issue.message);
+    });
+    return c.json(errorBody("bad_request", `Invalid ${target}: ${issues.join("; ")}`, issues), 400);
+  };
+}
+
+type Schema = Parameters<typeof sValidator>[1];
+
+/** What `Content-Type` a body needs (what Hono's validator parses; others it would skip). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * A JSON body validated by `schema`, after two checks the validator does not make: the body is
+ * sent as JSON (otherwise Hono skips it and the schema sees `{}`) and is an object (not `[]`).
+ */
+const json = <S extends Schema>(schema: S) => {
+  const validate = sValidator("json", schema, invalid("body"));
+  const checked: MiddlewareHandler = async (c, next) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (!JSON_TYPE.test(type)) {
+      const message =
+        "Request bodies must be JSON objects sent with Content-Type: application/json";
+      return c.json(errorBody("unsupported_media_type", `${message} (got ${type || "none"})`), 415);
+    }
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json(errorBody("bad_request", "Invalid body: malformed JSON"), 400);
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      const got = Array.isArray(body) ? "an array" : body === null ? "null" : typeof body;
+      return c.json(
+        errorBody("bad_request", `Invalid body: must be a JSON object, not ${got}`),
+        400,
+      );
+    }
+    return await validate(c, next);
+  };
+  return checked as unknown as typeof validate;
+};
+const query = <S extends Schema>(schema: S) => sValidator("query", schema, invalid("query"));
+const param = <S extends Schema>(schema: S) => sValidator("param", schema, invalid("path"));
 
 /**
  * `GET /queue/` and the like: a GET or HEAD whose path ends in `/` and matched nothing redirects
